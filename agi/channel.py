@@ -1,0 +1,251 @@
+"""The channel adapter: owns pyst2 and turns one AGI connection into an `ivr.ports.Channel`.
+
+What it fixes in pyst2 0.5.1 (unmaintained since 2019):
+- its constructor installs a SIGHUP handler (fails outside the main thread) and writes the AGI
+  environment to stderr: we side-step the constructor and discard its stderr chatter, because
+  the environment and every command/result (digits included) are PII;
+- it does not escape arguments: we quote every argument ourselves (`quote`);
+- its result parser truncates data at the first space: we parse replies ourselves;
+- it reports hang-ups in several shapes (`HANGUP` line, `511`, `result=-1`, `(hangup)`,
+  `'hangup'` strings): we map them all to `ivr.errors.CallerHungUp`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import socket
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+
+from asterisk.agi import AGI, AGIHangup
+
+from ivr.errors import CallerHungUp, ChannelError
+from ivr.ports import ALL_KEYS
+
+log = logging.getLogger(__name__)
+
+_CODE_LINE = re.compile(r"^(?P<code>\d{3})(?:[ -](?P<rest>.*))?$")
+_RESULT = re.compile(r"^result=(?P<result>\S*)(?P<tail>.*)$")
+_EXTRA = re.compile(r"\s*(?P<key>\w+)=(?P<value>\S*)")
+# Channel states reported by CHANNEL STATUS that mean the caller is still connected.
+_LIVE_CHANNEL_STATES = {"4", "5", "6"}
+USAGE_END = "520 End of proper usage."
+
+
+class AgiProtocolError(ChannelError):
+    """Asterisk (or whatever is on the socket) sent something that is not AGI."""
+
+
+def quote(argument: str | int) -> str:
+    """Quote one AGI argument so Asterisk's parser gives back exactly `argument`.
+
+    Asterisk splits on spaces, groups with double quotes and treats backslash as an escape.
+    Line breaks cannot be carried at all: they would end the command early.
+    """
+    text = str(argument)
+    if any(ch in text for ch in "\r\n\0"):
+        raise ValueError("an AGI argument cannot contain a line break or NUL")
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@dataclass(frozen=True)
+class AgiReply:
+    """One parsed `200 result=...` line."""
+
+    result: str
+    data: str | None = None
+    extras: dict[str, str] = field(default_factory=dict)
+
+
+def parse_success_line(rest: str) -> AgiReply:
+    """Parse what follows `200 ` in a reply, e.g. `result=1 (我 要 转 人工) endpos=800`.
+
+    The parenthesised data may itself contain spaces and parentheses, so take the *last* `)`
+    after which only `key=value` pairs follow.
+    """
+    match = _RESULT.match(rest)
+    if match is None:
+        raise AgiProtocolError("reply without result=")
+    result, tail = match.group("result"), match.group("tail")
+    data: str | None = None
+    if tail.startswith(" ("):
+        for close in range(len(tail) - 1, 1, -1):
+            if tail[close] == ")" and _only_extras(tail[close + 1 :]):
+                data, tail = tail[2:close], tail[close + 1 :]
+                break
+        else:
+            raise AgiProtocolError("unterminated data in reply")
+    extras = {m.group("key"): m.group("value") for m in _EXTRA.finditer(tail)}
+    if not _only_extras(tail):
+        raise AgiProtocolError("malformed reply tail")
+    return AgiReply(result=result, data=data, extras=extras)
+
+
+def _only_extras(text: str) -> bool:
+    return _EXTRA.sub("", text).strip() == ""
+
+
+class _Discard:
+    """Stands in for pyst2's stderr: it would write the AGI environment and digits there."""
+
+    def write(self, _text: str) -> int:
+        return 0
+
+    def flush(self) -> None:
+        return None
+
+
+class _QuietAGI(AGI):  # type: ignore[misc]
+    """pyst2's AGI over given text streams, without its signal handler, chatter or parser."""
+
+    def __init__(self, reader: TextIO, writer: TextIO) -> None:
+        # Deliberately not calling AGI.__init__: it calls signal.signal() (main thread only)
+        # and prints argv and the environment.
+        self.stdin = reader
+        self.stdout = writer
+        self.stderr = _Discard()
+        self._got_sighup = False
+        self.env: dict[str, str] = {}
+        self._get_agi_env()
+
+    def get_result(self, stdin: Any = None) -> dict[str, tuple[str, str]]:
+        reply = read_reply(self.stdin)
+        result: dict[str, tuple[str, str]] = {"result": (reply.result, reply.data or "")}
+        for key, value in reply.extras.items():
+            result[key] = (value, "")
+        return result
+
+
+def read_reply(reader: TextIO) -> AgiReply:
+    """Read one reply from Asterisk, raising CallerHungUp for every shape a hang-up takes."""
+    while True:
+        line = _read_line(reader)
+        if line == "HANGUP":
+            # FastAGI's asynchronous hang-up notice; the command's own reply may follow.
+            raise CallerHungUp("HANGUP from Asterisk")
+        match = _CODE_LINE.match(line)
+        if match is None:
+            raise AgiProtocolError("unexpected line from Asterisk")
+        code, rest = int(match.group("code")), match.group("rest") or ""
+        if code == 200:
+            reply = parse_success_line(rest)
+            if reply.data == "hangup":
+                raise CallerHungUp("hangup reported in reply")
+            return reply
+        if code == 511:
+            raise CallerHungUp("command on a dead channel")
+        if code == 520:
+            _skip_usage(reader)
+            raise AgiProtocolError("Asterisk rejected the command's arguments")
+        if code == 510:
+            raise AgiProtocolError("Asterisk does not know the command")
+        raise AgiProtocolError(f"unhandled AGI reply code {code}")
+
+
+def _read_line(reader: TextIO) -> str:
+    try:
+        line = reader.readline()
+    except TimeoutError as exc:
+        raise ChannelError("no reply from Asterisk in time") from exc
+    except OSError as exc:
+        raise CallerHungUp("AGI connection lost") from exc
+    if line == "":
+        raise CallerHungUp("AGI connection closed")
+    return line.rstrip("\r\n")
+
+
+def _skip_usage(reader: TextIO) -> None:
+    while _read_line(reader) != USAGE_END:
+        continue
+
+
+class AgiChannel:
+    """`ivr.ports.Channel` over one AGI connection (FastAGI socket or classic stdin/stdout)."""
+
+    def __init__(self, reader: TextIO, writer: TextIO) -> None:
+        try:
+            self._agi = _QuietAGI(reader, writer)
+        except OSError as exc:
+            raise CallerHungUp("AGI connection lost before the environment arrived") from exc
+        if not self._agi.env:
+            # A port probe or an Asterisk that gave up: there is no call to serve.
+            raise CallerHungUp("connection closed before the AGI environment")
+
+    @property
+    def env(self) -> dict[str, str]:
+        return dict(self._agi.env)
+
+    @property
+    def call_id(self) -> str:
+        return self._agi.env.get("agi_uniqueid", "unknown")
+
+    @property
+    def request(self) -> str:
+        """The script name Asterisk asked for: the route to run."""
+        env = self._agi.env
+        return env.get("agi_network_script") or env.get("agi_arg_1", "")
+
+    def command(self, verb: str, *args: str | int) -> AgiReply:
+        """Send one AGI command with quoted arguments and return its reply."""
+        quoted = [quote(arg) for arg in args]
+        try:
+            result = self._agi.execute(verb, *quoted)
+        except AGIHangup as exc:
+            raise CallerHungUp("pyst2 reported a hang-up") from exc
+        except TimeoutError as exc:
+            raise ChannelError("AGI write timed out") from exc
+        except OSError as exc:
+            raise CallerHungUp("AGI connection lost") from exc
+        value, data = result["result"]
+        extras = {key: pair[0] for key, pair in result.items() if key != "result"}
+        reply = AgiReply(result=value, data=data or None, extras=extras)
+        if reply.result == "-1":
+            self._raise_for_failed(verb)
+        log.debug("call %s: %s ok", self.call_id, verb)
+        return reply
+
+    def _raise_for_failed(self, verb: str) -> None:
+        """`result=-1` means hang-up *or* failure (e.g. a missing sound file). Ask the channel
+        which: a live caller must reach a human, not be treated as gone."""
+        try:
+            status = self._agi.execute("CHANNEL STATUS")["result"][0]
+        except AGIHangup as exc:
+            raise CallerHungUp(f"{verb} failed after hang-up") from exc
+        except OSError as exc:
+            raise CallerHungUp("AGI connection lost") from exc
+        if status in _LIVE_CHANNEL_STATES:
+            raise ChannelError(f"{verb} failed on a live channel")
+        raise CallerHungUp(f"{verb} failed; channel state {status}")
+
+    # --- ivr.ports.Channel -------------------------------------------------------------
+
+    def play(self, sound: str, escape_keys: str = ALL_KEYS) -> str | None:
+        return _key_or_none(self.command("STREAM FILE", sound, escape_keys).result)
+
+    def wait_for_key(self, timeout_ms: int) -> str | None:
+        return _key_or_none(self.command("WAIT FOR DIGIT", timeout_ms).result)
+
+    def get_variable(self, name: str) -> str | None:
+        reply = self.command("GET VARIABLE", name)
+        return reply.data if reply.result == "1" else None
+
+    def set_variable(self, name: str, value: str) -> None:
+        self.command("SET VARIABLE", name, value)
+
+
+def _key_or_none(result: str) -> str | None:
+    if result == "0":
+        return None
+    try:
+        return chr(int(result))
+    except ValueError as exc:
+        raise AgiProtocolError("key result is not a character code") from exc
+
+
+def open_socket_streams(sock: socket.socket) -> tuple[TextIO, TextIO]:
+    """Text streams over a FastAGI socket. Undecodable bytes become U+FFFD so that garbage
+    on the socket is reported as a protocol error instead of crashing the reader."""
+    reader = sock.makefile("r", encoding="utf-8", errors="replace", newline="\n")
+    writer = sock.makefile("w", encoding="utf-8", newline="\n")
+    return reader, writer

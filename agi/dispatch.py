@@ -1,0 +1,100 @@
+"""One AGI session from connection to outcome, shared by the FastAGI server and classic AGI.
+
+Guarantees: an unknown route, a route that raises or a channel that misbehaves all end with
+`IVR_OUTCOME=failed` when the channel still listens (the dialplan then sends the caller to a
+human); a hang-up ends the session quietly; nothing here raises.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TextIO
+
+from agi import variables
+from agi.channel import AgiChannel
+from agi.routes import Route
+from ivr.errors import CallerHungUp, ChannelError
+from ivr.outcomes import Outcome
+
+log = logging.getLogger(__name__)
+
+
+class SessionEnd(StrEnum):
+    COMPLETED = "completed"  # the route decided and the outcome reached the dialplan
+    HUNG_UP = "hung-up"  # the caller left during the session
+    FAILED = "failed"  # something broke; the caller was sent to the fallback
+
+
+@dataclass(frozen=True)
+class SessionReport:
+    """What happened in one AGI session, for logs, metrics and tests. Holds no PII."""
+
+    call_id: str
+    route: str
+    end: SessionEnd
+    outcome: Outcome | None
+    detail: str
+    duration_ms: float
+
+
+_Reporter = Callable[[SessionEnd, Outcome | None, str], SessionReport]
+
+
+def run_session(reader: TextIO, writer: TextIO, routes: Mapping[str, Route]) -> SessionReport:
+    started = time.monotonic()
+    call_id, route_name = "unknown", ""
+
+    def report(end: SessionEnd, outcome: Outcome | None, detail: str) -> SessionReport:
+        elapsed_ms = (time.monotonic() - started) * 1000
+        # A connection without an AGI environment (a port probe) is not a call.
+        level = logging.INFO if route_name else logging.DEBUG
+        log.log(level, "call %s route=%s end=%s %s", call_id, route_name or "-", end, detail)
+        return SessionReport(call_id, route_name, end, outcome, detail, elapsed_ms)
+
+    try:
+        channel = AgiChannel(reader, writer)
+    except CallerHungUp as exc:
+        return report(SessionEnd.HUNG_UP, None, str(exc))
+    call_id, route_name = channel.call_id, channel.request
+    route = routes.get(route_name)
+    if route is None:
+        return _fail(channel, report, Outcome.failed("unknown-route"))
+    try:
+        outcome = route(channel)
+        write_outcome(channel, outcome)
+    except CallerHungUp as exc:
+        return report(SessionEnd.HUNG_UP, None, str(exc))
+    except ChannelError as exc:
+        return _fail(channel, report, Outcome.failed("channel-error"), str(exc))
+    except Exception:  # noqa: BLE001 - any bug in a route must still land the caller on a human
+        log.exception("call %s: route %s raised", call_id, route_name)
+        return _fail(channel, report, Outcome.failed("route-error"))
+    return report(SessionEnd.COMPLETED, outcome, outcome.reason)
+
+
+def write_outcome(channel: AgiChannel, outcome: Outcome) -> None:
+    """Hand the outcome to the dialplan. IVR_OUTCOME goes last: the dialplan only trusts the
+    other variables once it is set."""
+    channel.set_variable(variables.IVR_REASON, outcome.reason)
+    if outcome.queue is not None:
+        channel.set_variable(variables.IVR_QUEUE, outcome.queue)
+    choice = outcome.facts.get("choice")
+    if choice is not None:
+        channel.set_variable(variables.IVR_CHOICE, choice)
+    channel.set_variable(variables.IVR_OUTCOME, outcome.kind.value)
+
+
+def _fail(channel: AgiChannel, report: _Reporter, outcome: Outcome,
+          detail: str = "") -> SessionReport:
+    """Best effort to tell the dialplan; if even that fails, an unset IVR_OUTCOME already
+    sends the caller to the fallback context."""
+    try:
+        write_outcome(channel, outcome)
+    except (CallerHungUp, ChannelError, ValueError) as exc:
+        log.warning("call %s: could not report failure to the dialplan: %s",
+                    channel.call_id, type(exc).__name__)
+    return report(SessionEnd.FAILED, outcome, f"{outcome.reason} {detail}".strip())

@@ -1,0 +1,82 @@
+"""Place scripted calls through real Asterisk and trace what happened on them.
+
+A call is a `Local/` channel: one leg runs `[hotline-inbound]` exactly like a call from the
+network, the other runs `[hotline-scripted-caller]` (listen, press keys, stay or hang up).
+The trace is built from AMI events of the hotline leg; the call ends with the
+`HotlineCallEnded` user event from the dialplan's hang-up handler.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from agi import variables
+from hotline.asterisk.ami import Ami, Event
+
+HOTLINE_CONTEXT = "hotline-inbound"
+CALLER_CONTEXT = "hotline-scripted-caller"
+
+
+@dataclass(frozen=True)
+class CallerScript:
+    keys: str = ""
+    wait_s: float = 1.0
+    stay_s: float = 30.0
+
+    def channel_variables(self) -> list[str]:
+        return [f"CALLER_KEYS={self.keys}", f"CALLER_WAIT_S={self.wait_s:g}",
+                f"CALLER_STAY_S={self.stay_s:g}"]
+
+
+@dataclass
+class CallTrace:
+    hotline_id: str
+    caller_id: str
+    steps: list[tuple[str, str, str]] = field(default_factory=list)  # context, app, data
+    ivr_variables: dict[str, str] = field(default_factory=dict)
+    ended: Event = field(default_factory=dict)
+
+    @property
+    def contexts(self) -> list[str]:
+        seen: list[str] = []
+        for context, _app, _data in self.steps:
+            if not seen or seen[-1] != context:
+                seen.append(context)
+        return seen
+
+    @property
+    def outcome(self) -> str:
+        return self.ended.get("Outcome", "")
+
+    @property
+    def failure(self) -> str:
+        return self.ended.get("Failure", "")
+
+
+def place_call(ami: Ami, script: CallerScript, *, timeout_s: float = 60.0) -> CallTrace:
+    """Originate one scripted call and wait until the hotline leg has hung up."""
+    token = uuid.uuid4().hex[:16]
+    trace = CallTrace(hotline_id=f"hotline-{token}", caller_id=f"caller-{token}")
+    ami.action(
+        "Originate",
+        Channel=f"Local/s@{HOTLINE_CONTEXT}",
+        Context=CALLER_CONTEXT, Exten="s", Priority="1",
+        ChannelId=trace.caller_id, OtherChannelId=trace.hotline_id,
+        CallerID="Scripted caller <13800000000>",
+        Timeout=str(int(timeout_s * 1000)), Async="true",
+        Variable=script.channel_variables(),
+    )
+    trace.ended = ami.wait_for(
+        lambda e: e.get("Event") == "UserEvent" and e.get("UserEvent") == "HotlineCallEnded"
+        and e.get("Uniqueid") == trace.hotline_id, timeout_s)
+    for event in ami.drain():
+        if event.get("Uniqueid") != trace.hotline_id:
+            continue
+        name = event.get("Event")
+        if name == "Newexten":
+            trace.steps.append((event.get("Context", ""), event.get("Application", ""),
+                                event.get("AppData", "")))
+        elif name == "VarSet" and event.get("Variable") in variables.ALL:
+            trace.ivr_variables[event["Variable"]] = event.get("Value", "")
+    return trace

@@ -1,0 +1,171 @@
+"""`hotline`: the operator's single entry point."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hotline.asterisk.ami import AmiError
+from hotline.asterisk.config import ConfigError
+from hotline.asterisk.process import AsteriskInstance
+from hotline.asterisk.provision import ProvisionError, find_or_provision
+from hotline.calls import CallerScript, CallTrace, place_call
+from hotline.services import FastAgiService, ServiceError
+from hotline.settings import Settings
+
+app = typer.Typer(help="Hotline IVR: Asterisk-backed voice IVR for financial hotlines.",
+                  no_args_is_help=True, add_completion=False)
+asterisk_app = typer.Typer(help="Provision and run the real Asterisk 22.", no_args_is_help=True)
+app.add_typer(asterisk_app, name="asterisk")
+
+console = Console()
+OPERATIONAL_ERRORS = (ProvisionError, ConfigError, AmiError, ServiceError, OSError)
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    console.print(f"[red]error:[/red] {exc}")
+    return typer.Exit(1)
+
+
+def _instance(allow_provision: bool) -> AsteriskInstance:
+    settings = Settings.from_env()
+    installation = find_or_provision(settings.asterisk_root, allow_provision=allow_provision)
+    return AsteriskInstance(settings, installation)
+
+
+@app.callback()
+def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging.")) -> None:
+    _setup_logging(verbose)
+
+
+@app.command()
+def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on (loopback)."),
+          port: int = typer.Option(4573, help="FastAGI port."),
+          drain_timeout_s: float = typer.Option(60.0, help="On SIGTERM, wait this long for "
+                                                "calls in progress.")) -> None:
+    """Run the FastAGI server in the foreground (SIGTERM stops it gracefully)."""
+    from agi.server import serve as run_server
+
+    run_server(host, port, drain_timeout_s=drain_timeout_s)
+
+
+@asterisk_app.command("provision")
+def asterisk_provision() -> None:
+    """Find Asterisk 22 or provision it (distribution package or a Debian unstable root)."""
+    try:
+        installation = _instance(allow_provision=True).installation
+    except OPERATIONAL_ERRORS as exc:
+        raise _fail(exc) from exc
+    where = f" in {installation.root}" if installation.root else ""
+    console.print(f"Asterisk {installation.version} ({installation.how}{where})")
+
+
+@asterisk_app.command("up")
+def asterisk_up() -> None:
+    """Start Asterisk with the project's config (provisioning it first if needed)."""
+    try:
+        status = _instance(allow_provision=True).up()
+    except OPERATIONAL_ERRORS as exc:
+        raise _fail(exc) from exc
+    console.print(f"Asterisk {status.version} running (pid {status.pid})")
+
+
+@asterisk_app.command("down")
+def asterisk_down() -> None:
+    """Stop Asterisk. Nothing is left running."""
+    try:
+        stopped = _instance(allow_provision=False).down()
+    except OPERATIONAL_ERRORS as exc:
+        raise _fail(exc) from exc
+    console.print("Asterisk stopped" if stopped else "Asterisk was not running")
+
+
+@asterisk_app.command("status")
+def asterisk_status() -> None:
+    """Report whether Asterisk runs, and which version. Exit 3 when it does not."""
+    try:
+        status = _instance(allow_provision=False).status()
+    except OPERATIONAL_ERRORS as exc:
+        raise _fail(exc) from exc
+    if not status.running:
+        console.print(f"Asterisk: {status.detail}")
+        raise typer.Exit(3)
+    console.print(f"Asterisk {status.version} running (pid {status.pid})")
+
+
+@app.command()
+def up() -> None:
+    """Bring the hotline up: Asterisk and the FastAGI server, in the background."""
+    try:
+        instance = _instance(allow_provision=True)
+        status = instance.up()
+        agi_pid = FastAgiService(instance.settings).up()
+    except OPERATIONAL_ERRORS as exc:
+        raise _fail(exc) from exc
+    settings = instance.settings
+    console.print(f"Asterisk {status.version} running (pid {status.pid}), AMI 127.0.0.1:"
+                  f"{settings.ami_port}, SIP 127.0.0.1:{settings.sip_port}")
+    console.print(f"FastAGI server running (pid {agi_pid}) on {settings.agi_url}")
+
+
+@app.command()
+def down() -> None:
+    """Stop the FastAGI server and Asterisk."""
+    try:
+        instance = _instance(allow_provision=False)
+        agi_stopped = FastAgiService(instance.settings).down()
+        asterisk_stopped = instance.down()
+    except OPERATIONAL_ERRORS as exc:
+        raise _fail(exc) from exc
+    console.print(f"FastAGI server {'stopped' if agi_stopped else 'was not running'}; "
+                  f"Asterisk {'stopped' if asterisk_stopped else 'was not running'}")
+
+
+@app.command()
+def call(keys: str = typer.Option("1", help="Keys the scripted caller presses ('' for none)."),
+         wait_s: float = typer.Option(1.0, help="Seconds the caller listens before pressing."),
+         stay_s: float = typer.Option(30.0, help="Seconds the caller stays on the line after; "
+                                                 "0 hangs up at once.")) -> None:
+    """Place a scripted call through the running Asterisk and print what happened."""
+    try:
+        instance = _instance(allow_provision=False)
+        with instance.ami() as ami:
+            trace = place_call(ami, CallerScript(keys=keys, wait_s=wait_s, stay_s=stay_s))
+    except (*OPERATIONAL_ERRORS, TimeoutError) as exc:
+        raise _fail(exc) from exc
+    print_trace(trace)
+
+
+@app.command()
+def demo() -> None:
+    """Bring the hotline up and place a demo call through real Asterisk."""
+    up()
+    console.print("\nPlacing a demo call: the caller listens to the greeting and presses 1.")
+    call(keys="1", wait_s=1.0, stay_s=30.0)
+    console.print("\nThe hotline stays up: `hotline call --keys 0` places another call, "
+                  "`hotline down` stops everything.")
+
+
+def print_trace(trace: CallTrace) -> None:
+    table = Table(title=f"Call {trace.hotline_id}", show_lines=False)
+    table.add_column("context")
+    table.add_column("application")
+    table.add_column("data", overflow="fold")
+    for context, application, data in trace.steps:
+        table.add_row(context, application, data)
+    console.print(table)
+    for name, value in trace.ivr_variables.items():
+        console.print(f"  {name} = {value}")
+    verdict = trace.outcome or "none"
+    if trace.failure:
+        verdict += f" (failure: {trace.failure}, sent to the fallback queue)"
+    console.print(f"Outcome: [bold]{verdict}[/bold]; the call has ended.")

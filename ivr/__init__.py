@@ -1,0 +1,5 @@
+"""Pure IVR domain: menus, interpretation, routing decisions, outcomes.
+
+Must not import pyst2 (`asterisk`), `agi`, `hotline`, `speech`, `db`, vosk or sqlalchemy:
+it talks to the outside world only through the Protocol ports in `ivr.ports`.
+"""
