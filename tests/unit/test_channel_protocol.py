@@ -1,0 +1,65 @@
+"""Quoting and reply parsing of the channel adapter."""
+
+import io
+
+import pytest
+
+from agi.channel import AgiProtocolError, parse_success_line, quote, read_reply
+from ivr.errors import CallerHungUp
+
+
+@pytest.mark.parametrize(("raw", "wire"), [
+    ("hello-world", '"hello-world"'),
+    ("", '""'),
+    ('a "b"', '"a \\"b\\""'),
+    ("back\\slash", '"back\\\\slash"'),
+    ("我 要 转 人工", '"我 要 转 人工"'),
+    (5000, '"5000"'),
+])
+def test_quote(raw: str | int, wire: str) -> None:
+    assert quote(raw) == wire
+
+
+@pytest.mark.parametrize("bad", ["a\nb", "a\rb", "a\0b"])
+def test_quote_refuses_line_breaks(bad: str) -> None:
+    with pytest.raises(ValueError):
+        quote(bad)
+
+
+@pytest.mark.parametrize(("rest", "result", "data", "extras"), [
+    ("result=0", "0", None, {}),
+    ("result=49 endpos=4000", "49", None, {"endpos": "4000"}),
+    ("result=1 (我 要 转 人工)", "1", "我 要 转 人工", {}),
+    ("result=1 (a (nested) value) x=1", "1", "a (nested) value", {"x": "1"}),
+    ("result=0 (timeout) endpos=8000", "0", "timeout", {"endpos": "8000"}),
+    ("result=1 ()", "1", "", {}),
+])
+def test_parse_success_line(rest: str, result: str, data: str | None,
+                            extras: dict[str, str]) -> None:
+    reply = parse_success_line(rest)
+    assert (reply.result, reply.data, reply.extras) == (result, data, extras)
+
+
+@pytest.mark.parametrize("rest", ["nothing", "result=1 (unterminated", "result=1 junk"])
+def test_parse_rejects_malformed(rest: str) -> None:
+    with pytest.raises(AgiProtocolError):
+        parse_success_line(rest)
+
+
+@pytest.mark.parametrize("stream", [
+    "HANGUP\n200 result=-1\n",
+    "511 Command Not Permitted on a dead channel or intercept routine\n",
+    "200 result=0 (hangup)\n",
+    "",
+])
+def test_every_shape_of_hangup(stream: str) -> None:
+    with pytest.raises(CallerHungUp):
+        read_reply(io.StringIO(stream))
+
+
+def test_usage_reply_is_consumed_and_reported() -> None:
+    reader = io.StringIO("520-Invalid command syntax.  Proper usage follows:\nUsage: X\n"
+                         "520 End of proper usage.\n200 result=0\n")
+    with pytest.raises(AgiProtocolError):
+        read_reply(reader)
+    assert read_reply(reader).result == "0"  # the stream stays in step

@@ -1,0 +1,98 @@
+"""Rules that keep the design simple, checked on the source itself."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+from agi import variables
+from agi.routes import ROUTES
+from hotline.asterisk import config
+from hotline.asterisk.provision import AsteriskInstallation
+from hotline.settings import Settings
+from ivr.outcomes import OutcomeKind
+from ivr.starter import FALLBACK_QUEUE
+
+ROOT = Path(__file__).resolve().parents[2]
+DIALPLAN = "\n".join(p.read_text() for p in sorted((ROOT / "dialplan").glob("*.conf")))
+FORBIDDEN_IN_IVR = {"asterisk", "agi", "hotline", "speech", "db", "vosk", "sqlalchemy",
+                    "pyttsx3", "pydub", "socket", "subprocess"}
+
+
+def imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_ivr_is_pure() -> None:
+    for path in sorted((ROOT / "ivr").rglob("*.py")):
+        bad = imported_modules(path) & FORBIDDEN_IN_IVR
+        assert not bad, f"{path.relative_to(ROOT)} imports {sorted(bad)}"
+
+
+def test_only_agi_and_ami_adapters_import_pyst2() -> None:
+    allowed = {ROOT / "agi" / "channel.py", ROOT / "hotline" / "asterisk" / "ami.py"}
+    for package in ("agi", "ivr", "speech", "db", "hotline"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            if "asterisk" in imported_modules(path):
+                assert path in allowed, f"{path.relative_to(ROOT)} imports pyst2"
+
+
+def test_no_print_in_service_code() -> None:
+    for package in ("agi", "ivr", "speech", "db"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            calls = [n for n in ast.walk(ast.parse(path.read_text()))
+                     if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "print"]
+            assert not calls, f"print() in {path.relative_to(ROOT)}"
+
+
+def test_dialplan_uses_exactly_the_declared_ivr_variables() -> None:
+    used = set(re.findall(r"\bIVR_[A-Z_]+\b", DIALPLAN))
+    assert used == set(variables.ALL)
+
+
+def test_every_agi_route_in_the_dialplan_exists() -> None:
+    requested = set(re.findall(r"AGI\(\$\{HOTLINE_AGI_URL\}/([\w-]+)\)", DIALPLAN))
+    assert requested and requested <= set(ROUTES)
+
+
+def test_every_outcome_has_a_dialplan_extension() -> None:
+    outcome_context = DIALPLAN.split("[hotline-outcome]", 1)[1].split("\n[", 1)[0]
+    handled = set(re.findall(r"^exten => (\w+),1,", outcome_context, re.MULTILINE))
+    assert handled == {kind.value for kind in OutcomeKind}
+
+
+def test_queues_named_anywhere_are_defined() -> None:
+    queues = set(re.findall(r"^\[([\w-]+)\]", (ROOT / "asterisk-conf/queues.conf").read_text(),
+                            re.MULTILINE)) - {"general"}
+    used = set(re.findall(r"Queue\(([\w-]+)", DIALPLAN)) | {FALLBACK_QUEUE}
+    assert used <= queues
+
+
+def test_config_renders_with_every_placeholder_filled(tmp_path: Path) -> None:
+    settings = Settings(project_dir=ROOT, runtime_dir=tmp_path / "var",
+                        asterisk_root=tmp_path / "root", ami_port=15038, sip_port=15060)
+    installation = AsteriskInstallation("host", None, "/usr/sbin/asterisk",
+                                        "/usr/lib/asterisk/modules", "/usr/share/asterisk", "22.10")
+    conf = config.render(settings, installation)
+    rendered = "\n".join(p.read_text() for p in conf.parent.rglob("*.conf"))
+    assert "{{" not in rendered
+    assert "port = 15038" in rendered and "bind = 127.0.0.1:15060" in rendered
+    assert config.ami_secret(settings) in rendered
+    assert (conf.parent / "manager.conf").stat().st_mode & 0o077 == 0
+
+
+def test_everything_binds_to_loopback() -> None:
+    conf = {p.name: p.read_text() for p in (ROOT / "asterisk-conf").glob("*.conf")}
+    assert "bindaddr = 127.0.0.1" in conf["manager.conf"]
+    assert "bind = 127.0.0.1:" in conf["pjsip.conf"]
+    assert "bindaddr = 127.0.0.1" in conf["rtp.conf"]
+    assert "enabled = no" in conf["http.conf"]
+    assert Settings.from_env().agi_host == "127.0.0.1"

@@ -1,0 +1,65 @@
+"""The starter flow, driven by a scripted fake channel."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import pytest
+
+from ivr.errors import CallerHungUp
+from ivr.outcomes import Outcome, OutcomeKind
+from ivr.starter import run_starter
+
+
+class ScriptedChannel:
+    """Plays back the caller's keys: one entry per play()/wait_for_key() call."""
+
+    call_id = "test-call"
+
+    def __init__(self, *keys: str | None) -> None:
+        self.keys = deque(keys)
+        self.played: list[str] = []
+
+    def _next(self) -> str | None:
+        if not self.keys:
+            raise CallerHungUp("script ran out")
+        return self.keys.popleft()
+
+    def play(self, sound: str, escape_keys: str = "") -> str | None:
+        self.played.append(sound)
+        return self._next()
+
+    def wait_for_key(self, timeout_ms: int) -> str | None:
+        return self._next()
+
+    def get_variable(self, name: str) -> str | None:
+        return None
+
+    def set_variable(self, name: str, value: str) -> None:
+        return None
+
+
+def test_key_during_greeting_is_the_choice() -> None:
+    assert run_starter(ScriptedChannel("3")) == Outcome(
+        OutcomeKind.HANGUP, reason="choice-made", facts={"choice": "3"})
+
+
+def test_key_after_greeting_is_the_choice() -> None:
+    assert run_starter(ScriptedChannel(None, "7")).facts == {"choice": "7"}
+
+
+def test_zero_reaches_an_agent() -> None:
+    outcome = run_starter(ScriptedChannel("0"))
+    assert (outcome.kind, outcome.queue) == (OutcomeKind.QUEUE, "fallback")
+
+
+def test_silence_reprompts_once_then_reaches_an_agent() -> None:
+    channel = ScriptedChannel(None, None, None, None)
+    outcome = run_starter(channel)
+    assert channel.played == ["hello-world", "please-try-again"]
+    assert (outcome.kind, outcome.reason) == (OutcomeKind.QUEUE, "no-input")
+
+
+def test_hangup_propagates() -> None:
+    with pytest.raises(CallerHungUp):
+        run_starter(ScriptedChannel())
