@@ -4,8 +4,8 @@ it, and stays as the smallest end-to-end flow for smoke tests.
 Must not import pyst2, Asterisk, Vosk or SQLAlchemy.
 """
 
-from ivr.ports import ALL_KEYS, Channel
 from ivr.outcomes import Outcome, OutcomeKind
+from ivr.ports import ALL_KEYS, Channel
 
 GREETING = "hello-world"
 REPROMPT = "please-try-again"

@@ -37,16 +37,6 @@ class Expect:
     reply: tuple[str, ...] = ("200 result=1",)
 
 
-@dataclass(frozen=True)
-class Send:
-    """Send lines without waiting for a command (e.g. the asynchronous HANGUP notice)."""
-
-    lines: tuple[str, ...]
-
-
-Step = Expect | Send
-
-
 class ContractViolation(AssertionError):
     pass
 
@@ -79,11 +69,8 @@ class FakeAsterisk:
         self.received.append(line)
         return line
 
-    def play(self, steps: list[Step]) -> None:
+    def play(self, steps: list[Expect]) -> None:
         for step in steps:
-            if isinstance(step, Send):
-                self._write("".join(line + "\n" for line in step.lines))
-                continue
             got = self.read_command()
             if got != step.command:
                 raise ContractViolation(f"expected {step.command!r}, got {got!r}; "

@@ -13,7 +13,7 @@ from agi.routes import ROUTES, Route
 from agi.server import FastAgiServer
 from ivr.outcomes import Outcome, OutcomeKind
 from ivr.ports import Channel
-from tests.fake_asterisk import Expect, FakeAsterisk, Send
+from tests.fake_asterisk import Expect, FakeAsterisk
 
 GREETING = Expect('STREAM FILE "hello-world" "0123456789*#"', ("200 result=0 endpos=8000",))
 REPROMPT = Expect('STREAM FILE "please-try-again" "0123456789*#"', ("200 result=0 endpos=800",))

@@ -1,0 +1,31 @@
+# Set-up and everyday commands. Every target calls a Python entry point; logic lives in
+# Python (hotline/). Run as root on a fresh machine: provisioning Asterisk needs apt/chroot.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: install asterisk demo test lint down
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+install: $(INSTALLED)
+
+asterisk: install  ## find or provision Asterisk 22 (first time: ~20 s of downloads)
+	$(BIN)/hotline asterisk provision
+
+demo: asterisk  ## bring the hotline up and place a demo call through real Asterisk
+	$(BIN)/hotline demo
+
+lint: install
+	$(BIN)/ruff check agi ivr speech db hotline tests
+	$(BIN)/mypy
+
+test: asterisk lint  ## the whole suite: unit, contract, integration (real Asterisk)
+	$(BIN)/pytest
+
+down: install  ## stop everything `make demo` started
+	$(BIN)/hotline down

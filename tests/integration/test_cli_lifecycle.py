@@ -1,0 +1,68 @@
+"""`hotline asterisk up|status|down` and `hotline up|call|down` as an operator runs them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.integration.conftest import free_port
+
+pytestmark = pytest.mark.integration
+HOTLINE = str(Path(sys.executable).parent / "hotline")
+
+
+def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([HOTLINE, *args], env=env, capture_output=True, text=True,
+                          timeout=180, check=False)
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie waiting for init to reap it."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+@pytest.fixture
+def operator_env(tmp_path: Path) -> dict[str, str]:
+    return {**os.environ, "COLUMNS": "200", "HOTLINE_RUNTIME_DIR": str(tmp_path / "var"),
+            "HOTLINE_AGI_PORT": str(free_port()), "HOTLINE_AMI_PORT": str(free_port()),
+            "HOTLINE_SIP_PORT": str(free_port()), "HOTLINE_RTP_START": "32000"}
+
+
+def test_asterisk_up_status_down(operator_env: dict[str, str]) -> None:
+    try:
+        first = run(operator_env, "asterisk", "up")
+        assert first.returncode == 0, first.stdout + first.stderr
+        status = run(operator_env, "asterisk", "status")
+        assert status.returncode == 0 and "Asterisk 22." in status.stdout, status.stdout
+        pid = (Path(operator_env["HOTLINE_RUNTIME_DIR"]) / "run/asterisk.pid").read_text()
+        again = run(operator_env, "asterisk", "up")  # idempotent: reuses the running one
+        assert again.returncode == 0 and f"pid {pid.strip()}" in again.stdout
+    finally:
+        down = run(operator_env, "asterisk", "down")
+    assert down.returncode == 0 and "Asterisk stopped" in down.stdout
+    after = run(operator_env, "asterisk", "status")
+    assert after.returncode == 3 and "not running" in after.stdout
+    assert not running(int(pid))
+    assert run(operator_env, "asterisk", "down").stdout.strip() == "Asterisk was not running"
+
+
+def test_hotline_up_call_down(operator_env: dict[str, str]) -> None:
+    try:
+        up = run(operator_env, "up")
+        assert up.returncode == 0, up.stdout + up.stderr
+        call = run(operator_env, "call", "--keys", "2", "--wait-s", "0.5")
+        assert call.returncode == 0, call.stdout + call.stderr
+        assert "IVR_CHOICE = 2" in call.stdout and "Outcome: hangup" in call.stdout
+    finally:
+        down = run(operator_env, "down")
+    assert "FastAGI server stopped; Asterisk stopped" in down.stdout
+    fastagi_log = Path(operator_env["HOTLINE_RUNTIME_DIR"]) / "log/fastagi.log"
+    assert "end=completed" in fastagi_log.read_text()
