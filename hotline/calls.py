@@ -34,6 +34,8 @@ class CallTrace:
     hotline_id: str
     caller_id: str
     steps: list[tuple[str, str, str]] = field(default_factory=list)  # context, app, data
+    agi_commands: list[tuple[str, str]] = field(default_factory=list)  # command, result
+    keys_received: str = ""  # DTMF the hotline leg heard (scripted callers only: never PII)
     ivr_variables: dict[str, str] = field(default_factory=dict)
     ended: Event = field(default_factory=dict)
 
@@ -77,6 +79,10 @@ def place_call(ami: Ami, script: CallerScript, *, timeout_s: float = 60.0) -> Ca
         if name == "Newexten":
             trace.steps.append((event.get("Context", ""), event.get("Application", ""),
                                 event.get("AppData", "")))
+        elif name == "DTMFEnd" and event.get("Direction") == "Received":
+            trace.keys_received += event.get("Digit", "")
+        elif name == "AGIExecEnd":
+            trace.agi_commands.append((event.get("Command", ""), event.get("Result", "")))
         elif name == "VarSet" and event.get("Variable") in variables.ALL:
             trace.ivr_variables[event["Variable"]] = event.get("Value", "")
     return trace

@@ -163,6 +163,14 @@ def print_trace(trace: CallTrace) -> None:
     for context, application, data in trace.steps:
         table.add_row(context, application, data)
     console.print(table)
+    if trace.agi_commands:
+        agi_table = Table(title="What the FastAGI route did")
+        agi_table.add_column("AGI command", overflow="fold")
+        agi_table.add_column("result", overflow="fold")
+        for command, result in trace.agi_commands:
+            agi_table.add_row(command, result)
+        console.print(agi_table)
+    console.print(f"  keys the hotline received: {trace.keys_received or 'none'}")
     for name, value in trace.ivr_variables.items():
         console.print(f"  {name} = {value}")
     verdict = trace.outcome or "none"

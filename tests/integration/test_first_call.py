@@ -16,9 +16,13 @@ def test_caller_presses_a_key_and_the_route_sets_the_variable(ami: Ami, fastagi)
     trace = place_call(ami, CallerScript(keys="1", wait_s=0.5, stay_s=15))
     session = fastagi.sessions.for_call(trace.hotline_id)
     assert session.end is SessionEnd.COMPLETED
+    assert trace.keys_received == "1"
     assert trace.ivr_variables["IVR_CHOICE"] == "1"
     assert trace.ended["Choice"] == "1" and trace.outcome == "hangup"
     assert trace.contexts == ["hotline-inbound", "hotline-outcome", "hotline-call-ended"]
+    commands = [command for command, _result in trace.agi_commands]
+    assert commands[0] == 'STREAM FILE "hello-world" "0123456789*#"'
+    assert commands[-1] == 'SET VARIABLE "IVR_OUTCOME" "hangup"'
 
 
 def test_key_zero_reaches_the_agents_queue(ami: Ami, fastagi) -> None:
