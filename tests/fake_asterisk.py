@@ -52,6 +52,12 @@ class FakeAsterisk:
         sock = socket.create_connection(("127.0.0.1", port), timeout=timeout_s)
         return cls(sock.makefile("rb"), sock.makefile("wb"))
 
+    def __enter__(self) -> FakeAsterisk:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
     def send_env(self, **overrides: str) -> None:
         env = {**DEFAULT_ENV, **overrides}
         payload = "".join(f"{key}: {value}\n" for key, value in env.items()) + "\n"

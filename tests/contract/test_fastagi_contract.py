@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from agi.dispatch import SessionEnd, SessionReport
+from agi.dispatch import SessionEnd
 from agi.routes import ROUTES, Route
-from agi.server import FastAgiServer
 from ivr.outcomes import Outcome, OutcomeKind
 from ivr.ports import Channel
 from tests.fake_asterisk import Expect, FakeAsterisk
+from tests.support import RunningServer, start_fastagi
 
 GREETING = Expect('STREAM FILE "hello-world" "0123456789*#"', ("200 result=0 endpos=8000",))
 REPROMPT = Expect('STREAM FILE "please-try-again" "0123456789*#"', ("200 result=0 endpos=800",))
@@ -24,42 +24,31 @@ def set_var(name: str, value: str) -> Expect:
     return Expect(f'SET VARIABLE "{name}" "{value}"')
 
 
-class Reports:
-    def __init__(self) -> None:
-        self.items: list[SessionReport] = []
-        self.arrived = threading.Condition()
-
-    def __call__(self, report: SessionReport) -> None:
-        with self.arrived:
-            self.items.append(report)
-            self.arrived.notify_all()
-
-    def wait(self, count: int = 1, timeout_s: float = 5.0) -> list[SessionReport]:
-        with self.arrived:
-            ok = self.arrived.wait_for(lambda: len(self.items) >= count, timeout_s)
-        assert ok, f"expected {count} session report(s), got {self.items!r}"
-        return self.items
-
-
-def start_server(routes: dict[str, Route] | None = None) -> tuple[FastAgiServer, Reports]:
-    reports = Reports()
-    server = FastAgiServer("127.0.0.1", 0, routes=routes or dict(ROUTES), observer=reports,
-                           idle_timeout_s=5)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    assert server.wait_serving()
-    return server, reports
+ServerFactory = Callable[..., RunningServer]
 
 
 @pytest.fixture
-def server() -> Iterator[tuple[FastAgiServer, Reports]]:
-    running, reports = start_server()
-    yield running, reports
-    running.stop(drain_timeout_s=5)
+def serve() -> Iterator[ServerFactory]:
+    """Start FastAGI servers with the given routes; all are stopped after the test."""
+    started: list[RunningServer] = []
+
+    def start(routes: Mapping[str, Route] = ROUTES) -> RunningServer:
+        started.append(start_fastagi(routes=routes, idle_timeout_s=5))
+        return started[-1]
+
+    yield start
+    for running in started:
+        running.stop(drain_timeout_s=5)
 
 
 @pytest.fixture
-def peer(server: tuple[FastAgiServer, Reports]) -> Iterator[FakeAsterisk]:
-    fake = FakeAsterisk.connect(server[0].port)
+def server(serve: ServerFactory) -> RunningServer:
+    return serve()
+
+
+@pytest.fixture
+def peer(server: RunningServer) -> Iterator[FakeAsterisk]:
+    fake = FakeAsterisk.connect(server.port)
     yield fake
     fake.close()
 
@@ -73,7 +62,7 @@ def test_key_pressed_during_greeting_sets_choice(server, peer) -> None:
         set_var("IVR_OUTCOME", "hangup"),
     ])
     peer.expect_closed()
-    report = server[1].wait()[0]
+    report = server.sessions.wait()[0]
     assert report.end is SessionEnd.COMPLETED
     assert report.call_id == "1700000000.1"
     assert report.outcome is not None and report.outcome.facts == {"choice": "1"}
@@ -88,7 +77,7 @@ def test_silence_reprompts_then_offers_an_agent(server, peer) -> None:
         set_var("IVR_OUTCOME", "queue"),
     ])
     peer.expect_closed()
-    assert server[1].wait()[0].outcome == Outcome(OutcomeKind.QUEUE, queue="fallback",
+    assert server.sessions.wait()[0].outcome == Outcome(OutcomeKind.QUEUE, queue="fallback",
                                                   reason="no-input")
 
 
@@ -98,7 +87,7 @@ def test_hangup_notice_mid_command_ends_the_session_quietly(server, peer) -> Non
         Expect('STREAM FILE "hello-world" "0123456789*#"', ("HANGUP", "200 result=-1 endpos=0")),
     ])
     peer.expect_closed()
-    report = server[1].wait()[0]
+    report = server.sessions.wait()[0]
     assert report.end is SessionEnd.HUNG_UP and report.outcome is None
 
 
@@ -108,7 +97,7 @@ def test_511_dead_channel_is_a_hangup(server, peer) -> None:
                                 ("511 Command Not Permitted on a dead channel or intercept "
                                  "routine",))])
     peer.expect_closed()
-    assert server[1].wait()[0].end is SessionEnd.HUNG_UP
+    assert server.sessions.wait()[0].end is SessionEnd.HUNG_UP
 
 
 def test_result_minus_one_on_gone_channel_is_a_hangup(server, peer) -> None:
@@ -118,7 +107,7 @@ def test_result_minus_one_on_gone_channel_is_a_hangup(server, peer) -> None:
         Expect("CHANNEL STATUS", ("511 Command Not Permitted on a dead channel",)),
     ])
     peer.expect_closed()
-    assert server[1].wait()[0].end is SessionEnd.HUNG_UP
+    assert server.sessions.wait()[0].end is SessionEnd.HUNG_UP
 
 
 def test_result_minus_one_on_live_channel_sends_caller_to_a_human(server, peer) -> None:
@@ -131,7 +120,7 @@ def test_result_minus_one_on_live_channel_sends_caller_to_a_human(server, peer) 
         set_var("IVR_OUTCOME", "failed"),
     ])
     peer.expect_closed()
-    assert server[1].wait()[0].end is SessionEnd.FAILED
+    assert server.sessions.wait()[0].end is SessionEnd.FAILED
 
 
 def test_garbage_reply_fails_the_call_to_a_human(server, peer) -> None:
@@ -142,25 +131,25 @@ def test_garbage_reply_fails_the_call_to_a_human(server, peer) -> None:
         set_var("IVR_OUTCOME", "failed"),
     ])
     peer.expect_closed()
-    assert server[1].wait()[0].end is SessionEnd.FAILED
+    assert server.sessions.wait()[0].end is SessionEnd.FAILED
 
 
 def test_unknown_route_fails_the_call_to_a_human(server, peer) -> None:
     peer.send_env(agi_network_script="no-such-route")
     peer.play([set_var("IVR_REASON", "unknown-route"), set_var("IVR_OUTCOME", "failed")])
     peer.expect_closed()
-    report = server[1].wait()[0]
+    report = server.sessions.wait()[0]
     assert report.end is SessionEnd.FAILED and report.route == "no-such-route"
 
 
 def test_connection_without_environment_is_not_a_call(server) -> None:
-    fake = FakeAsterisk.connect(server[0].port)
+    fake = FakeAsterisk.connect(server.port)
     fake.close()
-    report = server[1].wait()[0]
+    report = server.sessions.wait()[0]
     assert report.end is SessionEnd.HUNG_UP and report.route == ""
 
 
-def test_arguments_are_quoted_exactly() -> None:
+def test_arguments_are_quoted_exactly(serve: ServerFactory) -> None:
     tricky = 'say "hi" \\ 我 要 转 人工'
 
     def route(channel: Channel) -> Outcome:
@@ -168,9 +157,8 @@ def test_arguments_are_quoted_exactly() -> None:
         value = channel.get_variable("IVR_TEST")
         return Outcome(OutcomeKind.HANGUP, reason="ok" if value == tricky else "mismatch")
 
-    running, reports = start_server({"hotline": route})
-    fake = FakeAsterisk.connect(running.port)
-    try:
+    running = serve({"hotline": route})
+    with FakeAsterisk.connect(running.port) as fake:
         fake.send_env()
         fake.play([
             Expect('SET VARIABLE "IVR_TEST" "say \\"hi\\" \\\\ 我 要 转 人工"'),
@@ -180,45 +168,36 @@ def test_arguments_are_quoted_exactly() -> None:
             set_var("IVR_OUTCOME", "hangup"),
         ])
         fake.expect_closed()
-        assert reports.wait()[0].end is SessionEnd.COMPLETED
-    finally:
-        fake.close()
-        running.stop(drain_timeout_s=5)
+    assert running.sessions.wait()[0].end is SessionEnd.COMPLETED
 
 
-def test_one_calls_crash_does_not_touch_another() -> None:
+def test_one_calls_crash_does_not_touch_another(serve: ServerFactory) -> None:
     release = threading.Event()
 
     def crashing(channel: Channel) -> Outcome:
         release.wait(5)
         raise RuntimeError("bug in a route")
 
-    routes = {**ROUTES, "crash": crashing}
-    running, reports = start_server(routes)
+    running = serve({**ROUTES, "crash": crashing})
 
     def crash_call() -> None:
-        fake = FakeAsterisk.connect(running.port)
-        fake.send_env(agi_network_script="crash", agi_uniqueid="2.2")
-        fake.play([set_var("IVR_REASON", "route-error"), set_var("IVR_OUTCOME", "failed")])
-        fake.expect_closed()
-        fake.close()
+        with FakeAsterisk.connect(running.port) as fake:
+            fake.send_env(agi_network_script="crash", agi_uniqueid="2.2")
+            fake.play([set_var("IVR_REASON", "route-error"), set_var("IVR_OUTCOME", "failed")])
+            fake.expect_closed()
 
     def good_call() -> None:
-        fake = FakeAsterisk.connect(running.port)
-        fake.send_env(agi_uniqueid="3.3")
-        fake.play([Expect('STREAM FILE "hello-world" "0123456789*#"',
-                          ("200 result=50 endpos=10",)),
-                   set_var("IVR_REASON", "choice-made"), set_var("IVR_CHOICE", "2"),
-                   set_var("IVR_OUTCOME", "hangup")])
-        release.set()  # the crash happens while this call is still connected
-        fake.expect_closed()
-        fake.close()
+        with FakeAsterisk.connect(running.port) as fake:
+            fake.send_env(agi_uniqueid="3.3")
+            fake.play([Expect('STREAM FILE "hello-world" "0123456789*#"',
+                              ("200 result=50 endpos=10",)),
+                       set_var("IVR_REASON", "choice-made"), set_var("IVR_CHOICE", "2"),
+                       set_var("IVR_OUTCOME", "hangup")])
+            release.set()  # the crash happens while this call is still connected
+            fake.expect_closed()
 
-    try:
-        with ThreadPoolExecutor(2) as pool:
-            for future in [pool.submit(crash_call), pool.submit(good_call)]:
-                future.result(timeout=10)
-        ends = {r.call_id: r.end for r in reports.wait(2)}
-        assert ends == {"2.2": SessionEnd.FAILED, "3.3": SessionEnd.COMPLETED}
-    finally:
-        running.stop(drain_timeout_s=5)
+    with ThreadPoolExecutor(2) as pool:
+        for future in [pool.submit(crash_call), pool.submit(good_call)]:
+            future.result(timeout=10)
+    ends = {r.call_id: r.end for r in running.sessions.wait(2)}
+    assert ends == {"2.2": SessionEnd.FAILED, "3.3": SessionEnd.COMPLETED}

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.fake_asterisk import Expect, FakeAsterisk
+from tests.support import free_port
 
 CALLER_NUMBER = "13800001234"
 PRESS_1 = [
@@ -21,12 +22,6 @@ PRESS_1 = [
     Expect('SET VARIABLE "IVR_OUTCOME" "hangup"'),
 ]
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:

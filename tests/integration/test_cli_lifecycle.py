@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.conftest import free_port
+from tests.support import free_port
 
 pytestmark = pytest.mark.integration
 HOTLINE = str(Path(sys.executable).parent / "hotline")

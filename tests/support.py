@@ -1,0 +1,70 @@
+"""Helpers shared by the contract and integration tiers: free ports and an in-process FastAGI
+server whose session reports the test can wait on."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from agi.dispatch import SessionReport
+from agi.routes import ROUTES, Route
+from agi.server import FastAgiServer
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class SessionRecorder:
+    """The server's observer: collects session reports as calls end."""
+
+    reports: list[SessionReport] = field(default_factory=list)
+    changed: threading.Condition = field(default_factory=threading.Condition)
+
+    def __call__(self, report: SessionReport) -> None:
+        with self.changed:
+            self.reports.append(report)
+            self.changed.notify_all()
+
+    def wait(self, count: int = 1, timeout_s: float = 5.0) -> list[SessionReport]:
+        with self.changed:
+            ok = self.changed.wait_for(lambda: len(self.reports) >= count, timeout_s)
+        assert ok, f"expected {count} session report(s), got {self.reports!r}"
+        return self.reports
+
+    def for_call(self, call_id: str, timeout_s: float = 10.0) -> SessionReport:
+        with self.changed:
+            self.changed.wait_for(lambda: any(r.call_id == call_id for r in self.reports),
+                                  timeout_s)
+        matches = [r for r in self.reports if r.call_id == call_id]
+        assert matches, f"no FastAGI session for {call_id}: {self.reports!r}"
+        return matches[0]
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    server: FastAgiServer
+    sessions: SessionRecorder
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    def stop(self, drain_timeout_s: float = 10.0) -> None:
+        self.server.stop(drain_timeout_s=drain_timeout_s)
+
+
+def start_fastagi(port: int = 0, routes: Mapping[str, Route] = ROUTES, *,
+                  idle_timeout_s: float = 30.0) -> RunningServer:
+    """A FastAGI server on 127.0.0.1:`port` (0: any free port), serving in a thread."""
+    sessions = SessionRecorder()
+    server = FastAgiServer("127.0.0.1", port, routes=routes, observer=sessions,
+                           idle_timeout_s=idle_timeout_s)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    assert server.wait_serving()
+    return RunningServer(server, sessions)
