@@ -24,6 +24,13 @@ class Outcome:
     # Non-sensitive facts for the agent's screen pop and the call record (e.g. the key pressed
     # at a top-level menu). Card numbers, IDs and PINs never go here.
     facts: dict[str, str] = field(default_factory=dict)
+    skills: tuple[str, ...] = ()  # what the agent must know (service line, language)
+    priority: int = 0  # higher is answered first (lost card, VIP)
+    intent: str = ""  # what the caller wants, e.g. lost-card
+    language: str = ""  # language the caller chose; drives agents and announcements
+    path: tuple[str, ...] = ()  # node ids the caller went through
+    customer_id: str = ""
+    menu_version: str = ""  # which menu files served the call
 
     @classmethod
     def failed(cls, reason: str) -> "Outcome":

@@ -4,6 +4,8 @@ Must not import pyst2, Asterisk, Vosk or SQLAlchemy; adapters in `agi/`, `speech
 implement these.
 """
 
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Protocol
 
 # Keys a caller can press; used as the escape set while a prompt plays so keys stay live.
@@ -33,4 +35,75 @@ class Channel(Protocol):
 
     def set_variable(self, name: str, value: str) -> None:
         """Set a channel variable (the way AGI hands results back to the dialplan)."""
+        ...
+
+
+class Prompter(Protocol):
+    """Plays catalog prompts in a language (pre-rendered audio on a real line, text in the
+    simulator)."""
+
+    def play(self, prompt_id: str, language: str, escape_keys: str = ALL_KEYS) -> str | None:
+        """Play the prompt; returns the key that interrupted it."""
+        ...
+
+
+@dataclass(frozen=True)
+class Heard:
+    """What the caller answered: a key, or recognised words (already normalised)."""
+
+    key: str | None = None
+    text: str | None = None
+    confidence: float = 1.0
+
+
+class Listener(Protocol):
+    """Speech input. Keys stay live while listening."""
+
+    def listen(self, language: str, phrases: list[str], timeout_ms: int) -> Heard | None:
+        """None when the caller said and pressed nothing."""
+        ...
+
+
+@dataclass(frozen=True)
+class Customer:
+    """What a lookup found. `attributes` are flags and figures for routing and prompts (vip,
+    overdue, days_overdue, card_status, ...); names and numbers stay in the directory."""
+
+    customer_id: str
+    attributes: dict[str, bool | int | str] = field(default_factory=dict)
+
+
+class DirectoryUnavailable(Exception):
+    """The customer directory cannot answer now (database down, timeout)."""
+
+
+class Directory(Protocol):
+    def find_customer(self, by: str, value: str) -> Customer | None:
+        """`by` is caller_number, account or card. Raises DirectoryUnavailable."""
+        ...
+
+
+@dataclass(frozen=True)
+class RecordedMessage:
+    reference: str  # where the adapter stored it; named by call id, never by caller data
+    duration_ms: int
+
+
+class MessageRecorder(Protocol):
+    def record_message(self, purpose: str, max_duration_s: int,
+                       silence_s: int) -> RecordedMessage | None:
+        """Record after a beep until silence, a key or the limit; None if nothing was said."""
+        ...
+
+
+class EventSink(Protocol):
+    """Durable record of what happened in a call (call path, callbacks, messages). Must not
+    raise and must not block the call: adapters queue or spool."""
+
+    def emit(self, call_id: str, kind: str, data: dict[str, object]) -> None: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """Timezone-aware current time."""
         ...

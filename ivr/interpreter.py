@@ -1,0 +1,441 @@
+"""The menu interpreter: walks a caller through a `MenuSet` and returns an `Outcome`.
+
+Driven only through ports (Channel, Prompter, Listener, Directory, MessageRecorder, EventSink,
+Clock), so the same code serves real calls, the terminal simulator and the transcript tests.
+Never loops forever: menus reprompt, offer an agent on the last attempt, then send the caller
+to the line's `exhausted` node; a step limit catches anything else.
+
+Must not import pyst2, Asterisk, Vosk or SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from ivr import menu_schema as schema
+from ivr.calendar import is_open, time_between
+from ivr.errors import CallerHungUp
+from ivr.matching import CHECKS, phrase_matches
+from ivr.menu_loader import MenuSet
+from ivr.outcomes import Outcome, OutcomeKind
+from ivr.ports import (
+    ALL_KEYS,
+    Channel,
+    Clock,
+    Customer,
+    Directory,
+    DirectoryUnavailable,
+    EventSink,
+    Heard,
+    Listener,
+    MessageRecorder,
+    Prompter,
+)
+
+log = logging.getLogger(__name__)
+
+CALLBACK_THIS_NUMBER_KEY = "1"
+CALLBACK_OTHER_NUMBER_KEY = "2"
+CALLBACK_NUMBER_MIN_LENGTH = 5  # short internal extensions up to international numbers
+CALLBACK_NUMBER_MAX_LENGTH = 15
+CALLBACK_NEXT_KEY_TIMEOUT_MS = 3000
+
+
+@dataclass(frozen=True)
+class Ports:
+    channel: Channel
+    prompter: Prompter
+    directory: Directory
+    recorder: MessageRecorder
+    events: EventSink
+    clock: Clock
+    listener: Listener | None = None  # None: DTMF only
+
+
+@dataclass
+class CallState:
+    language: str
+    caller_number: str | None
+    customer: Customer | None = None
+    intent: str = ""
+    reason: str = ""
+    slots: dict[str, str] = field(default_factory=dict)
+    # The caller's path, for the agent and the call record. Never holds collected digits.
+    path: list[str] = field(default_factory=list)
+    events: list[str] = field(default_factory=list)
+    menu_stack: list[str] = field(default_factory=list)
+    pending_key: str | None = None  # type-ahead: pressed during an announcement
+
+
+class FlowError(Exception):
+    """The flow cannot go on (step limit); the caller goes to the fallback queue."""
+
+
+class Interpreter:
+    def __init__(self, menus: MenuSet, ports: Ports) -> None:
+        self.menus = menus
+        self.line = menus.line
+        self.ports = ports
+        # One handler per node kind (a unit test checks every kind has one).
+        self.handlers: dict[str, Callable[[str, Any, CallState], str | Outcome]] = {
+            "play": self._play, "menu": self._menu, "collect": self._collect,
+            "language": self._language, "condition": self._condition, "lookup": self._lookup,
+            "queue": self._queue, "record": self._record, "callback": self._callback,
+            "goto": self._goto, "hangup": self._hangup,
+        }
+
+    def run(self) -> Outcome:
+        channel = self.ports.channel
+        state = CallState(language=self.line.default_language,
+                          caller_number=_caller_number(channel))
+        outcome: Outcome | None = None
+        try:
+            outcome = self._walk(state)
+            return outcome
+        except CallerHungUp:
+            state.events.append("caller hung up")
+            raise
+        finally:
+            self._emit_summary(state, outcome)
+
+    def _walk(self, state: CallState) -> Outcome:
+        node_id = self.line.entry
+        for _step in range(self.line.max_steps):
+            node = self.menus.nodes[node_id]
+            state.path.append(node_id)
+            result = self.handlers[node.kind](node_id, node, state)
+            if isinstance(result, Outcome):
+                return result
+            node_id = result
+        log.warning("call %s: step limit %d reached at %s", self.ports.channel.call_id,
+                    self.line.max_steps, node_id)
+        return self._outcome(Outcome.failed("step-limit"), state)
+
+    # -- node handlers ----------------------------------------------------------------------
+
+    def _play(self, node_id: str, node: schema.PlayNode, state: CallState) -> str:
+        escape = ALL_KEYS if node.interruptible else ""
+        for prompt_id in node.prompt:
+            key = self.ports.prompter.play(prompt_id, state.language, escape)
+            if key is not None:
+                state.pending_key = key
+                break
+        return node.next
+
+    def _menu(self, node_id: str, node: schema.MenuNode, state: CallState) -> str:
+        phrases = [p for o in node.options for p in o.phrases]
+        if node.agent_allowed:
+            phrases += self.line.agent_phrases
+        lead: list[str] = []
+        for attempt in range(1, node.attempts + 1):
+            prompts = [*lead, *node.prompt]
+            if attempt == node.attempts and attempt > 1 and node.agent_allowed:
+                prompts += self.line.agent_offer_prompt
+            heard = self._ask(prompts, node.timeout_ms, phrases, state)
+            if heard is None:
+                state.events.append(f"{node_id}: no input")
+                lead = list(node.no_input_prompt or self.line.no_input_prompt)
+                continue
+            if node.agent_allowed and self._wants_agent(heard):
+                state.events.append(f"{node_id}: asked for an agent")
+                state.reason = "caller-asked-agent"
+                return self.line.agent
+            if heard.key is not None and heard.key == node.repeat_key:
+                lead = []
+                continue
+            if heard.key is not None and heard.key == node.back_key and state.menu_stack:
+                state.events.append(f"{node_id}: back")
+                return state.menu_stack.pop()
+            option = _match_option(node.options, heard)
+            if option is not None:
+                state.events.append(f"{node_id}: {_describe(heard)}")
+                if option.intent:
+                    state.intent = option.intent
+                state.menu_stack.append(node_id)
+                return option.goto
+            state.events.append(f"{node_id}: no match")
+            lead = list(node.no_match_prompt or self.line.no_match_prompt)
+        state.reason = "menu-attempts-exhausted"
+        return node.fallback or self.line.exhausted
+
+    def _collect(self, node_id: str, node: schema.CollectNode, state: CallState) -> str:
+        lead: list[str] = []
+        for _attempt in range(node.attempts):
+            heard = self._ask([*lead, *node.prompt], node.first_key_timeout_ms, [], state)
+            if heard is None or heard.key is None:
+                state.events.append(f"{node_id}: no input")
+                lead = list(node.no_input_prompt or self.line.no_input_prompt)
+                continue
+            digits = self._read_digits(heard.key, node.terminator, node.max_length,
+                                       node.next_key_timeout_ms)
+            if _digits_valid(node.check, node.min_length, node.max_length, digits):
+                state.slots[node.slot] = digits
+                # Length only: the digits may be a card or ID number.
+                state.events.append(f"{node_id}: {len(digits)} digits")
+                return node.next
+            state.events.append(f"{node_id}: invalid entry")
+            lead = list(node.invalid_prompt or self.line.no_match_prompt)
+        state.reason = "collect-attempts-exhausted"
+        return node.fallback or self.line.exhausted
+
+    def _read_digits(self, first: str, terminator: str | None, max_length: int,
+                     next_key_timeout_ms: int) -> str:
+        if first == terminator:
+            return ""
+        digits = first
+        while len(digits) < max_length:
+            key = self.ports.channel.wait_for_key(next_key_timeout_ms)
+            if key is None or key == terminator:
+                break
+            digits += key
+        return digits
+
+    def _language(self, node_id: str, node: schema.LanguageNode, state: CallState) -> str:
+        phrases = [p for c in node.choices for p in c.phrases]
+        for _attempt in range(node.attempts):
+            heard = self._ask_each_language(node, phrases, state)
+            if heard is None:
+                continue
+            for choice in node.choices:
+                if (heard.key is not None and heard.key == choice.key) or (
+                        heard.text and any(phrase_matches(heard.text, p) for p in choice.phrases)):
+                    state.language = choice.language
+                    state.events.append(f"{node_id}: {choice.language}")
+                    return node.next
+            state.events.append(f"{node_id}: no match")
+        state.language = node.default or self.line.default_language
+        state.events.append(f"{node_id}: default {state.language}")
+        return node.next
+
+    def _ask_each_language(self, node: schema.LanguageNode, phrases: list[str],
+                           state: CallState) -> Heard | None:
+        if state.pending_key is not None:
+            typed_ahead, state.pending_key = state.pending_key, None
+            return Heard(key=typed_ahead)
+        for choice in node.choices:
+            for prompt_id in choice.prompt:
+                key = self.ports.prompter.play(prompt_id, choice.language, ALL_KEYS)
+                if key is not None:
+                    return Heard(key=key)
+        return self._listen(phrases, node.timeout_ms, state)
+
+    def _condition(self, node_id: str, node: schema.ConditionNode, state: CallState) -> str:
+        for index, rule in enumerate(node.rules):
+            if self._holds(rule.when, state):
+                state.events.append(f"{node_id}: rule {index + 1}")
+                return rule.goto
+        state.events.append(f"{node_id}: otherwise")
+        return node.otherwise
+
+    def _holds(self, check: schema.Check, state: CallState) -> bool:
+        now = self.ports.clock.now().astimezone(ZoneInfo(self.line.timezone))
+        hours = self.line.business_hours
+        attributes = state.customer.attributes if state.customer else {}
+        tests = [
+            check.open is None or is_open(hours[check.open], now),
+            check.closed is None or not is_open(hours[check.closed], now),
+            check.time_between is None or time_between(now, *check.time_between),
+            check.customer_known is None or check.customer_known == (state.customer is not None),
+            check.customer is None or all(attributes.get(k) == v
+                                          for k, v in check.customer.items()),
+            check.customer_at_least is None or all(
+                _number(attributes.get(k)) >= v for k, v in check.customer_at_least.items()),
+            check.language is None or state.language in check.language,
+            check.slot_set is None or check.slot_set in state.slots,
+        ]
+        return all(tests)
+
+    def _lookup(self, node_id: str, node: schema.LookupNode, state: CallState) -> str:
+        value: str | None = state.caller_number if node.by == "caller_number" else state.slots.get(
+            node.slot or "")
+        if not value:
+            state.events.append(f"{node_id}: nothing to look up")
+            return node.not_found
+        try:
+            customer = self.ports.directory.find_customer(node.by, value)
+        except DirectoryUnavailable:
+            state.events.append(f"{node_id}: directory unavailable")
+            return node.unavailable or node.not_found
+        if customer is None:
+            state.events.append(f"{node_id}: not found")
+            return node.not_found
+        state.customer = customer
+        state.events.append(f"{node_id}: found")
+        return node.found
+
+    def _queue(self, node_id: str, node: schema.QueueNode, state: CallState) -> Outcome:
+        for prompt_id in node.prompt or []:
+            self.ports.prompter.play(prompt_id, state.language, "")
+        # Routed on purpose: the queue node names the need. Sent here by "agent please" or
+        # exhausted retries: what the caller chose before says more.
+        intent = node.intent if not state.reason else (state.intent or node.intent)
+        outcome = Outcome(OutcomeKind.QUEUE, queue=node.queue, reason=state.reason or "routed",
+                          skills=(*node.skills, f"lang-{state.language}"),
+                          priority=node.priority, intent=intent)
+        return self._outcome(outcome, state)
+
+    def _record(self, node_id: str, node: schema.RecordNode, state: CallState) -> str:
+        for prompt_id in node.prompt:
+            self.ports.prompter.play(prompt_id, state.language, "")
+        message = self.ports.recorder.record_message(node.purpose, node.max_duration_s,
+                                                     node.silence_s)
+        if message is None:
+            state.events.append(f"{node_id}: nothing recorded")
+            return node.on_empty or node.next
+        self.ports.events.emit(self.ports.channel.call_id, "message-recorded", {
+            "purpose": node.purpose, "reference": message.reference,
+            "duration_ms": message.duration_ms, "node": node_id})
+        state.events.append(f"{node_id}: recorded {message.duration_ms} ms")
+        return node.next
+
+    def _callback(self, node_id: str, node: schema.CallbackNode, state: CallState) -> str:
+        number = self._callback_number(node_id, node, state)
+        if number is None:
+            state.reason = "callback-not-booked"
+            return node.fallback or self.line.exhausted
+        self.ports.events.emit(self.ports.channel.call_id, "callback-requested", {
+            "queue": node.queue, "number": number, "language": state.language,
+            "intent": state.intent, "node": node_id})
+        state.events.append(f"{node_id}: callback booked")
+        for prompt_id in node.done_prompt:
+            self.ports.prompter.play(prompt_id, state.language, "")
+        return node.next
+
+    def _callback_number(self, node_id: str, node: schema.CallbackNode,
+                         state: CallState) -> str | None:
+        caller = state.caller_number or ""
+        for _attempt in range(node.attempts):
+            heard = self._ask(list(node.prompt), node.timeout_ms, [], state)
+            if heard is None or heard.key is None:
+                continue
+            if heard.key == CALLBACK_THIS_NUMBER_KEY and caller.isdigit() and len(caller) >= 5:
+                return caller
+            if heard.key in (CALLBACK_THIS_NUMBER_KEY, CALLBACK_OTHER_NUMBER_KEY):
+                entered = self._enter_number(node, state)
+                if entered is not None:
+                    return entered
+        state.events.append(f"{node_id}: no number")
+        return None
+
+    def _enter_number(self, node: schema.CallbackNode, state: CallState) -> str | None:
+        heard = self._ask(list(node.number_prompt), node.timeout_ms, [], state)
+        if heard is None or heard.key is None:
+            return None
+        digits = self._read_digits(heard.key, "#", CALLBACK_NUMBER_MAX_LENGTH,
+                                   CALLBACK_NEXT_KEY_TIMEOUT_MS)
+        valid = _digits_valid("none", CALLBACK_NUMBER_MIN_LENGTH, CALLBACK_NUMBER_MAX_LENGTH,
+                              digits)
+        return digits if valid else None
+
+    def _goto(self, node_id: str, node: schema.GotoNode, state: CallState) -> str:
+        return node.goto
+
+    def _hangup(self, node_id: str, node: schema.HangupNode, state: CallState) -> Outcome:
+        for prompt_id in node.prompt or []:
+            self.ports.prompter.play(prompt_id, state.language, "")
+        return self._outcome(Outcome(OutcomeKind.HANGUP, reason=node.reason,
+                                     intent=state.intent), state)
+
+    # -- input ------------------------------------------------------------------------------
+
+    def _ask(self, prompts: list[str], timeout_ms: int, phrases: list[str],
+             state: CallState) -> Heard | None:
+        """Play prompts with keys live, then wait for a key (or words when speech is on).
+        A key pressed during an earlier announcement answers at once."""
+        if state.pending_key is not None:
+            typed_ahead, state.pending_key = state.pending_key, None
+            return Heard(key=typed_ahead)
+        for prompt_id in prompts:
+            key = self.ports.prompter.play(prompt_id, state.language, ALL_KEYS)
+            if key is not None:
+                return Heard(key=key)
+        return self._listen(phrases, timeout_ms, state)
+
+    def _listen(self, phrases: list[str], timeout_ms: int, state: CallState) -> Heard | None:
+        if phrases and self.ports.listener is not None:
+            return self.ports.listener.listen(state.language, phrases, timeout_ms)
+        key = self.ports.channel.wait_for_key(timeout_ms)
+        return Heard(key=key) if key is not None else None
+
+    def _wants_agent(self, heard: Heard) -> bool:
+        if heard.key is not None:
+            return heard.key == self.line.agent_key
+        return bool(heard.text) and any(phrase_matches(heard.text or "", p)
+                                        for p in self.line.agent_phrases)
+
+    # -- results ----------------------------------------------------------------------------
+
+    def _outcome(self, outcome: Outcome, state: CallState) -> Outcome:
+        facts = dict(outcome.facts)
+        first_key = _first_key(state.events)
+        if first_key:
+            facts["choice"] = first_key
+        return Outcome(
+            outcome.kind, queue=outcome.queue, reason=outcome.reason, facts=facts,
+            skills=outcome.skills, priority=_priority(outcome.priority, state),
+            intent=outcome.intent, language=state.language, path=tuple(state.path),
+            customer_id=state.customer.customer_id if state.customer else "",
+            menu_version=self.menus.version)
+
+    def _emit_summary(self, state: CallState, outcome: Outcome | None) -> None:
+        self.ports.events.emit(self.ports.channel.call_id, "ivr-finished", {
+            "menu_version": self.menus.version, "language": state.language,
+            "path": list(state.path), "events": list(state.events),
+            "outcome": outcome.kind.value if outcome else "hung-up",
+            "queue": outcome.queue if outcome else None,
+            "intent": state.intent,
+            "customer_id": state.customer.customer_id if state.customer else None})
+
+
+def _caller_number(channel: Channel) -> str | None:
+    number = channel.get_variable("CALLERID(num)")
+    return number if number and number.isdigit() else None
+
+
+def _match_option(options: list[schema.Option], heard: Heard) -> schema.Option | None:
+    for option in options:
+        if heard.key is not None and heard.key == option.key:
+            return option
+    if heard.text:
+        for option in options:
+            if any(phrase_matches(heard.text, phrase) for phrase in option.phrases):
+                return option
+    return None
+
+
+def _describe(heard: Heard) -> str:
+    return f"key {heard.key}" if heard.key is not None else "spoke"
+
+
+def _digits_valid(check: str, min_length: int, max_length: int, digits: str) -> bool:
+    # '*' stands for the X check character of a resident ID; elsewhere only digits count.
+    plain = digits[:-1] + digits[-1:].replace("*", "0") if check == "cn_id" else digits
+    return (min_length <= len(digits) <= max_length and plain.isdigit()
+            and CHECKS[check](digits))
+
+
+def _number(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _first_key(events: list[str]) -> str:
+    for event in events:
+        _node, _, tail = event.partition(": key ")
+        if tail:
+            return tail
+    return ""
+
+
+def _priority(base: int, state: CallState) -> int:
+    """VIP customers are answered before others with the same need."""
+    if state.customer is not None and state.customer.attributes.get("vip") is True:
+        return max(base, min(base + 2, 10))
+    return base
+
+
+def run_menus(menus: MenuSet, ports: Ports) -> Outcome:
+    return Interpreter(menus, ports).run()

@@ -1,0 +1,315 @@
+"""Cross-checks over all menu files and the prompt catalog: the mistakes the schema alone
+cannot see (dangling targets, unreachable nodes, clashing keys, silent loops, missing prompts,
+unknown queues, recorded queues reached without the recording disclosure).
+
+Must not import pyst2, Asterisk, Vosk or SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import difflib
+import zoneinfo
+from collections import deque
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from ivr import menu_schema as schema
+from ivr.catalog import Catalog
+from ivr.matching import normalise_phrase
+from ivr.menu_loader import Origin, _Parts
+from ivr.problems import Problem, Severity
+from ivr.yamlsource import YamlSource
+
+
+def cross_check(parts: _Parts, catalog: Catalog,
+                catalog_source: YamlSource | None) -> list[Problem]:
+    if parts.line is None or parts.line_origin is None:
+        return []
+    checker = _Checker(parts, parts.line, parts.line_origin, catalog, catalog_source)
+    return list(checker.run())
+
+
+class _Checker:
+    def __init__(self, parts: _Parts, line: schema.LineSettings, line_origin: Origin,
+                 catalog: Catalog, catalog_source: YamlSource | None) -> None:
+        self.parts = parts
+        self.line = line
+        self.line_origin = line_origin
+        self.catalog = catalog
+        self.catalog_source = catalog_source
+        self.defined = set(parts.origins)
+
+    def run(self) -> Iterator[Problem]:
+        yield from self._line_references()
+        for node_id, node in self.parts.nodes.items():
+            yield from self._targets(node_id, node)
+            yield from self._duplicates(node_id, node)
+            yield from self._queues(node_id, node)
+            yield from self._conditions(node_id, node)
+            yield from self._prompts(node_id, node)
+        yield from self._line_prompts()
+        yield from self._unreachable()
+        yield from self._silent_loops()
+        yield from self._disclosure()
+        yield from self._lookup_slots()
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _at(self, node_id: str, message: str, fix: str,
+            severity: Severity = Severity.ERROR) -> Problem:
+        origin = self.parts.origins[node_id]
+        return Problem(origin.file, origin.line, message, fix, node=node_id, severity=severity)
+
+    def _at_line(self, message: str, fix: str) -> Problem:
+        return Problem(self.line_origin.file, self.line_origin.line, message, fix, node=None)
+
+    def _suggest(self, target: str) -> str:
+        close = difflib.get_close_matches(target, sorted(self.defined), n=1, cutoff=0.6)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        return f"point it at an existing node{hint} or define node '{target}'"
+
+    # -- checks -----------------------------------------------------------------------------
+
+    def _line_references(self) -> Iterator[Problem]:
+        for name in ("entry", "agent", "exhausted"):
+            target = getattr(self.line, name)
+            if target not in self.defined:
+                yield self._at_line(f"line.{name} names node '{target}', which does not exist",
+                                    self._suggest(target))
+        for language in self.line.languages:
+            if language not in self.catalog.languages:
+                yield self._at_line(f"language '{language}' is enabled but the prompt catalog "
+                                    f"does not list it",
+                                    "add it to `languages:` in prompts/catalog.yaml")
+        for name, hours in self.line.business_hours.items():
+            try:
+                zoneinfo.ZoneInfo(hours.timezone)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                yield self._at_line(f"business_hours.{name}: unknown timezone "
+                                    f"'{hours.timezone}'", "use an IANA name like Asia/Shanghai")
+
+    def _targets(self, node_id: str, node: schema.Node) -> Iterator[Problem]:
+        for edge in node.edges():
+            if edge.target not in self.defined:
+                label = f" ({edge.label})" if edge.label else ""
+                yield self._at(node_id, f"target '{edge.target}'{label} does not exist",
+                               self._suggest(edge.target))
+
+    def _duplicates(self, node_id: str, node: schema.Node) -> Iterator[Problem]:
+        choices: list[tuple[str | None, list[str], str]] = []
+        if isinstance(node, schema.MenuNode):
+            choices = [(o.key, o.phrases, f"option → {o.goto}") for o in node.options]
+            if node.agent_allowed:
+                choices.append((self.line.agent_key, self.line.agent_phrases,
+                                "the line's agent key/phrases"))
+            for name in ("repeat_key", "back_key"):
+                key = getattr(node, name)
+                if key is not None:
+                    choices.append((key, [], name))
+        elif isinstance(node, schema.LanguageNode):
+            choices = [(c.key, c.phrases, f"language {c.language}") for c in node.choices]
+            seen_languages: set[str] = set()
+            for choice in node.choices:
+                if choice.language in seen_languages:
+                    yield self._at(node_id, f"language '{choice.language}' offered twice",
+                                   "offer each language once")
+                seen_languages.add(choice.language)
+                if choice.language not in self.line.languages:
+                    yield self._at(node_id, f"language '{choice.language}' is not enabled in "
+                                   f"line.languages", "enable it or remove the choice")
+        keys: dict[str, str] = {}
+        phrases: dict[str, str] = {}
+        for key, said, what in choices:
+            if key is not None:
+                if key in keys:
+                    yield self._at(node_id, f"key '{key}' is used twice: {keys[key]} and {what}",
+                                   "give each choice its own key")
+                keys.setdefault(key, what)
+            for phrase in said:
+                norm = normalise_phrase(phrase)
+                if norm in phrases:
+                    yield self._at(node_id, f"phrase '{phrase}' is used twice: {phrases[norm]} "
+                                   f"and {what}", "make each phrase lead to one choice")
+                phrases.setdefault(norm, what)
+
+    def _queues(self, node_id: str, node: schema.Node) -> Iterator[Problem]:
+        if isinstance(node, schema.QueueNode | schema.CallbackNode):
+            if node.queue not in self.parts.queue_origins:
+                close = difflib.get_close_matches(node.queue, sorted(self.parts.queue_origins),
+                                                  n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                yield self._at(node_id, f"unknown queue '{node.queue}'",
+                               f"use a queue from a `queues:` section{hint} or define it")
+
+    def _conditions(self, node_id: str, node: schema.Node) -> Iterator[Problem]:
+        if not isinstance(node, schema.ConditionNode):
+            return
+        for rule in node.rules:
+            for hours in (rule.when.open, rule.when.closed):
+                if hours is not None and hours not in self.line.business_hours:
+                    yield self._at(node_id, f"business hours '{hours}' are not defined",
+                                   "define them under line.business_hours")
+            for language in rule.when.language or []:
+                if language not in self.line.languages:
+                    yield self._at(node_id, f"condition tests language '{language}', which is "
+                                   "not enabled", "enable it in line.languages or drop the test")
+
+    def _prompt_problems(self, prompt_ids: Iterable[str], languages: Iterable[str],
+                         where: tuple[Path, int, str | None]) -> Iterator[Problem]:
+        file, line, node_id = where
+        for prompt_id in prompt_ids:
+            entry = self.catalog.prompts.get(prompt_id)
+            if entry is None:
+                close = difflib.get_close_matches(prompt_id, sorted(self.catalog.prompts), n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                yield Problem(file, line, f"unknown prompt '{prompt_id}'",
+                              f"add it to prompts/catalog.yaml{hint}", node=node_id)
+                continue
+            missing = [lang for lang in languages if lang not in entry.text]
+            if missing:
+                yield Problem(file, line, f"prompt '{prompt_id}' has no text for "
+                              f"{', '.join(missing)}",
+                              f"add {', '.join(missing)} text to '{prompt_id}' in "
+                              f"prompts/catalog.yaml (line {self._catalog_line(prompt_id)})",
+                              node=node_id)
+
+    def _catalog_line(self, prompt_id: str) -> int:
+        if self.catalog_source is None:
+            return 1
+        return self.catalog_source.line_of(("prompts", prompt_id))
+
+    def _prompts(self, node_id: str, node: schema.Node) -> Iterator[Problem]:
+        origin = self.parts.origins[node_id]
+        where = (origin.file, origin.line, node_id)
+        if isinstance(node, schema.LanguageNode):
+            for choice in node.choices:
+                yield from self._prompt_problems(choice.prompt, [choice.language], where)
+            return
+        yield from self._prompt_problems(node.prompt_ids(), self.line.languages, where)
+
+    def _line_prompts(self) -> Iterator[Problem]:
+        where = (self.line_origin.file, self.line_origin.line, None)
+        yield from self._prompt_problems(self.line.prompt_ids(), self.line.languages, where)
+        disclosure = self.catalog.prompts.get(self.line.recording_disclosure_prompt)
+        if disclosure is not None and disclosure.regulated != "recording-disclosure":
+            yield self._at_line(f"recording_disclosure_prompt "
+                                f"'{self.line.recording_disclosure_prompt}' is not marked "
+                                "`regulated: recording-disclosure` in the catalog",
+                                "mark it so its wording changes get compliance review")
+
+    def _graph(self) -> dict[str, list[schema.Edge]]:
+        graph = {node_id: node.edges() for node_id, node in self.parts.nodes.items()}
+        # From any menu the caller may ask for an agent or exhaust the attempts.
+        for node_id, node in self.parts.nodes.items():
+            if node.kind in schema.INPUT_KINDS:
+                graph[node_id] = [*graph[node_id],
+                                  schema.Edge(label="agent", target=self.line.agent,
+                                              takes_input=True),
+                                  schema.Edge(label="exhausted", target=self.line.exhausted,
+                                              takes_input=True)]
+        return graph
+
+    def _unreachable(self) -> Iterator[Problem]:
+        graph = self._graph()
+        seen = _reach(graph, [self.line.entry, self.line.agent, self.line.exhausted])
+        for node_id in self.parts.nodes:
+            if node_id not in seen:
+                yield self._at(node_id, "unreachable: no path from the entry leads here",
+                               "point an option or `next:` at it, or delete it")
+
+    def _silent_loops(self) -> Iterator[Problem]:
+        graph = {node_id: [e.target for e in edges if not e.takes_input]
+                 for node_id, edges in self._graph().items()
+                 if self.parts.nodes[node_id].kind not in schema.INPUT_KINDS}
+        reported: set[frozenset[str]] = set()
+        for cycle in _cycles(graph):
+            key = frozenset(cycle)
+            if key in reported:
+                continue
+            reported.add(key)
+            yield self._at(cycle[0], "loop without caller input: "
+                           + " → ".join([*cycle, cycle[0]]),
+                           "put a menu or another input node in the loop, or end it")
+
+    def _disclosure(self) -> Iterator[Problem]:
+        disclosure = self.line.recording_disclosure_prompt
+        graph = self._graph()
+        parents: dict[str, str | None] = {self.line.entry: None}
+        todo = deque([self.line.entry])
+        while todo:
+            node_id = todo.popleft()
+            node = self.parts.nodes.get(node_id)
+            if node is None or disclosure in node.plays():
+                continue
+            if self._records(node):
+                path = _path_to(parents, node_id)
+                what = (f"recorded queue '{node.queue}'"
+                        if isinstance(node, schema.QueueNode) else "a message recording")
+                yield self._at(node_id, f"callers reach {what} without hearing the recording "
+                               f"disclosure (path: {' → '.join(path)})",
+                               f"play '{disclosure}' on every path before this node")
+                continue
+            for edge in graph.get(node_id, []):
+                if edge.target not in parents:
+                    parents[edge.target] = node_id
+                    todo.append(edge.target)
+
+    def _records(self, node: schema.Node) -> bool:
+        if isinstance(node, schema.RecordNode):
+            return True
+        if isinstance(node, schema.QueueNode):
+            queue = self.parts.queues.get(node.queue)
+            return queue is not None and queue.recorded
+        return False
+
+    def _lookup_slots(self) -> Iterator[Problem]:
+        collected = {n.slot for n in self.parts.nodes.values()
+                     if isinstance(n, schema.CollectNode)}
+        for node_id, node in self.parts.nodes.items():
+            if isinstance(node, schema.LookupNode) and node.slot is not None:
+                if node.slot not in collected:
+                    yield self._at(node_id, f"lookup uses slot '{node.slot}', which no collect "
+                                   "node fills", "collect it first or fix the slot name")
+
+
+def _reach(graph: dict[str, list[schema.Edge]], starts: list[str]) -> set[str]:
+    seen = set(starts)
+    todo = deque(starts)
+    while todo:
+        for edge in graph.get(todo.popleft(), []):
+            if edge.target not in seen:
+                seen.add(edge.target)
+                todo.append(edge.target)
+    return seen
+
+
+def _path_to(parents: dict[str, str | None], node_id: str) -> list[str]:
+    path: list[str] = []
+    current: str | None = node_id
+    while current is not None:
+        path.append(current)
+        current = parents[current]
+    return path[::-1]
+
+
+def _cycles(graph: dict[str, list[str]]) -> Iterator[list[str]]:
+    """Each elementary cycle once per entry point found by depth-first search."""
+    state: dict[str, int] = {}  # 1 = on the stack, 2 = done
+    stack: list[str] = []
+
+    def visit(node_id: str) -> Iterator[list[str]]:
+        state[node_id] = 1
+        stack.append(node_id)
+        for target in graph.get(node_id, []):
+            if target not in graph:
+                continue
+            if state.get(target) == 1:
+                yield stack[stack.index(target):]
+            elif target not in state:
+                yield from visit(target)
+        stack.pop()
+        state[node_id] = 2
+
+    for node_id in graph:
+        if node_id not in state:
+            yield from visit(node_id)

@@ -1,0 +1,435 @@
+"""The schema of operator-edited menu files (`menus/*.yaml`): node kinds, line settings,
+queues. Unknown keys are rejected so a typo is an error, not a silently ignored setting.
+
+Every file may hold `nodes:`, `queues:` and (in exactly one file) `line:`; node ids are global
+across files so a sub-menu can live in its own file. `hotline schema` exports this as JSON
+Schema for editors.
+
+Must not import pyst2, Asterisk, Vosk or SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, time
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+
+NodeId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$",
+                              description="Node id, e.g. `cards.menu`.")]
+PromptId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$",
+                                description="Prompt id from prompts/catalog.yaml.")]
+QueueName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$",
+                                 description="Queue name from a `queues:` section.")]
+Language = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[a-z0-9]+)*$",
+                                description="Language or dialect tag: cmn, yue, wuu, ...")]
+def _key_text(value: object) -> object:
+    # `key: 1` reads as an int in YAML; operators should not have to quote digits.
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+Key = Annotated[str, BeforeValidator(_key_text),
+                Field(pattern=r"^[0-9*#]$", description="One DTMF key; quote * and #.")]
+SlotName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _as_list(value: object) -> object:
+    return [value] if isinstance(value, str) else value
+
+
+# One prompt id or a list played in order.
+Prompts = Annotated[list[PromptId], BeforeValidator(_as_list), Field(min_length=1)]
+Phrases = Annotated[list[str], BeforeValidator(_as_list)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Edge(BaseModel):
+    """A way out of a node, for validation and the graph."""
+
+    model_config = ConfigDict(frozen=True)
+    label: str
+    target: str
+    takes_input: bool  # the caller had to press or say something to follow it
+
+
+class NodeBase(Strict):
+    description: str = Field("", description="What this node is for (shown in the graph).")
+
+    def edges(self) -> list[Edge]:
+        return []
+
+    def prompt_ids(self) -> list[str]:
+        return []
+
+    def plays(self) -> list[str]:
+        """Prompts this node always plays when entered (for the disclosure check)."""
+        return []
+
+
+class PlayNode(NodeBase):
+    """Play one or more prompts, then continue. A key pressed during it is kept for the next
+    menu (type-ahead) when `interruptible`."""
+
+    kind: Literal["play"]
+    prompt: Prompts
+    next: NodeId
+    interruptible: bool = True
+
+    def edges(self) -> list[Edge]:
+        return [Edge(label="", target=self.next, takes_input=False)]
+
+    def prompt_ids(self) -> list[str]:
+        return list(self.prompt)
+
+    def plays(self) -> list[str]:
+        return list(self.prompt)
+
+
+class Option(Strict):
+    key: Key | None = None
+    phrases: Phrases = Field(default_factory=list,
+                             description="Spoken phrases (and synonyms) choosing this option.")
+    goto: NodeId
+    intent: str | None = Field(None, description="What the caller wants, for the agent's "
+                                                 "screen and reports.")
+
+    @model_validator(mode="after")
+    def _reachable_somehow(self) -> Option:
+        if self.key is None and not self.phrases:
+            raise ValueError("an option needs a key, phrases or both")
+        return self
+
+
+class MenuNode(NodeBase):
+    """Offer choices by key or phrase. Silence or a wrong key reprompts; the last attempt also
+    offers an agent; when attempts run out the caller goes to `fallback` (default: the line's
+    `exhausted` node)."""
+
+    kind: Literal["menu"]
+    prompt: Prompts
+    options: list[Option] = Field(min_length=1)
+    timeout_ms: int = Field(5000, ge=1000, le=30000)
+    attempts: int = Field(3, ge=1, le=5)
+    no_input_prompt: Prompts | None = None
+    no_match_prompt: Prompts | None = None
+    fallback: NodeId | None = None
+    repeat_key: Key | None = None
+    back_key: Key | None = Field(None, description="Key returning to the previous menu.")
+    agent_allowed: bool = Field(True, description="The line's agent key/phrases work here.")
+
+    def edges(self) -> list[Edge]:
+        out = [Edge(label=_option_label(o), target=o.goto, takes_input=True)
+               for o in self.options]
+        if self.fallback:
+            out.append(Edge(label="no choice", target=self.fallback, takes_input=True))
+        return out
+
+    def prompt_ids(self) -> list[str]:
+        return [*self.prompt, *(self.no_input_prompt or []), *(self.no_match_prompt or [])]
+
+
+def _option_label(option: Option) -> str:
+    parts = [option.key] if option.key else []
+    if option.phrases:
+        parts.append("「" + "／".join(option.phrases[:2]) + "」")
+    return " ".join(parts)
+
+
+DigitCheck = Literal["none", "luhn", "cn_id", "cn_mobile"]
+
+
+class CollectNode(NodeBase):
+    """Collect digits (account, card, ID number, phone) into a slot."""
+
+    kind: Literal["collect"]
+    prompt: Prompts
+    slot: SlotName
+    min_length: int = Field(1, ge=1, le=32)
+    max_length: int = Field(20, ge=1, le=32)
+    terminator: Key | None = "#"
+    first_key_timeout_ms: int = Field(6000, ge=1000, le=30000)
+    next_key_timeout_ms: int = Field(3000, ge=500, le=15000)
+    attempts: int = Field(3, ge=1, le=5)
+    check: DigitCheck = Field("none", description="luhn: bank card; cn_id: resident ID "
+                                                  "checksum; cn_mobile: 11-digit mobile.")
+    sensitive: bool = Field(False, description="Never logged, never recorded in clear.")
+    invalid_prompt: Prompts | None = None
+    no_input_prompt: Prompts | None = None
+    next: NodeId
+    fallback: NodeId | None = None
+
+    @model_validator(mode="after")
+    def _lengths(self) -> CollectNode:
+        if self.min_length > self.max_length:
+            raise ValueError(f"min_length {self.min_length} is above max_length "
+                             f"{self.max_length}")
+        if self.check == "cn_id" and self.max_length < 18:
+            raise ValueError("a resident ID has 18 characters: set max_length to 18")
+        return self
+
+    def edges(self) -> list[Edge]:
+        out = [Edge(label=f"{self.slot} ok", target=self.next, takes_input=True)]
+        if self.fallback:
+            out.append(Edge(label="no valid input", target=self.fallback, takes_input=True))
+        return out
+
+    def prompt_ids(self) -> list[str]:
+        return [*self.prompt, *(self.invalid_prompt or []), *(self.no_input_prompt or [])]
+
+
+class LanguageChoice(Strict):
+    key: Key | None = None
+    phrases: Phrases = Field(default_factory=list)
+    language: Language
+    prompt: Prompts = Field(description="Played in this choice's own language.")
+
+
+class LanguageNode(NodeBase):
+    """Let the caller pick a language or dialect; silence keeps `default`."""
+
+    kind: Literal["language"]
+    choices: list[LanguageChoice] = Field(min_length=1)
+    timeout_ms: int = Field(4000, ge=1000, le=30000)
+    attempts: int = Field(2, ge=1, le=5)
+    default: Language | None = Field(None, description="Default: the line's default language.")
+    next: NodeId
+
+    def edges(self) -> list[Edge]:
+        return [Edge(label="language", target=self.next, takes_input=True)]
+
+    def prompt_ids(self) -> list[str]:
+        return [p for c in self.choices for p in c.prompt]
+
+
+HourSpan = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$",
+                                description="HH:MM-HH:MM, local time")]
+
+
+class BusinessHours(Strict):
+    timezone: str = "Asia/Shanghai"
+    weekly: dict[Weekday, list[HourSpan]] = Field(
+        description="Open spans per weekday; a missing day is closed.")
+    holidays: list[date] = Field(default_factory=list, description="Closed all day.")
+    extra_workdays: list[date] = Field(
+        default_factory=list, description="Weekend days worked (调休): open with `workday` hours.")
+    workday: Weekday = "mon"
+
+
+class Check(Strict):
+    """Everything given must hold."""
+
+    open: str | None = Field(None, description="Business-hours name: true while open.")
+    closed: str | None = Field(None, description="Business-hours name: true while closed.")
+    time_between: tuple[time, time] | None = Field(
+        None, description="Local time of day [from, to); wraps past midnight.")
+    customer_known: bool | None = None
+    customer: dict[str, bool | int | str] | None = Field(
+        None, description="Customer attributes equal to these, e.g. {vip: true}.")
+    customer_at_least: dict[str, int] | None = Field(
+        None, description="Numeric customer attributes at least these, e.g. {days_overdue: 1}.")
+    language: list[Language] | None = None
+    slot_set: SlotName | None = None
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Check:
+        if not self.model_fields_set:
+            raise ValueError("a rule needs at least one test")
+        return self
+
+
+class Rule(Strict):
+    when: Check
+    goto: NodeId
+
+
+class ConditionNode(NodeBase):
+    """Branch on business hours, time of day, language or customer attributes; first matching
+    rule wins."""
+
+    kind: Literal["condition"]
+    rules: list[Rule] = Field(min_length=1)
+    otherwise: NodeId
+
+    def edges(self) -> list[Edge]:
+        return [*(Edge(label=_check_label(r.when), target=r.goto, takes_input=False)
+                  for r in self.rules),
+                Edge(label="otherwise", target=self.otherwise, takes_input=False)]
+
+
+def _check_label(check: Check) -> str:
+    return ", ".join(f"{name}={getattr(check, name)}" for name in sorted(check.model_fields_set))
+
+
+class LookupNode(NodeBase):
+    """Find the customer by the calling number or an entered account/card number."""
+
+    kind: Literal["lookup"]
+    by: Literal["caller_number", "account", "card"]
+    slot: SlotName | None = Field(None, description="Slot holding the number (not for "
+                                                    "caller_number).")
+    found: NodeId
+    not_found: NodeId
+    unavailable: NodeId | None = Field(None, description="Directory down; default not_found.")
+
+    @model_validator(mode="after")
+    def _slot_given(self) -> LookupNode:
+        if self.by != "caller_number" and self.slot is None:
+            raise ValueError(f"lookup by {self.by} needs `slot:` naming the collected digits")
+        return self
+
+    def edges(self) -> list[Edge]:
+        out = [Edge(label="found", target=self.found, takes_input=False),
+               Edge(label="not found", target=self.not_found, takes_input=False)]
+        if self.unavailable:
+            out.append(Edge(label="unavailable", target=self.unavailable, takes_input=False))
+        return out
+
+
+class QueueNode(NodeBase):
+    """Hand the caller to agents: the IVR ends here and the dialplan queues the call."""
+
+    kind: Literal["queue"]
+    queue: QueueName
+    skills: list[str] = Field(default_factory=list)
+    priority: int = Field(0, ge=0, le=10, description="Higher is answered first.")
+    intent: str
+    prompt: Prompts | None = None
+
+    def prompt_ids(self) -> list[str]:
+        return list(self.prompt or [])
+
+    def plays(self) -> list[str]:
+        return list(self.prompt or [])
+
+
+class RecordNode(NodeBase):
+    """Record a message (complaint description, voicemail) after a beep."""
+
+    kind: Literal["record"]
+    purpose: Literal["complaint", "voicemail"]
+    prompt: Prompts
+    max_duration_s: int = Field(120, ge=5, le=600)
+    silence_s: int = Field(4, ge=1, le=30)
+    next: NodeId
+    on_empty: NodeId | None = Field(None, description="Nothing was recorded; default next.")
+
+    def edges(self) -> list[Edge]:
+        out = [Edge(label="recorded", target=self.next, takes_input=True)]
+        if self.on_empty:
+            out.append(Edge(label="empty", target=self.on_empty, takes_input=True))
+        return out
+
+    def prompt_ids(self) -> list[str]:
+        return list(self.prompt)
+
+    def plays(self) -> list[str]:
+        return list(self.prompt)
+
+
+class CallbackNode(NodeBase):
+    """Take a callback request: the calling number (press 1) or another one (press 2)."""
+
+    kind: Literal["callback"]
+    queue: QueueName
+    prompt: Prompts = Field(description="Offer: 1 = this number, 2 = another number.")
+    number_prompt: Prompts
+    done_prompt: Prompts
+    timeout_ms: int = Field(5000, ge=1000, le=30000)
+    attempts: int = Field(2, ge=1, le=5)
+    next: NodeId
+    fallback: NodeId | None = None
+
+    def edges(self) -> list[Edge]:
+        out = [Edge(label="callback booked", target=self.next, takes_input=True)]
+        if self.fallback:
+            out.append(Edge(label="no valid number", target=self.fallback, takes_input=True))
+        return out
+
+    def prompt_ids(self) -> list[str]:
+        return [*self.prompt, *self.number_prompt, *self.done_prompt]
+
+
+class GotoNode(NodeBase):
+    kind: Literal["goto"]
+    goto: NodeId
+
+    def edges(self) -> list[Edge]:
+        return [Edge(label="", target=self.goto, takes_input=False)]
+
+
+class HangupNode(NodeBase):
+    kind: Literal["hangup"]
+    prompt: Prompts | None = None
+    reason: str = "completed"
+
+    def prompt_ids(self) -> list[str]:
+        return list(self.prompt or [])
+
+
+Node = Annotated[
+    PlayNode | MenuNode | CollectNode | LanguageNode | ConditionNode | LookupNode | QueueNode
+    | RecordNode | CallbackNode | GotoNode | HangupNode,
+    Field(discriminator="kind"),
+]
+# Nodes that wait for the caller: a cycle through one of them is the caller's choice, a cycle
+# without one would spin forever.
+INPUT_KINDS = frozenset({"menu", "collect", "language", "record", "callback"})
+
+
+class LineSettings(Strict):
+    name: str
+    entry: NodeId
+    languages: list[Language] = Field(min_length=1, description="Enabled languages; every "
+                                      "prompt must exist in each.")
+    default_language: Language
+    timezone: str = Field("Asia/Shanghai", description="Local time for time-of-day tests.")
+    agent_key: Key = "0"
+    agent_phrases: Phrases = Field(default_factory=lambda: ["人工服务", "转人工"])
+    agent: NodeId = Field(description="Where 'agent please' goes (usually a queue node).")
+    exhausted: NodeId = Field(description="Where callers go when a menu's attempts run out.")
+    no_input_prompt: Prompts
+    no_match_prompt: Prompts
+    agent_offer_prompt: Prompts = Field(description="Added to the last attempt of a menu.")
+    recording_disclosure_prompt: PromptId
+    business_hours: dict[str, BusinessHours] = Field(default_factory=dict)
+    max_steps: int = Field(200, ge=10, le=10000, description="Guard against runaway flows.")
+
+    @model_validator(mode="after")
+    def _default_enabled(self) -> LineSettings:
+        if self.default_language not in self.languages:
+            raise ValueError(f"default_language {self.default_language!r} is not one of "
+                             f"languages {self.languages}")
+        return self
+
+    def prompt_ids(self) -> list[str]:
+        return [*self.no_input_prompt, *self.no_match_prompt, *self.agent_offer_prompt,
+                self.recording_disclosure_prompt]
+
+
+class QueueDef(Strict):
+    description: str
+    recorded: bool = Field(True, description="Calls are recorded: callers must hear the "
+                                             "recording disclosure before reaching it.")
+    skills: list[str] = Field(default_factory=list)
+
+
+class MenuFile(Strict):
+    """One file under menus/."""
+
+    line: LineSettings | None = None
+    queues: dict[QueueName, QueueDef] = Field(default_factory=dict)
+    nodes: dict[NodeId, Node] = Field(default_factory=dict)
+
+
+def span_bounds(span: str) -> tuple[time, time | None]:
+    """`08:30-24:00` -> (08:30, None) where None means end of day."""
+    start, end = span.split("-")
+    h, m = (int(x) for x in re.split(":", start))
+    eh, em = (int(x) for x in re.split(":", end))
+    return time(h, m), None if eh == 24 else time(eh, em)
