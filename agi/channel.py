@@ -226,6 +226,12 @@ class AgiChannel:
     def wait_for_key(self, timeout_ms: int) -> str | None:
         return _key_or_none(self.command("WAIT FOR DIGIT", timeout_ms).result)
 
+    def record(self, file_stem: str, max_duration_ms: int, silence_s: int,
+               escape_keys: str = "#") -> str | None:
+        reply = self.command("RECORD FILE", file_stem, "wav", escape_keys, max_duration_ms,
+                             "BEEP", f"s={silence_s}")
+        return _key_or_none(reply.result)  # 0: ended by silence or the time limit
+
     def get_variable(self, name: str) -> str | None:
         reply = self.command("GET VARIABLE", name)
         return reply.data if reply.result == "1" else None

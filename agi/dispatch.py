@@ -79,13 +79,31 @@ def run_session(reader: TextIO, writer: TextIO, routes: Mapping[str, Route]) -> 
 def write_outcome(channel: AgiChannel, outcome: Outcome) -> None:
     """Hand the outcome to the dialplan. IVR_OUTCOME goes last: the dialplan only trusts the
     other variables once it is set."""
-    channel.set_variable(variables.IVR_REASON, outcome.reason)
-    if outcome.queue is not None:
-        channel.set_variable(variables.IVR_QUEUE, outcome.queue)
-    choice = outcome.facts.get("choice")
-    if choice is not None:
-        channel.set_variable(variables.IVR_CHOICE, choice)
+    values = {
+        variables.IVR_REASON: outcome.reason,
+        variables.IVR_QUEUE: outcome.queue,
+        variables.IVR_CHOICE: outcome.facts.get("choice"),
+        variables.IVR_PRIORITY: str(outcome.priority) if outcome.queue else None,
+        variables.IVR_SKILLS: " ".join(outcome.skills) or None,  # commas would split UserEvent
+        variables.IVR_INTENT: outcome.intent or None,
+        variables.IVR_LANGUAGE: outcome.language or None,
+        variables.IVR_PATH: _path_text(outcome.path),
+        variables.IVR_CUSTOMER: outcome.customer_id or None,
+    }
+    for name, value in values.items():
+        if value is not None:
+            channel.set_variable(name, value)
     channel.set_variable(variables.IVR_OUTCOME, outcome.kind.value)
+
+
+PATH_MAX_CHARS = 400  # keeps the variable (and the agent's screen) readable
+
+
+def _path_text(path: tuple[str, ...]) -> str | None:
+    if not path:
+        return None
+    text = ">".join(path)
+    return text if len(text) <= PATH_MAX_CHARS else "…" + text[-PATH_MAX_CHARS:]
 
 
 def _fail(channel: AgiChannel, report: _Reporter, outcome: Outcome,

@@ -1,7 +1,8 @@
 """The route table: which handler serves which FastAGI script name.
 
 `AGI(agi://127.0.0.1:4573/<route>)` in the dialplan selects `<route>`; classic AGI passes the
-route as its first argument. One table, so a test can check it against the dialplan.
+route as its first argument. `hotline` is the caller's IVR session through the live menus;
+`starter` is the smallest end-to-end flow, for smoke tests of the plumbing.
 """
 
 from collections.abc import Callable, Mapping
@@ -12,13 +13,12 @@ from ivr.ports import Channel
 from ivr.starter import run_starter
 
 Route = Callable[[Channel], Outcome]
+ROUTE_NAMES = ("hotline", "starter")
 
 
-def hotline_route(channel: Channel) -> Outcome:
-    """The hotline's main entry: the caller's whole IVR session."""
+def starter_route(channel: Channel) -> Outcome:
     return run_starter(channel)
 
 
-ROUTES: Mapping[str, Route] = MappingProxyType({
-    "hotline": hotline_route,
-})
+def build_routes(hotline: Route) -> Mapping[str, Route]:
+    return MappingProxyType({"hotline": hotline, "starter": starter_route})

@@ -18,7 +18,7 @@ from types import FrameType
 
 from agi.channel import open_socket_streams
 from agi.dispatch import SessionReport, run_session
-from agi.routes import ROUTES, Route
+from agi.routes import Route
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ class FastAgiServer(socketserver.ThreadingTCPServer):
     block_on_close = False
 
     def __init__(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *,
-                 routes: Mapping[str, Route] = ROUTES,
+                 routes: Mapping[str, Route],
                  observer: SessionObserver | None = None,
                  idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_S) -> None:
         super().__init__((host, port), _CallHandler)
@@ -123,10 +123,11 @@ class FastAgiServer(socketserver.ThreadingTCPServer):
             active[0].join(min(left_s, 0.5))
 
 
-def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *,
-          drain_timeout_s: float = 60.0) -> None:
-    """Run the server in this (main) thread until SIGTERM or SIGINT."""
-    server = FastAgiServer(host, port)
+def serve(routes: Mapping[str, Route], host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *,
+          drain_timeout_s: float = 60.0, on_reload: Callable[[], object] | None = None) -> None:
+    """Run the server in this (main) thread until SIGTERM or SIGINT; SIGHUP calls
+    `on_reload` (menus are re-read; an invalid edit is refused and the old menus stay)."""
+    server = FastAgiServer(host, port, routes=routes)
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %d: no new calls; finishing %d in progress", signum,
@@ -134,8 +135,13 @@ def serve(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *,
         # shutdown() waits for serve_forever, which runs in this very thread: do it elsewhere.
         threading.Thread(target=server.shutdown, name="fastagi-stop", daemon=True).start()
 
+    def request_reload(_signum: int, _frame: FrameType | None) -> None:
+        if on_reload is not None:
+            threading.Thread(target=on_reload, name="menu-reload", daemon=True).start()
+
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGHUP, request_reload)
     log.info("FastAGI listening on %s:%d", host, server.port)
     server.serve_forever()
     server.stop(drain_timeout_s)

@@ -9,6 +9,14 @@ from typing import Final
 IVR_OUTCOME: Final = "IVR_OUTCOME"  # ivr.outcomes.OutcomeKind value
 IVR_QUEUE: Final = "IVR_QUEUE"  # queue for OutcomeKind.QUEUE
 IVR_REASON: Final = "IVR_REASON"  # short machine-readable why, for reports and the agent
-IVR_CHOICE: Final = "IVR_CHOICE"  # top-level key the caller chose (never sensitive digits)
+IVR_CHOICE: Final = "IVR_CHOICE"  # first menu key the caller chose (never sensitive digits)
+IVR_PRIORITY: Final = "IVR_PRIORITY"  # queue priority (QUEUE_PRIO); higher answered first
+IVR_SKILLS: Final = "IVR_SKILLS"  # space-separated skills the agent needs
+IVR_INTENT: Final = "IVR_INTENT"  # what the caller wants, e.g. lost-card
+IVR_LANGUAGE: Final = "IVR_LANGUAGE"  # language/dialect tag the caller chose
+IVR_PATH: Final = "IVR_PATH"  # menu nodes the caller went through, '>'-separated
+IVR_CUSTOMER: Final = "IVR_CUSTOMER"  # customer id found by a lookup (an internal id)
+IVR_MENU_VERSION: Final = "IVR_MENU_VERSION"  # which menu files served the call; set first
 
-ALL: Final = (IVR_OUTCOME, IVR_QUEUE, IVR_REASON, IVR_CHOICE)
+ALL: Final = (IVR_OUTCOME, IVR_QUEUE, IVR_REASON, IVR_CHOICE, IVR_PRIORITY, IVR_SKILLS,
+              IVR_INTENT, IVR_LANGUAGE, IVR_PATH, IVR_CUSTOMER, IVR_MENU_VERSION)

@@ -5,6 +5,8 @@ HOTLINE_PROJECT_DIR   the checkout (asterisk-conf/, dialplan/, menus/, prompts/)
                       automatically from the installed package
 HOTLINE_RUNTIME_DIR   git-ignored runtime folder: Asterisk config, logs, recordings (var/)
 HOTLINE_ASTERISK_ROOT provisioned Debian root holding Asterisk 22 (.provision/asterisk-root)
+HOTLINE_MENUS_DIR     operator-edited menu trees (menus/)
+HOTLINE_CUSTOMERS_FILE customer directory for lookups until the database serves them
 HOTLINE_AGI_PORT, HOTLINE_AMI_PORT, HOTLINE_SIP_PORT, HOTLINE_RTP_START  loopback ports
 """
 
@@ -35,6 +37,8 @@ class Settings:
     project_dir: Path
     runtime_dir: Path
     asterisk_root: Path
+    menus_dir: Path | None = None  # None: <project>/menus
+    customers_file: Path | None = None  # None: <project>/db/sample_customers.yaml
     agi_host: str = LOOPBACK
     agi_port: int = 4573
     ami_port: int = 5038
@@ -51,6 +55,9 @@ class Settings:
             runtime_dir=Path(env.get("HOTLINE_RUNTIME_DIR", project / "var")).resolve(),
             asterisk_root=Path(env.get("HOTLINE_ASTERISK_ROOT",
                                        project / ".provision" / "asterisk-root")).resolve(),
+            menus_dir=Path(env.get("HOTLINE_MENUS_DIR", project / "menus")).resolve(),
+            customers_file=Path(env.get("HOTLINE_CUSTOMERS_FILE",
+                                        project / "db" / "sample_customers.yaml")).resolve(),
             agi_port=int(env.get("HOTLINE_AGI_PORT", "4573")),
             ami_port=int(env.get("HOTLINE_AMI_PORT", "5038")),
             sip_port=int(env.get("HOTLINE_SIP_PORT", "5060")),
@@ -77,3 +84,29 @@ class Settings:
     @property
     def run_dir(self) -> Path:
         return self.runtime_dir / "run"
+
+    @property
+    def menus(self) -> Path:
+        return self.menus_dir or self.project_dir / "menus"
+
+    @property
+    def catalog_file(self) -> Path:
+        return self.project_dir / "prompts" / "catalog.yaml"
+
+    @property
+    def customers(self) -> Path:
+        return self.customers_file or self.project_dir / "db" / "sample_customers.yaml"
+
+    @property
+    def prompts_audio_dir(self) -> Path:
+        """Rendered prompts, inside the runtime folder so Asterisk sees the same path."""
+        return self.runtime_dir / "prompts"
+
+    @property
+    def messages_dir(self) -> Path:
+        """Callers' recorded messages (complaints, voicemail), named by call id."""
+        return self.runtime_dir / "messages"
+
+    @property
+    def spool_dir(self) -> Path:
+        return self.runtime_dir / "spool"

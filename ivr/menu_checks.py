@@ -56,9 +56,17 @@ class _Checker:
     # -- helpers ----------------------------------------------------------------------------
 
     def _at(self, node_id: str, message: str, fix: str,
-            severity: Severity = Severity.ERROR) -> Problem:
+            severity: Severity = Severity.ERROR, value: object = None,
+            last: bool = False) -> Problem:
+        """A problem on a node, on the exact line holding `value` when it is given."""
         origin = self.parts.origins[node_id]
-        return Problem(origin.file, origin.line, message, fix, node=node_id, severity=severity)
+        line = origin.line
+        source = self.parts.sources.get(origin.file)
+        if value is not None and source is not None:
+            lines = source.value_lines(("nodes", node_id), value)
+            if lines:
+                line = lines[-1] if last else lines[0]
+        return Problem(origin.file, line, message, fix, node=node_id, severity=severity)
 
     def _at_line(self, message: str, fix: str) -> Problem:
         return Problem(self.line_origin.file, self.line_origin.line, message, fix, node=None)
@@ -93,7 +101,7 @@ class _Checker:
             if edge.target not in self.defined:
                 label = f" ({edge.label})" if edge.label else ""
                 yield self._at(node_id, f"target '{edge.target}'{label} does not exist",
-                               self._suggest(edge.target))
+                               self._suggest(edge.target), value=edge.target)
 
     def _duplicates(self, node_id: str, node: schema.Node) -> Iterator[Problem]:
         choices: list[tuple[str | None, list[str], str]] = []
@@ -123,13 +131,14 @@ class _Checker:
             if key is not None:
                 if key in keys:
                     yield self._at(node_id, f"key '{key}' is used twice: {keys[key]} and {what}",
-                                   "give each choice its own key")
+                                   "give each choice its own key", value=key, last=True)
                 keys.setdefault(key, what)
             for phrase in said:
                 norm = normalise_phrase(phrase)
                 if norm in phrases:
                     yield self._at(node_id, f"phrase '{phrase}' is used twice: {phrases[norm]} "
-                                   f"and {what}", "make each phrase lead to one choice")
+                                   f"and {what}", "make each phrase lead to one choice",
+                                   value=phrase, last=True)
                 phrases.setdefault(norm, what)
 
     def _queues(self, node_id: str, node: schema.Node) -> Iterator[Problem]:
@@ -139,7 +148,8 @@ class _Checker:
                                                   n=1)
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
                 yield self._at(node_id, f"unknown queue '{node.queue}'",
-                               f"use a queue from a `queues:` section{hint} or define it")
+                               f"use a queue from a `queues:` section{hint} or define it",
+                               value=node.queue)
 
     def _conditions(self, node_id: str, node: schema.Node) -> Iterator[Problem]:
         if not isinstance(node, schema.ConditionNode):
@@ -162,16 +172,26 @@ class _Checker:
             if entry is None:
                 close = difflib.get_close_matches(prompt_id, sorted(self.catalog.prompts), n=1)
                 hint = f" (did you mean '{close[0]}'?)" if close else ""
-                yield Problem(file, line, f"unknown prompt '{prompt_id}'",
+                yield Problem(file, self._prompt_line(node_id, prompt_id, line),
+                              f"unknown prompt '{prompt_id}'",
                               f"add it to prompts/catalog.yaml{hint}", node=node_id)
                 continue
             missing = [lang for lang in languages if lang not in entry.text]
             if missing:
-                yield Problem(file, line, f"prompt '{prompt_id}' has no text for "
+                yield Problem(file, self._prompt_line(node_id, prompt_id, line),
+                              f"prompt '{prompt_id}' has no text for "
                               f"{', '.join(missing)}",
                               f"add {', '.join(missing)} text to '{prompt_id}' in "
                               f"prompts/catalog.yaml (line {self._catalog_line(prompt_id)})",
                               node=node_id)
+
+    def _prompt_line(self, node_id: str | None, prompt_id: str, default: int) -> int:
+        origin = self.parts.origins.get(node_id) if node_id else self.line_origin
+        source = self.parts.sources.get(origin.file) if origin else None
+        if source is None:
+            return default
+        lines = source.value_lines(("nodes", node_id) if node_id else ("line",), prompt_id)
+        return lines[0] if lines else default
 
     def _catalog_line(self, prompt_id: str) -> int:
         if self.catalog_source is None:
@@ -239,7 +259,12 @@ class _Checker:
         while todo:
             node_id = todo.popleft()
             node = self.parts.nodes.get(node_id)
-            if node is None or disclosure in node.plays():
+            if node is None:
+                continue
+            if disclosure in node.plays():
+                if isinstance(node, schema.PlayNode) and node.interruptible:
+                    yield self._at(node_id, "a key press can skip the recording disclosure",
+                                   "set `interruptible: false` on this node")
                 continue
             if self._records(node):
                 path = _path_to(parents, node_id)

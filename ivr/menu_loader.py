@@ -220,6 +220,20 @@ def _validate_node(raw: Any, source: YamlSource, node_id: str,
         return NODE_ADAPTER.validate_python(raw)
     except ValidationError as exc:
         problems.extend(_schema_problems(exc, source, ("nodes", node_id), node_id))
+        return _without_unknown_keys(raw, exc)
+
+
+def _without_unknown_keys(raw: Any, exc: ValidationError) -> schema.Node | None:
+    """A node whose only fault is a misspelt key is otherwise complete: keep it for the
+    cross-checks so its other mistakes are reported in the same run."""
+    if not isinstance(raw, dict):
+        return None
+    if any(e["type"] != "extra_forbidden" or len(e["loc"]) != 2 for e in exc.errors()):
+        return None
+    extra = {str(e["loc"][1]) for e in exc.errors()}
+    try:
+        return NODE_ADAPTER.validate_python({k: v for k, v in raw.items() if k not in extra})
+    except ValidationError:
         return None
 
 

@@ -29,6 +29,12 @@ class Channel(Protocol):
         """Wait for one key press; None when none came within the timeout."""
         ...
 
+    def record(self, file_stem: str, max_duration_ms: int, silence_s: int,
+               escape_keys: str = "#") -> str | None:
+        """Record the caller to `file_stem`.wav after a beep until silence, an escape key or
+        the limit. Returns the key that ended it."""
+        ...
+
     def get_variable(self, name: str) -> str | None:
         """Read a channel variable; None when it is not set."""
         ...

@@ -44,6 +44,29 @@ class YamlSource:
                 return line
         return 1
 
+    def value_lines(self, prefix: Path_, value: object) -> list[int]:
+        """Lines under `prefix` holding the scalar `value` (to point at the exact line of a
+        dangling target or an unknown prompt), in file order."""
+        found = []
+        for path, line in self.lines.items():
+            here = _at(self.data, path)
+            # `key: 1` holds the int 1 where the schema (and the caller) sees the text "1".
+            if path[:len(prefix)] == prefix and (
+                    here == value or (isinstance(here, int) and str(here) == value)):
+                found.append(line)
+        return sorted(set(found))
+
+
+def _at(data: Any, path: Path_) -> Any:
+    for part in path:
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
+            data = data[part]
+        else:
+            return None
+    return data
+
 
 def read_yaml(file: Path) -> YamlSource:
     text = file.read_text(encoding="utf-8")

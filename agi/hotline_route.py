@@ -1,0 +1,115 @@
+"""The `hotline` route: the caller's IVR session through the live menus, with the ports the
+interpreter needs wired to Asterisk (prompts, message recording), the customer directory and
+the event spool.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from agi import variables
+from ivr.errors import CallerHungUp, ChannelError
+from ivr.interpreter import Ports, run_menus
+from ivr.outcomes import Outcome
+from ivr.ports import ALL_KEYS, Channel, Directory, EventSink, RecordedMessage
+
+from agi.menu_store import MenuStore
+
+log = logging.getLogger(__name__)
+
+WAV_HEADER_BYTES = 44
+BYTES_PER_MS = 16  # 8 kHz, 16-bit mono: what RECORD FILE writes for the wav format
+MIN_MESSAGE_MS = 500  # shorter is a breath or the beep's echo, not a message
+
+
+class PromptMissing(ChannelError):
+    """A prompt has no rendered audio: the caller must reach a human, not hear silence."""
+
+
+def prompt_sound(prompts_dir: Path, prompt_id: str, language: str) -> Path:
+    """Where the rendered prompt lives, without extension: `<dir>/<lang>/main/menu`."""
+    return prompts_dir / language / Path(*prompt_id.split("."))
+
+
+class AudioPrompter:
+    """`ivr.ports.Prompter` playing pre-rendered audio through the channel."""
+
+    def __init__(self, channel: Channel, prompts_dir: Path) -> None:
+        self.channel = channel
+        self.prompts_dir = prompts_dir
+
+    def play(self, prompt_id: str, language: str, escape_keys: str = ALL_KEYS) -> str | None:
+        sound = prompt_sound(self.prompts_dir, prompt_id, language)
+        if not sound.with_suffix(".wav").is_file():
+            raise PromptMissing(f"no audio for prompt {prompt_id} ({language}); "
+                                "run `hotline prompts build`")
+        return self.channel.play(str(sound), escape_keys)
+
+
+class ChannelMessageRecorder:
+    """`ivr.ports.MessageRecorder`: RECORD FILE into `<dir>/<date>/<call id>-<purpose>.wav`.
+    A caller who hangs up to finish the message keeps it: the recording is reported before
+    the hang-up is passed on."""
+
+    def __init__(self, channel: Channel, messages_dir: Path, events: EventSink) -> None:
+        self.channel = channel
+        self.messages_dir = messages_dir
+        self.events = events
+
+    def record_message(self, purpose: str, max_duration_s: int,
+                       silence_s: int) -> RecordedMessage | None:
+        folder = self.messages_dir / f"{datetime.now(UTC):%Y-%m-%d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = folder / f"{self.channel.call_id}-{purpose}"
+        try:
+            self.channel.record(str(stem), max_duration_s * 1000, silence_s)
+        except CallerHungUp:
+            message = _message(stem)
+            if message is not None:
+                self.events.emit(self.channel.call_id, "message-recorded", {
+                    "purpose": purpose, "reference": message.reference,
+                    "duration_ms": message.duration_ms, "ended_by": "hang-up"})
+            raise
+        return _message(stem)
+
+
+def _message(stem: Path) -> RecordedMessage | None:
+    file = stem.with_suffix(".wav")
+    try:
+        size = file.stat().st_size
+    except OSError:
+        return None
+    duration_ms = max(0, size - WAV_HEADER_BYTES) // BYTES_PER_MS
+    if duration_ms < MIN_MESSAGE_MS:
+        return None
+    return RecordedMessage(reference=str(file), duration_ms=duration_ms)
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass
+class HotlineRoute:
+    """Callable route: one call through the menus current at its start."""
+
+    store: MenuStore
+    prompts_dir: Path
+    messages_dir: Path
+    directory: Directory
+    events: EventSink
+
+    def __call__(self, channel: Channel) -> Outcome:
+        menus = self.store.current()
+        if menus is None:
+            return Outcome.failed("no-valid-menus")
+        channel.set_variable(variables.IVR_MENU_VERSION, menus.version)
+        ports = Ports(channel=channel, prompter=AudioPrompter(channel, self.prompts_dir),
+                      directory=self.directory,
+                      recorder=ChannelMessageRecorder(channel, self.messages_dir, self.events),
+                      events=self.events, clock=SystemClock())
+        return run_menus(menus, ports)

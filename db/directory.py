@@ -1,0 +1,38 @@
+"""Customer directory from a YAML file of sample customers: serves lookups for demos and
+tests until the SQL directory takes over, and seeds the database's sample data.
+
+Numbers are lookup keys only; logs never show them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from ivr.directory import CustomerRecord, InMemoryDirectory
+from ivr.ports import Customer, DirectoryUnavailable
+
+
+class SampleCustomers(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    customers: list[CustomerRecord]
+
+
+class YamlDirectory:
+    """`ivr.ports.Directory` over a YAML file, read on first use."""
+
+    def __init__(self, file: Path) -> None:
+        self.file = file
+        self._directory: InMemoryDirectory | None = None
+
+    def find_customer(self, by: str, value: str) -> Customer | None:
+        if self._directory is None:
+            try:
+                raw = yaml.safe_load(self.file.read_text(encoding="utf-8"))
+                records = SampleCustomers.model_validate(raw).customers
+            except (OSError, yaml.YAMLError, ValidationError) as exc:
+                raise DirectoryUnavailable(f"{self.file.name}: {type(exc).__name__}") from exc
+            self._directory = InMemoryDirectory(records)
+        return self._directory.find_customer(by, value)

@@ -1,0 +1,51 @@
+"""Assembles the running hotline from settings: the live menu store, the `hotline` route with
+its adapters (prompts, messages, directory, event spool) and the route table."""
+
+from __future__ import annotations
+
+import io
+import logging
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from agi.dispatch import SessionEnd, run_session
+from agi.hotline_route import HotlineRoute
+from agi.menu_store import MenuStore
+from agi.routes import Route, build_routes
+from db.directory import YamlDirectory
+from db.spool import EventSpool
+from hotline.settings import Settings
+
+
+@dataclass
+class HotlineApp:
+    settings: Settings
+    store: MenuStore
+    routes: Mapping[str, Route]
+    events: EventSpool
+
+
+def build_app(settings: Settings) -> HotlineApp:
+    store = MenuStore(settings.menus, settings.catalog_file)
+    store.reload()  # invalid menus are logged; calls then go to the fallback queue
+    events = EventSpool(settings.spool_dir)
+    route = HotlineRoute(store=store, prompts_dir=settings.prompts_audio_dir,
+                         messages_dir=settings.messages_dir,
+                         directory=YamlDirectory(settings.customers), events=events)
+    return HotlineApp(settings, store, build_routes(route), events)
+
+
+def classic_main() -> int:
+    """Classic AGI entry (`hotline-agi <route>`): one process per call over stdin/stdout.
+    stdout is the AGI channel: nothing else may ever be written to it."""
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING,
+                        format="hotline-agi %(levelname)s %(name)s: %(message)s")
+    app = build_app(Settings.from_env())
+    # Line-buffered UTF-8 regardless of the locale Asterisk starts us with.
+    reader = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace",
+                              newline="\n")
+    writer = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="\n",
+                              line_buffering=True)
+    report = run_session(reader, writer, app.routes)
+    return 1 if report.end is SessionEnd.FAILED else 0

@@ -1,0 +1,253 @@
+"""Call transcripts: a scripted caller (press / say / silence / message / hang up, with
+expected prompts and outcome) run through the real interpreter. The same files drive the unit
+tier, `hotline simulate --script` and the real-Asterisk tier (by DTMF).
+
+Must not import pyst2, Asterisk, Vosk or SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ivr.directory import CustomerRecord, InMemoryDirectory
+from ivr.errors import CallerHungUp
+from ivr.interpreter import Ports, run_menus
+from ivr.menu_loader import MenuSet
+from ivr.outcomes import Outcome
+from ivr.ports import ALL_KEYS, Customer, DirectoryUnavailable, Heard, RecordedMessage
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Step(_Strict):
+    """Exactly one of the fields."""
+
+    press: str | None = Field(None, pattern=r"^[0-9*#]+$",
+                              description="Keys, pressed one after another.")
+    say: str | None = None
+    silence: bool | None = Field(None, description="Say and press nothing this time.")
+    message_ms: int | None = Field(None, ge=1, description="Speak a recorded message.")
+    hangup: bool | None = None
+    expect_prompt: str | None = Field(None, description="This prompt was played since the "
+                                                        "previous input.")
+
+    @model_validator(mode="after")
+    def _one(self) -> Step:
+        if len(self.model_fields_set) != 1:
+            raise ValueError("each step has exactly one of press, say, silence, message_ms, "
+                             "hangup, expect_prompt")
+        return self
+
+
+class Expected(_Strict):
+    outcome: Literal["queue", "hangup", "failed", "hung-up"]
+    queue: str | None = None
+    priority: int | None = None
+    intent: str | None = None
+    language: str | None = None
+    reason: str | None = None
+    customer_id: str | None = None
+    visits: list[str] = Field(default_factory=list, description="Nodes the call went through.")
+    events: list[str] = Field(default_factory=list, description="Event kinds emitted.")
+
+
+class Transcript(_Strict):
+    name: str
+    caller_number: str | None = "13900000000"
+    at: datetime = Field(description="When the call happens (business hours matter).")
+    directory: Literal["up", "down"] = "up"
+    customers: list[CustomerRecord] = Field(default_factory=list)
+    steps: list[Step]
+    expect: Expected
+    dtmf_only: bool = Field(False, description="Runs through real Asterisk too (keys only).")
+
+    @model_validator(mode="after")
+    def _aware(self) -> Transcript:
+        if self.at.tzinfo is None:
+            raise ValueError("`at` needs a timezone, e.g. 2026-11-23T10:00:00+08:00")
+        return self
+
+
+class TranscriptError(Exception):
+    pass
+
+
+def load_transcript(file: Path) -> Transcript:
+    try:
+        return Transcript.model_validate(yaml.safe_load(file.read_text(encoding="utf-8")))
+    except (OSError, yaml.YAMLError, ValidationError) as exc:
+        raise TranscriptError(f"{file}: {exc}") from exc
+
+
+@dataclass
+class ScriptedCaller:
+    """Plays the caller's side of a transcript against the interpreter's ports."""
+
+    transcript: Transcript
+    call_id: str = "sim-1"
+    played: list[tuple[str, str]] = field(default_factory=list)  # prompt id, language
+    failures: list[str] = field(default_factory=list)
+    events: list[tuple[str, dict[str, object]]] = field(default_factory=list)
+    variables: dict[str, str] = field(default_factory=dict)
+    _steps: list[Step] = field(default_factory=list)
+    _keys: list[str] = field(default_factory=list)
+    _since_input: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._steps = list(self.transcript.steps)
+
+    # -- the caller's next move -------------------------------------------------------------
+
+    def _check_expectations(self) -> None:
+        while self._steps and self._steps[0].expect_prompt is not None:
+            wanted = self._steps.pop(0).expect_prompt
+            if wanted not in self._since_input:
+                self.failures.append(f"expected prompt '{wanted}', heard "
+                                     f"{self._since_input or 'nothing'}")
+
+    def _next_input(self) -> Step | None:
+        self._check_expectations()
+        self._since_input = []
+        return self._steps.pop(0) if self._steps else None
+
+    def _answer(self, want_speech: bool) -> Heard | None:
+        if self._keys:
+            return Heard(key=self._keys.pop(0))
+        step = self._next_input()
+        if step is None or step.silence:
+            return None
+        if step.hangup:
+            raise CallerHungUp("scripted hang-up")
+        if step.press is not None:
+            self._keys = list(step.press[1:])
+            return Heard(key=step.press[0])
+        if step.say is not None:
+            if not want_speech:
+                self.failures.append(f"said '{step.say}' where only keys are heard")
+                return None
+            return Heard(text=step.say)
+        self.failures.append(f"step {step.model_dump(exclude_unset=True)} does not answer a "
+                             "menu")
+        return None
+
+    def finish(self) -> None:
+        self._check_expectations()
+        left = [s.model_dump(exclude_unset=True) for s in self._steps]
+        if left:
+            self.failures.append(f"steps never used: {left}")
+
+    # -- ports ------------------------------------------------------------------------------
+
+    def play(self, prompt_id: str, language: str, escape_keys: str = ALL_KEYS) -> str | None:
+        self.played.append((prompt_id, language))
+        self._since_input.append(prompt_id)
+        return None  # the scripted caller listens to the end; keys come when asked
+
+    def wait_for_key(self, timeout_ms: int) -> str | None:
+        heard = self._answer(want_speech=False)
+        return heard.key if heard else None
+
+    def listen(self, language: str, phrases: list[str], timeout_ms: int) -> Heard | None:
+        return self._answer(want_speech=True)
+
+    def record(self, file_stem: str, max_duration_ms: int, silence_s: int,
+               escape_keys: str = "#") -> str | None:
+        return None
+
+    def record_message(self, purpose: str, max_duration_s: int,
+                       silence_s: int) -> RecordedMessage | None:
+        self._check_expectations()
+        if self._steps and self._steps[0].message_ms is not None:
+            duration = self._steps.pop(0).message_ms or 0
+            self._since_input = []
+            return RecordedMessage(f"{self.call_id}-{purpose}.wav",
+                                   min(duration, max_duration_s * 1000))
+        return None
+
+    def get_variable(self, name: str) -> str | None:
+        if name == "CALLERID(num)":
+            return self.transcript.caller_number
+        return self.variables.get(name)
+
+    def set_variable(self, name: str, value: str) -> None:
+        self.variables[name] = value
+
+    def emit(self, call_id: str, kind: str, data: dict[str, object]) -> None:
+        self.events.append((kind, data))
+
+    def now(self) -> datetime:
+        return self.transcript.at
+
+
+class _Directory:
+    def __init__(self, transcript: Transcript) -> None:
+        self.down = transcript.directory == "down"
+        self.records = InMemoryDirectory(transcript.customers)
+
+    def find_customer(self, by: str, value: str) -> Customer | None:
+        if self.down:
+            raise DirectoryUnavailable("scripted outage")
+        return self.records.find_customer(by, value)
+
+
+@dataclass
+class TranscriptResult:
+    transcript: Transcript
+    outcome: Outcome | None
+    caller: ScriptedCaller
+    failures: list[str]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+def run_transcript(menus: MenuSet, transcript: Transcript) -> TranscriptResult:
+    caller = ScriptedCaller(transcript)
+    ports = Ports(channel=caller, prompter=caller, directory=_Directory(transcript),
+                  recorder=caller, events=caller, clock=caller,
+                  listener=None if transcript.dtmf_only else caller)
+    outcome: Outcome | None = None
+    try:
+        outcome = run_menus(menus, ports)
+    except CallerHungUp:
+        outcome = None
+    caller.finish()
+    failures = list(caller.failures) + check_outcome(transcript.expect, outcome,
+                                                     [k for k, _ in caller.events])
+    return TranscriptResult(transcript, outcome, caller, failures)
+
+
+def check_outcome(expect: Expected, outcome: Outcome | None,
+                  event_kinds: list[str]) -> list[str]:
+    failures = []
+    kind = outcome.kind.value if outcome else "hung-up"
+    if kind != expect.outcome:
+        failures.append(f"outcome {kind}, expected {expect.outcome}")
+    if outcome is not None:
+        for name in ("queue", "priority", "intent", "language", "reason", "customer_id"):
+            wanted = getattr(expect, name)
+            got = getattr(outcome, name)
+            if wanted is not None and got != wanted:
+                failures.append(f"{name} {got!r}, expected {wanted!r}")
+        for node in expect.visits:
+            if node not in outcome.path:
+                failures.append(f"never visited {node} (path {' > '.join(outcome.path)})")
+    for event in expect.events:
+        if event not in event_kinds:
+            failures.append(f"no '{event}' event (got {event_kinds})")
+    return failures
+
+
+def digits_of(transcript: Transcript) -> list[str]:
+    """The keys of a DTMF-only transcript, in order (for real-Asterisk runs)."""
+    return [key for step in transcript.steps if step.press for key in step.press]
+
