@@ -11,12 +11,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from agi import variables
+from agi.menu_store import MenuStore
 from ivr.errors import CallerHungUp, ChannelError
 from ivr.interpreter import Ports, run_menus
 from ivr.outcomes import Outcome
 from ivr.ports import ALL_KEYS, Channel, Directory, EventSink, RecordedMessage
-
-from agi.menu_store import MenuStore
 
 log = logging.getLogger(__name__)
 

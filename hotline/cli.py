@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hotline import menu_commands
 from hotline.asterisk.ami import AmiError
 from hotline.asterisk.config import ConfigError
 from hotline.asterisk.process import AsteriskInstance
@@ -21,6 +22,7 @@ app = typer.Typer(help="Hotline IVR: Asterisk-backed voice IVR for financial hot
                   no_args_is_help=True, add_completion=False)
 asterisk_app = typer.Typer(help="Provision and run the real Asterisk 22.", no_args_is_help=True)
 app.add_typer(asterisk_app, name="asterisk")
+menu_commands.register(app)
 
 console = Console()
 OPERATIONAL_ERRORS = (ProvisionError, ConfigError, AmiError, ServiceError, OSError)
@@ -52,10 +54,18 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on (loop
           port: int = typer.Option(4573, help="FastAGI port."),
           drain_timeout_s: float = typer.Option(60.0, help="On SIGTERM, wait this long for "
                                                 "calls in progress.")) -> None:
-    """Run the FastAGI server in the foreground (SIGTERM stops it gracefully)."""
+    """Run the FastAGI server in the foreground (SIGTERM stops it gracefully, SIGHUP reloads
+    the menus; edited menu files are also picked up by themselves)."""
     from agi.server import serve as run_server
+    from hotline.app import build_app
 
-    run_server(host, port, drain_timeout_s=drain_timeout_s)
+    hotline = build_app(Settings.from_env())
+    hotline.store.watch()
+    try:
+        run_server(hotline.routes, host, port, drain_timeout_s=drain_timeout_s,
+                   on_reload=hotline.store.reload)
+    finally:
+        hotline.store.stop_watching()
 
 
 @asterisk_app.command("provision")

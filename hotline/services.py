@@ -65,6 +65,14 @@ class FastAgiService:
             time.sleep(0.1)
         raise ServiceError(f"FastAGI server did not listen within {START_TIMEOUT_S:.0f} s")
 
+    def reload(self) -> bool:
+        """Ask the running server to re-read the menus (SIGHUP). False if it is not running."""
+        pid = self.pid()
+        if pid is None:
+            return False
+        os.kill(pid, signal.SIGHUP)
+        return True
+
     def down(self) -> bool:
         pid = self.pid()
         if pid is None:

@@ -146,9 +146,12 @@ class ScriptedCaller:
 
     # -- ports ------------------------------------------------------------------------------
 
-    def play(self, prompt_id: str, language: str, escape_keys: str = ALL_KEYS) -> str | None:
+    def hear_prompt(self, prompt_id: str, language: str) -> None:
         self.played.append((prompt_id, language))
         self._since_input.append(prompt_id)
+
+    def play(self, sound: str, escape_keys: str = ALL_KEYS) -> str | None:
+        self.hear_prompt(sound, "")
         return None  # the scripted caller listens to the end; keys come when asked
 
     def wait_for_key(self, timeout_ms: int) -> str | None:
@@ -187,6 +190,15 @@ class ScriptedCaller:
         return self.transcript.at
 
 
+class _ScriptedPrompter:
+    def __init__(self, caller: ScriptedCaller) -> None:
+        self.caller = caller
+
+    def play(self, prompt_id: str, language: str, escape_keys: str = ALL_KEYS) -> str | None:
+        self.caller.hear_prompt(prompt_id, language)
+        return None
+
+
 class _Directory:
     def __init__(self, transcript: Transcript) -> None:
         self.down = transcript.directory == "down"
@@ -212,7 +224,8 @@ class TranscriptResult:
 
 def run_transcript(menus: MenuSet, transcript: Transcript) -> TranscriptResult:
     caller = ScriptedCaller(transcript)
-    ports = Ports(channel=caller, prompter=caller, directory=_Directory(transcript),
+    ports = Ports(channel=caller, prompter=_ScriptedPrompter(caller),
+                  directory=_Directory(transcript),
                   recorder=caller, events=caller, clock=caller,
                   listener=None if transcript.dtmf_only else caller)
     outcome: Outcome | None = None
