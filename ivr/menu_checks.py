@@ -40,18 +40,22 @@ class _Checker:
         self.defined = set(parts.origins)
 
     def run(self) -> Iterator[Problem]:
-        yield from self._line_references()
+        complete = not self.parts.unparsed_files
+        if complete:
+            yield from self._line_references()
         for node_id, node in self.parts.nodes.items():
-            yield from self._targets(node_id, node)
+            if complete:
+                yield from self._targets(node_id, node)
             yield from self._duplicates(node_id, node)
             yield from self._queues(node_id, node)
             yield from self._conditions(node_id, node)
             yield from self._prompts(node_id, node)
         yield from self._line_prompts()
-        yield from self._unreachable()
         yield from self._silent_loops()
-        yield from self._disclosure()
-        yield from self._lookup_slots()
+        if complete:
+            yield from self._unreachable()
+            yield from self._disclosure()
+            yield from self._lookup_slots()
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -158,7 +162,7 @@ class _Checker:
             for hours in (rule.when.open, rule.when.closed):
                 if hours is not None and hours not in self.line.business_hours:
                     yield self._at(node_id, f"business hours '{hours}' are not defined",
-                                   "define them under line.business_hours")
+                                   "define them under line.business_hours", value=hours)
             for language in rule.when.language or []:
                 if language not in self.line.languages:
                     yield self._at(node_id, f"condition tests language '{language}', which is "

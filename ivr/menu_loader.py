@@ -72,6 +72,9 @@ class _Parts:
     nodes: dict[str, schema.Node] = field(default_factory=dict)
     origins: dict[str, Origin] = field(default_factory=dict)
     broken_nodes: set[str] = field(default_factory=set)
+    # Files whose YAML did not parse: their nodes are unknown, so "does not exist" and
+    # "unreachable" would be noise until the syntax is fixed.
+    unparsed_files: set[Path] = field(default_factory=set)
     sources: dict[Path, YamlSource] = field(default_factory=dict)
 
 
@@ -138,6 +141,8 @@ def _load_file(file: Path, parts: _Parts, problems: list[Problem]) -> None:
     source = read_yaml(file)
     parts.sources[file] = source
     problems.extend(Problem(file, p.line, p.message, p.fix) for p in source.problems)
+    if any(p.message.startswith("YAML") for p in source.problems):
+        parts.unparsed_files.add(file)
     data = source.data
     if not isinstance(data, dict):
         problems.append(Problem(file, 1, "a menu file must be a mapping",

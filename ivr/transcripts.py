@@ -146,6 +146,12 @@ class ScriptedCaller:
 
     # -- ports ------------------------------------------------------------------------------
 
+    def typed_ahead(self, escape_keys: str) -> str | None:
+        """A key the caller already pressed (the rest of a multi-key press) ends a prompt."""
+        if self._keys and self._keys[0] in escape_keys:
+            return self._keys.pop(0)
+        return None
+
     def hear_prompt(self, prompt_id: str, language: str) -> None:
         self.played.append((prompt_id, language))
         self._since_input.append(prompt_id)
@@ -195,6 +201,9 @@ class _ScriptedPrompter:
         self.caller = caller
 
     def play(self, prompt_id: str, language: str, escape_keys: str = ALL_KEYS) -> str | None:
+        typed_ahead = self.caller.typed_ahead(escape_keys)
+        if typed_ahead is not None:
+            return typed_ahead  # the prompt is cut at its start
         self.caller.hear_prompt(prompt_id, language)
         return None
 

@@ -9,11 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from agi.dispatch import SessionEnd
-from agi.routes import ROUTES, Route
+from agi.routes import Route
 from ivr.outcomes import Outcome, OutcomeKind
 from ivr.ports import Channel
 from tests.fake_asterisk import Expect, FakeAsterisk
-from tests.support import RunningServer, start_fastagi
+from tests.support import STARTER_ROUTES, RunningServer, start_fastagi
 
 GREETING = Expect('STREAM FILE "hello-world" "0123456789*#"', ("200 result=0 endpos=8000",))
 REPROMPT = Expect('STREAM FILE "please-try-again" "0123456789*#"', ("200 result=0 endpos=800",))
@@ -32,7 +32,7 @@ def serve() -> Iterator[ServerFactory]:
     """Start FastAGI servers with the given routes; all are stopped after the test."""
     started: list[RunningServer] = []
 
-    def start(routes: Mapping[str, Route] = ROUTES) -> RunningServer:
+    def start(routes: Mapping[str, Route] = STARTER_ROUTES) -> RunningServer:
         started.append(start_fastagi(routes=routes, idle_timeout_s=5))
         return started[-1]
 
@@ -74,6 +74,7 @@ def test_silence_reprompts_then_offers_an_agent(server, peer) -> None:
         GREETING, WAIT_SILENT, REPROMPT, WAIT_SILENT,
         set_var("IVR_REASON", "no-input"),
         set_var("IVR_QUEUE", "fallback"),
+        set_var("IVR_PRIORITY", "0"),
         set_var("IVR_OUTCOME", "queue"),
     ])
     peer.expect_closed()
@@ -178,7 +179,7 @@ def test_one_calls_crash_does_not_touch_another(serve: ServerFactory) -> None:
         release.wait(5)
         raise RuntimeError("bug in a route")
 
-    running = serve({**ROUTES, "crash": crashing})
+    running = serve({**STARTER_ROUTES, "crash": crashing})
 
     def crash_call() -> None:
         with FakeAsterisk.connect(running.port) as fake:

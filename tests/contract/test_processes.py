@@ -43,7 +43,7 @@ def test_sigterm_finishes_the_call_in_progress_and_refuses_new_ones() -> None:
     try:
         wait_listening(port, server)
         call = FakeAsterisk.connect(port)
-        call.send_env(agi_callerid=CALLER_NUMBER)
+        call.send_env(agi_callerid=CALLER_NUMBER, agi_network_script="starter")
         assert call.read_command() == 'STREAM FILE "hello-world" "0123456789*#"'
         server.send_signal(signal.SIGTERM)
         time.sleep(0.5)
@@ -58,18 +58,18 @@ def test_sigterm_finishes_the_call_in_progress_and_refuses_new_ones() -> None:
         if server.poll() is None:
             server.kill()
     output = server.stdout.read().decode() if server.stdout else ""
-    assert "call 1700000000.1 route=hotline end=completed" in output
+    assert "call 1700000000.1 route=starter end=completed" in output
     # Even at debug level: no caller number, no AGI environment, no pyst2 chatter.
     for secret in (CALLER_NUMBER, "agi_callerid", "ENV LINE", "RESULT_LINE", "result=49"):
         assert secret not in output
 
 
 def test_classic_agi_entry_serves_the_same_dialog_over_stdin_stdout() -> None:
-    process = subprocess.Popen([str(BIN / "hotline-agi"), "hotline"], stdin=subprocess.PIPE,
+    process = subprocess.Popen([str(BIN / "hotline-agi"), "starter"], stdin=subprocess.PIPE,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert process.stdin is not None and process.stdout is not None
     fake = FakeAsterisk(process.stdout, process.stdin)
-    fake.send_env(agi_network="no", agi_network_script="", agi_arg_1="hotline",
+    fake.send_env(agi_network="no", agi_network_script="", agi_arg_1="starter",
                   agi_callerid=CALLER_NUMBER)
     fake.play(PRESS_1)
     fake.expect_closed()

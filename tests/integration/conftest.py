@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from agi.routes import ROUTES, Route
+from agi.routes import Route
 from hotline.asterisk.ami import Ami
 from hotline.asterisk.process import AsteriskInstance
 from hotline.asterisk.provision import ProvisionError, find_or_provision
 from hotline.settings import Settings
 from tests import support
-from tests.support import RunningServer, free_port
+from tests.support import STARTER_ROUTES, RunningServer, free_port
 
 pytestmark = pytest.mark.integration
 
@@ -49,7 +49,7 @@ def start_fastagi(asterisk: AsteriskInstance) -> Iterator[ServerFactory]:
     """Factory: start a FastAGI server (optionally with other routes) where Asterisk looks."""
     started: list[RunningServer] = []
 
-    def start(routes: Mapping[str, Route] = ROUTES) -> RunningServer:
+    def start(routes: Mapping[str, Route] = STARTER_ROUTES) -> RunningServer:
         started.append(support.start_fastagi(asterisk.settings.agi_port, routes))
         return started[-1]
 

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from agi import variables
-from agi.routes import ROUTES
+from agi.routes import ROUTE_NAMES
 from hotline.asterisk import config
 from hotline.asterisk.provision import AsteriskInstallation
 from hotline.settings import Settings
@@ -60,7 +60,7 @@ def test_dialplan_uses_exactly_the_declared_ivr_variables() -> None:
 
 def test_every_agi_route_in_the_dialplan_exists() -> None:
     requested = set(re.findall(r"AGI\(\$\{HOTLINE_AGI_URL\}/([\w-]+)\)", DIALPLAN))
-    assert requested and requested <= set(ROUTES)
+    assert requested and requested <= set(ROUTE_NAMES)
 
 
 def test_every_outcome_has_a_dialplan_extension() -> None:

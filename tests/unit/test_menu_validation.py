@@ -1,0 +1,127 @@
+"""Menu files: the shipped menus are valid, and every mistake in a broken set is reported at
+once with file, line, node and a fix."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from hotline.menu_commands import menu_json_schema
+from ivr.menu_loader import load_menus
+from ivr.problems import Problem, errors
+
+ROOT = Path(__file__).resolve().parents[2]
+CATALOG = ROOT / "prompts" / "catalog.yaml"
+BROKEN = Path(__file__).parent / "broken_menus"
+
+
+def problems_in(menus_dir: Path) -> list[Problem]:
+    result = load_menus(menus_dir, CATALOG)
+    assert result.menus is None, "a set with errors must not load"
+    return result.problems
+
+
+def test_shipped_menus_are_valid() -> None:
+    result = load_menus(ROOT / "menus", CATALOG)
+    assert result.menus is not None, [p.render() for p in result.problems]
+    assert errors(result.problems) == []
+    assert set(result.menus.line.languages) >= {"cmn", "yue"}
+
+
+@pytest.mark.parametrize(("line", "node", "words"), [
+    (5, "menu", "unknown prompt 'main.menuu'"),
+    (6, "menu", "timeout: Extra inputs"),
+    (9, "menu", "target 'nowhere'"),
+    (9, "menu", "key '1' is used twice"),
+    (11, "menu", "phrase '挂 失' is used twice"),
+    (14, "cards", "unknown queue 'card'"),
+    (16, "spin", "loop without caller input: spin → spin.again → spin"),
+    (23, "orphan", "unreachable"),
+    (28, "hours", "business hours 'office' are not defined"),
+    (31, "typo.kind", "Input tag 'menus'"),
+])
+def test_each_mistake_is_reported_with_its_line(line: int, node: str, words: str) -> None:
+    found = [p for p in problems_in(BROKEN)
+             if p.file.name == "many-errors.yaml" and p.line == line and p.node == node
+             and words in p.message]
+    assert found, [p.render() for p in problems_in(BROKEN)]
+    assert all(p.fix for p in found)
+
+
+def test_fixes_suggest_the_likely_name() -> None:
+    rendered = [p.render(BROKEN) for p in problems_in(BROKEN)]
+    assert any("did you mean 'main.menu'?" in r for r in rendered)
+    assert any("did you mean 'timeout_ms'?" in r for r in rendered)
+    assert any(r.startswith("many-errors.yaml:9: error: node 'menu':") for r in rendered)
+
+
+def test_recorded_queue_without_disclosure_is_an_error() -> None:
+    found = [p for p in problems_in(BROKEN) if "recording disclosure" in p.message]
+    assert [p.node for p in found] == ["agent"]
+    assert "start → menu → agent" in found[0].message or "start" in found[0].message
+
+
+def copy_menus(tmp_path: Path) -> Path:
+    target = tmp_path / "menus"
+    shutil.copytree(ROOT / "menus", target, ignore=shutil.ignore_patterns("transcripts"))
+    return target
+
+
+def edit(file: Path, old: str, new: str) -> None:
+    text = file.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {file.name}"
+    file.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_skippable_disclosure_is_an_error(tmp_path: Path) -> None:
+    menus = copy_menus(tmp_path)
+    edit(menus / "welcome.yaml", "interruptible: false", "interruptible: true")
+    found = problems_in(menus)
+    assert any("can skip the recording disclosure" in p.message and p.node == "welcome.start"
+               for p in found)
+
+
+def test_missing_prompt_language_is_reported(tmp_path: Path) -> None:
+    menus = copy_menus(tmp_path)
+    catalog = tmp_path / "catalog.yaml"
+    text = CATALOG.read_text(encoding="utf-8")
+    catalog.write_text(text.replace("      yue: 你好，歡迎致電信用卡同普惠金融服務熱線。\n", ""),
+                       encoding="utf-8")
+    result = load_menus(menus, catalog)
+    assert result.menus is None
+    assert any("welcome.greeting' has no text for yue" in p.message and p.line == 7
+               for p in result.problems)
+
+
+def test_duplicate_yaml_keys_are_not_silently_dropped(tmp_path: Path) -> None:
+    menus = copy_menus(tmp_path)
+    edit(menus / "cards.yaml", "  cards.general:\n", "  cards.repayment:\n")
+    found = problems_in(menus)
+    assert any("appears twice" in p.message and p.file.name == "cards.yaml" for p in found)
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
+    menus = copy_menus(tmp_path)
+    edit(menus / "loans.yaml", "    back_key: \"*\"", "    back_key: *")
+    found = problems_in(menus)
+    assert any(p.file.name == "loans.yaml" and "YAML syntax" in p.message and p.line == 8
+               and "quoted" in p.fix for p in found)
+
+
+def test_committed_json_schema_is_current() -> None:
+    committed = (ROOT / "menus" / "menu.schema.json").read_text(encoding="utf-8")
+    assert committed == menu_json_schema(), "run `hotline schema --output menus/menu.schema.json`"
+    schema = json.loads(committed)
+    assert schema["additionalProperties"] is False
+    kinds = {d["properties"]["kind"]["const"] for name, d in schema["$defs"].items()
+             if name.endswith("Node")}
+    assert {"menu", "collect", "queue", "record", "callback", "lookup", "condition"} <= kinds
+
+
+def test_a_file_with_broken_yaml_does_not_flood_the_others_with_errors(tmp_path: Path) -> None:
+    menus = copy_menus(tmp_path)
+    edit(menus / "loans.yaml", "    back_key: \"*\"", "    back_key: *")
+    assert [p.file.name for p in problems_in(menus)] == ["loans.yaml"]
