@@ -7,10 +7,9 @@ import socket
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-
-from agi.dispatch import SessionReport
 from types import MappingProxyType
 
+from agi.dispatch import SessionReport
 from agi.routes import Route, starter_route
 from agi.server import FastAgiServer
 

@@ -4,7 +4,7 @@ and the real-Asterisk tier run) and by small purpose-built menus."""
 from __future__ import annotations
 
 import typing
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -164,7 +164,7 @@ HOURS = menu_schema.BusinessHours(weekly={"mon": ["08:00-20:00"], "sat": ["09:00
 @pytest.mark.parametrize(("when", "open_"), [
     (datetime(2026, 11, 23, 8, 0, tzinfo=CST), True),  # Monday opening minute
     (datetime(2026, 11, 23, 20, 0, tzinfo=CST), False),  # closing is exclusive
-    (datetime(2026, 11, 23, 1, 0, tzinfo=timezone.utc), True),  # 09:00 in Shanghai
+    (datetime(2026, 11, 23, 1, 0, tzinfo=UTC), True),  # 09:00 in Shanghai
     (datetime(2026, 11, 24, 10, 0, tzinfo=CST), False),  # Tuesday not listed
     (datetime(2026, 10, 1, 10, 0, tzinfo=CST), False),  # holiday
     (datetime(2026, 9, 27, 10, 0, tzinfo=CST), True),  # Sunday worked as a Monday (调休)
