@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hotline import menu_commands
+from hotline import menu_commands, prompt_commands
 from hotline.asterisk.ami import AmiError
 from hotline.asterisk.config import ConfigError
 from hotline.asterisk.process import AsteriskInstance
@@ -23,6 +23,7 @@ app = typer.Typer(help="Hotline IVR: Asterisk-backed voice IVR for financial hot
 asterisk_app = typer.Typer(help="Provision and run the real Asterisk 22.", no_args_is_help=True)
 app.add_typer(asterisk_app, name="asterisk")
 menu_commands.register(app)
+app.add_typer(prompt_commands.prompts_app, name="prompts")
 
 console = Console()
 OPERATIONAL_ERRORS = (ProvisionError, ConfigError, AmiError, ServiceError, OSError)

@@ -23,10 +23,19 @@ class PromptEntry(BaseModel):
     note: str = ""
 
 
+class Voice(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    engine_voice: str = Field(description="espeak-ng voice id, e.g. sit/cmn (see "
+                                          "`espeak-ng --voices`).")
+    rate: int = Field(150, ge=60, le=400, description="Words per minute.")
+
+
 class Catalog(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     languages: dict[Language, str] = Field(min_length=1,
                                            description="Tag -> name shown to operators.")
+    voices: dict[Language, Voice] = Field(default_factory=dict,
+                                          description="Text-to-speech voice per language.")
     prompts: dict[PromptId, PromptEntry] = Field(default_factory=dict)
 
     def text(self, prompt_id: str, language: str) -> str:

@@ -61,7 +61,7 @@ def find_or_provision(root: Path, *, allow_provision: bool = True) -> AsteriskIn
             "no Asterisk 22 found: run `hotline asterisk provision` (or `make asterisk`) first")
     _require_root("provisioning Asterisk installs packages")
     if _distribution_has_asterisk():
-        _apt_install("asterisk")
+        apt_install("asterisk")
         host = _host_installation()
         if host is not None:
             return host
@@ -130,7 +130,7 @@ def _distribution_has_asterisk() -> bool:
     return match is not None and int(match.group(1)) >= MIN_MAJOR
 
 
-def _apt_install(*packages: str) -> None:
+def apt_install(*packages: str) -> None:
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     for command in (["apt-get", "update"], ["apt-get", "install", "-y", *packages]):
         log.info("running %s", " ".join(command))
@@ -162,7 +162,7 @@ def debian_mirror() -> str:
 
 def _build_debian_root(root: Path) -> None:
     if shutil.which("mmdebstrap") is None:
-        _apt_install("mmdebstrap")
+        apt_install("mmdebstrap")
     mirror = debian_mirror()
     partial = root.with_name(root.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)

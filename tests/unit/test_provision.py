@@ -42,7 +42,7 @@ def test_distribution_package_before_building_a_root(
     installed: list[str] = []
     monkeypatch.setattr(provision.os, "geteuid", lambda: 0)
     monkeypatch.setattr(provision, "_distribution_has_asterisk", lambda: True)
-    monkeypatch.setattr(provision, "_apt_install", lambda *p: installed.extend(p))
+    monkeypatch.setattr(provision, "apt_install", lambda *p: installed.extend(p))
     found = iter([None, HOST])  # first look: none; after apt-get install: there
     monkeypatch.setattr(provision, "_host_installation", lambda: next(found))
     monkeypatch.setattr(provision, "_build_debian_root", lambda root: pytest.fail("built"))

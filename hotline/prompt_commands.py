@@ -1,0 +1,97 @@
+"""`hotline prompts build|check`: pre-rendered prompt audio for every enabled language."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from hotline.asterisk.provision import ProvisionError, apt_install
+from hotline.settings import Settings
+from ivr.menu_loader import MenuSet, load_menus
+from speech import prompt_build
+from speech.tts import TtsError
+
+prompts_app = typer.Typer(help="Prompt audio: render (TTS or recorded voice) and check.",
+                          no_args_is_help=True)
+console = Console()
+
+
+def ensure_tts_engine() -> None:
+    """espeak-ng (the engine behind pyttsx3's espeak driver) comes from the distribution."""
+    if shutil.which("espeak-ng") is not None:
+        return
+    if os.geteuid() != 0:
+        raise ProvisionError("espeak-ng is missing: `apt-get install espeak-ng` as root, or "
+                             "run this command as root once")
+    apt_install("espeak-ng")
+
+
+def _menus(settings: Settings) -> MenuSet:
+    result = load_menus(settings.menus, settings.catalog_file)
+    if result.menus is None:
+        console.print("[red]error:[/red] the menus have errors; run `hotline validate`")
+        raise typer.Exit(1)
+    return result.menus
+
+
+def recorded_dir(settings: Settings) -> Path:
+    return settings.project_dir / "prompts" / "recorded"
+
+
+def build_prompts(settings: Settings, *, quiet: bool = False) -> prompt_build.BuildReport:
+    ensure_tts_engine()
+    menus = _menus(settings)
+    languages = list(menus.line.languages)
+    todo = len(prompt_build.wanted_prompts(menus.catalog, languages))
+    with Progress(TextColumn("rendering prompts"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.description}"), console=console,
+                  disable=quiet) as progress:
+        task = progress.add_task("", total=todo)
+        report = prompt_build.build(
+            menus.catalog, languages, settings.prompts_audio_dir, recorded_dir(settings),
+            progress=lambda key: progress.update(task, advance=1, description=key))
+        progress.update(task, completed=todo)
+    return report
+
+
+@prompts_app.command("build")
+def build_command() -> None:
+    """Render changed prompts (pyttsx3/espeak-ng, or a recorded voice file placed at
+    prompts/recorded/<lang>/<id>.wav) to 8 kHz mono WAV; unchanged prompts are kept."""
+    settings = Settings.from_env()
+    try:
+        report = build_prompts(settings)
+    except (ProvisionError, TtsError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    console.print(f"prompts: {len(report.rendered)} rendered, {len(report.recorded)} from "
+                  f"recordings, {len(report.unchanged)} unchanged, {len(report.removed)} "
+                  f"removed → {settings.prompts_audio_dir}")
+    for problem in report.problems:
+        console.print(f"[red]{problem}[/red]")
+    if report.problems:
+        raise typer.Exit(1)
+
+
+@prompts_app.command("check")
+def check_command() -> None:
+    """Fail on missing, stale or unplayable audio for any prompt a menu uses."""
+    settings = Settings.from_env()
+    menus = _menus(settings)
+    used = {p for node in menus.nodes.values() for p in node.prompt_ids()}
+    used |= set(menus.line.prompt_ids())
+    used |= {p for node in menus.nodes.values() if node.kind == "language"
+             for c in node.choices for p in c.prompt}  # type: ignore[union-attr]
+    problems = prompt_build.check(menus.catalog, list(menus.line.languages), used,
+                                  settings.prompts_audio_dir, recorded_dir(settings))
+    for problem in problems:
+        console.print(f"[red]{problem.key}: {problem.problem}[/red]")
+    if problems:
+        raise typer.Exit(1)
+    console.print(f"prompts OK: every prompt the menus use is built in "
+                  f"{', '.join(menus.line.languages)}")

@@ -1,0 +1,194 @@
+"""`hotline prompts build`: render every catalog prompt an enabled language needs, convert it
+to what Asterisk plays, and keep a manifest so only changed prompts are rendered again.
+
+A prompt's fingerprint is its text, voice, rate, engine version and this pipeline's version
+(or the recorded file's content when a human recording overrides TTS). Output lives in the
+runtime folder: `<out>/<lang>/<id parts>.wav` (e.g. cmn/main/menu.wav), which the AGI side
+plays by the same path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ivr.catalog import Catalog
+from speech.audio import TELEPHONY_RATE, AudioError, check_playable, convert, inspect
+from speech.tts import TtsJob, espeak_version, render
+
+PIPELINE_VERSION = "1"  # bump when conversion changes so every prompt is rebuilt
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class PromptAudio:
+    prompt_id: str
+    language: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.language}/{self.prompt_id}"
+
+    def path(self, out_dir: Path) -> Path:
+        return out_dir / self.language / Path(*self.prompt_id.split(".")).with_suffix(".wav")
+
+
+@dataclass
+class BuildReport:
+    rendered: list[str] = field(default_factory=list)
+    recorded: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def wanted_prompts(catalog: Catalog, languages: list[str]) -> list[PromptAudio]:
+    """Every catalog prompt in every enabled language it has text for."""
+    return [PromptAudio(prompt_id, language)
+            for prompt_id, entry in sorted(catalog.prompts.items())
+            for language in languages if language in entry.text]
+
+
+def recorded_file(recorded_dir: Path, item: PromptAudio) -> Path:
+    return item.path(recorded_dir)
+
+
+def _fingerprint(catalog: Catalog, item: PromptAudio, engine: str, recorded: Path | None,
+                 rate: int) -> str:
+    digest = hashlib.sha256()
+    digest.update(f"{PIPELINE_VERSION}\0{rate}\0".encode())
+    if recorded is not None:
+        digest.update(b"recorded\0" + recorded.read_bytes())
+    else:
+        voice = catalog.voices[item.language]
+        digest.update("\0".join([catalog.text(item.prompt_id, item.language),
+                                 voice.engine_voice, str(voice.rate), engine]).encode())
+    return digest.hexdigest()
+
+
+def load_manifest(out_dir: Path) -> dict[str, dict[str, object]]:
+    try:
+        data = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def build(catalog: Catalog, languages: list[str], out_dir: Path, recorded_dir: Path, *,
+          rate: int = TELEPHONY_RATE,
+          progress: Callable[[str], None] | None = None) -> BuildReport:
+    report = BuildReport()
+    missing_voice = [lang for lang in languages if lang not in catalog.voices]
+    if missing_voice:
+        report.problems.append(f"no voice configured for {', '.join(missing_voice)} in the "
+                               "catalog's `voices:`")
+        return report
+    engine = espeak_version()
+    manifest = load_manifest(out_dir)
+    new_manifest: dict[str, dict[str, object]] = {}
+    to_render: list[tuple[PromptAudio, str]] = []
+    for item in wanted_prompts(catalog, languages):
+        recorded = recorded_file(recorded_dir, item)
+        source = recorded if recorded.is_file() else None
+        fingerprint = _fingerprint(catalog, item, engine, source, rate)
+        previous = manifest.get(item.key, {})
+        if previous.get("fingerprint") == fingerprint and item.path(out_dir).is_file():
+            new_manifest[item.key] = previous
+            report.unchanged.append(item.key)
+        elif source is not None:
+            new_manifest[item.key] = _finish(item, source, out_dir, fingerprint, "recorded",
+                                             rate, report)
+            report.recorded.append(item.key)
+        else:
+            to_render.append((item, fingerprint))
+    with tempfile.TemporaryDirectory(prefix="hotline-tts-") as scratch:
+        jobs = []
+        for index, (item, _fingerprint_) in enumerate(to_render):
+            voice = catalog.voices[item.language]
+            jobs.append(TtsJob(catalog.text(item.prompt_id, item.language), voice.engine_voice,
+                               voice.rate, Path(scratch) / f"{index}.wav"))
+        render(jobs)
+        for job, (item, fingerprint) in zip(jobs, to_render, strict=True):
+            new_manifest[item.key] = _finish(item, job.path, out_dir, fingerprint, "tts", rate,
+                                             report)
+            report.rendered.append(item.key)
+            if progress is not None:
+                progress(item.key)
+    report.removed = _remove_stale(out_dir, manifest, new_manifest)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    partial = out_dir / (MANIFEST + ".part")
+    partial.write_text(json.dumps(new_manifest, ensure_ascii=False, indent=1, sort_keys=True),
+                       encoding="utf-8")
+    partial.replace(out_dir / MANIFEST)
+    return report
+
+
+def _finish(item: PromptAudio, source: Path, out_dir: Path, fingerprint: str, origin: str,
+            rate: int, report: BuildReport) -> dict[str, object]:
+    target = item.path(out_dir)
+    try:
+        facts = convert(source, target, rate)
+    except AudioError as exc:
+        report.problems.append(f"{item.key}: {exc}")
+        return {}
+    for problem in check_playable(facts, rate):
+        report.problems.append(f"{item.key}: {problem}")
+    return {"fingerprint": fingerprint, "source": origin, "duration_ms": facts.duration_ms,
+            "file": str(target.relative_to(out_dir))}
+
+
+def _remove_stale(out_dir: Path, old: dict[str, dict[str, object]],
+                  new: dict[str, dict[str, object]]) -> list[str]:
+    removed = []
+    for key, entry in old.items():
+        if key not in new and isinstance(entry.get("file"), str):
+            (out_dir / str(entry["file"])).unlink(missing_ok=True)
+            removed.append(key)
+    return removed
+
+
+@dataclass(frozen=True)
+class CheckProblem:
+    key: str
+    problem: str
+
+
+def check(catalog: Catalog, languages: list[str], used: set[str], out_dir: Path,
+          recorded_dir: Path, rate: int = TELEPHONY_RATE) -> list[CheckProblem]:
+    """Missing, stale or unplayable audio for any prompt the menus use."""
+    manifest = load_manifest(out_dir)
+    try:
+        engine = espeak_version()
+    except RuntimeError:
+        engine = "missing"
+    problems = []
+    for item in wanted_prompts(catalog, languages):
+        if item.prompt_id not in used:
+            continue
+        entry = manifest.get(item.key)
+        target = item.path(out_dir)
+        if entry is None or not target.is_file():
+            problems.append(CheckProblem(item.key, "no audio: run `hotline prompts build`"))
+            continue
+        recorded = recorded_file(recorded_dir, item)
+        source = recorded if recorded.is_file() else None
+        if entry.get("fingerprint") != _fingerprint(catalog, item, engine, source, rate):
+            problems.append(CheckProblem(item.key, "stale: the text, voice or recording "
+                                                   "changed; run `hotline prompts build`"))
+            continue
+        try:
+            issues = check_playable(inspect(target), rate)
+        except AudioError as exc:
+            issues = [str(exc)]
+        problems += [CheckProblem(item.key, issue) for issue in issues]
+    return problems
+
+
+def copy_tree(source: Path, target: Path) -> None:
+    """Reuse a built prompt folder (tests start from a prebuilt cache)."""
+    shutil.copytree(source, target, dirs_exist_ok=True)
