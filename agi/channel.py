@@ -30,6 +30,7 @@ _RESULT = re.compile(r"^result=(?P<result>\S*)(?P<tail>.*)$")
 _EXTRA = re.compile(r"\s*(?P<key>\w+)=(?P<value>\S*)")
 # Channel states reported by CHANNEL STATUS that mean the caller is still connected.
 _LIVE_CHANNEL_STATES = {"4", "5", "6"}
+DIGITS_BACKGROUND = "silence/1"  # from Asterisk's core sounds
 USAGE_END = "520 End of proper usage."
 
 
@@ -225,6 +226,14 @@ class AgiChannel:
 
     def wait_for_key(self, timeout_ms: int) -> str | None:
         return _key_or_none(self.command("WAIT FOR DIGIT", timeout_ms).result)
+
+    def read_digits(self, max_digits: int, timeout_ms: int) -> str:
+        # GET DATA needs a sound to play while it listens: a second of Asterisk's silence.
+        reply = self.command("GET DATA", DIGITS_BACKGROUND, timeout_ms, max_digits)
+        digits = reply.result
+        if not all(ch in ALL_KEYS for ch in digits):
+            raise AgiProtocolError("GET DATA result is not digits")
+        return digits
 
     def record(self, file_stem: str, max_duration_ms: int, silence_s: int,
                escape_keys: str = "#") -> str | None:

@@ -22,7 +22,7 @@ from ivr.graph import to_dot, to_mermaid
 from ivr.interpreter import Ports, run_menus
 from ivr.menu_loader import LoadResult, MenuSet, load_menus
 from ivr.menu_schema import MenuFile
-from ivr.ports import ALL_KEYS, Heard, RecordedMessage
+from ivr.ports import ALL_KEYS, Heard, RecordedMessage, keys_until_hash
 from ivr.problems import Severity, errors
 from ivr.transcripts import TranscriptError, load_transcript, run_transcript
 
@@ -230,6 +230,9 @@ class TerminalCaller:
 
     def listen(self, language: str, phrases: list[str], timeout_ms: int) -> Heard | None:
         return self._read(f"keys or words ({'/'.join(phrases[:4])}…; Enter = silence)")
+
+    def read_digits(self, max_digits: int, timeout_ms: int) -> str:
+        return keys_until_hash(self.wait_for_key, max_digits, timeout_ms)
 
     def record(self, file_stem: str, max_duration_ms: int, silence_s: int,
                escape_keys: str = "#") -> str | None:

@@ -85,8 +85,6 @@ def check_command() -> None:
     menus = _menus(settings)
     used = {p for node in menus.nodes.values() for p in node.prompt_ids()}
     used |= set(menus.line.prompt_ids())
-    used |= {p for node in menus.nodes.values() if node.kind == "language"
-             for c in node.choices for p in c.prompt}  # type: ignore[union-attr]
     problems = prompt_build.check(menus.catalog, list(menus.line.languages), used,
                                   settings.prompts_audio_dir, recorded_dir(settings))
     for problem in problems:

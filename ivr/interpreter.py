@@ -186,6 +186,11 @@ class Interpreter:
                      next_key_timeout_ms: int) -> str:
         if first == terminator:
             return ""
+        if max_length <= 1:
+            return first
+        if terminator in ("#", None):
+            # '#' is the channel's own end key: collect the rest in one operation.
+            return first + self.ports.channel.read_digits(max_length - 1, next_key_timeout_ms)
         digits = first
         while len(digits) < max_length:
             key = self.ports.channel.wait_for_key(next_key_timeout_ms)

@@ -4,6 +4,7 @@ Must not import pyst2, Asterisk, Vosk or SQLAlchemy; adapters in `agi/`, `speech
 implement these.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -29,6 +30,11 @@ class Channel(Protocol):
         """Wait for one key press; None when none came within the timeout."""
         ...
 
+    def read_digits(self, max_digits: int, timeout_ms: int) -> str:
+        """Collect up to `max_digits` keys, ended early by '#' or a pause of `timeout_ms`.
+        One channel operation, so no key can fall between two waits."""
+        ...
+
     def record(self, file_stem: str, max_duration_ms: int, silence_s: int,
                escape_keys: str = "#") -> str | None:
         """Record the caller to `file_stem`.wav after a beep until silence, an escape key or
@@ -42,6 +48,18 @@ class Channel(Protocol):
     def set_variable(self, name: str, value: str) -> None:
         """Set a channel variable (the way AGI hands results back to the dialplan)."""
         ...
+
+
+def keys_until_hash(wait_for_key: Callable[[int], str | None], max_digits: int,
+                    timeout_ms: int) -> str:
+    """`Channel.read_digits` for channels that only hand out one key at a time."""
+    digits = ""
+    while len(digits) < max_digits:
+        key = wait_for_key(timeout_ms)
+        if key is None or key == "#":
+            break
+        digits += key
+    return digits
 
 
 class Prompter(Protocol):

@@ -20,7 +20,14 @@ from ivr.errors import CallerHungUp
 from ivr.interpreter import Ports, run_menus
 from ivr.menu_loader import MenuSet
 from ivr.outcomes import Outcome
-from ivr.ports import ALL_KEYS, Customer, DirectoryUnavailable, Heard, RecordedMessage
+from ivr.ports import (
+    ALL_KEYS,
+    Customer,
+    DirectoryUnavailable,
+    Heard,
+    RecordedMessage,
+    keys_until_hash,
+)
 
 
 class _Strict(BaseModel):
@@ -166,6 +173,9 @@ class ScriptedCaller:
 
     def listen(self, language: str, phrases: list[str], timeout_ms: int) -> Heard | None:
         return self._answer(want_speech=True)
+
+    def read_digits(self, max_digits: int, timeout_ms: int) -> str:
+        return keys_until_hash(self.wait_for_key, max_digits, timeout_ms)
 
     def record(self, file_stem: str, max_duration_ms: int, silence_s: int,
                escape_keys: str = "#") -> str | None:

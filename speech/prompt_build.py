@@ -108,7 +108,7 @@ def build(catalog: Catalog, languages: list[str], out_dir: Path, recorded_dir: P
             to_render.append((item, fingerprint))
     with tempfile.TemporaryDirectory(prefix="hotline-tts-") as scratch:
         jobs = []
-        for index, (item, _fingerprint_) in enumerate(to_render):
+        for index, (item, _) in enumerate(to_render):
             voice = catalog.voices[item.language]
             jobs.append(TtsJob(catalog.text(item.prompt_id, item.language), voice.engine_voice,
                                voice.rate, Path(scratch) / f"{index}.wav"))
