@@ -6,7 +6,7 @@ the event spool.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,7 +15,7 @@ from agi.menu_store import MenuStore
 from ivr.errors import CallerHungUp, ChannelError
 from ivr.interpreter import Ports, run_menus
 from ivr.outcomes import Outcome
-from ivr.ports import ALL_KEYS, Channel, Directory, EventSink, RecordedMessage
+from ivr.ports import ALL_KEYS, Channel, Clock, Directory, EventSink, RecordedMessage
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +101,7 @@ class HotlineRoute:
     messages_dir: Path
     directory: Directory
     events: EventSink
+    clock: Clock = field(default_factory=SystemClock)
 
     def __call__(self, channel: Channel) -> Outcome:
         menus = self.store.current()
@@ -110,5 +111,5 @@ class HotlineRoute:
         ports = Ports(channel=channel, prompter=AudioPrompter(channel, self.prompts_dir),
                       directory=self.directory,
                       recorder=ChannelMessageRecorder(channel, self.messages_dir, self.events),
-                      events=self.events, clock=SystemClock())
+                      events=self.events, clock=self.clock)
         return run_menus(menus, ports)

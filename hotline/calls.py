@@ -23,10 +23,16 @@ class CallerScript:
     keys: str = ""
     wait_s: float = 1.0
     stay_s: float = 30.0
+    # Timed key presses instead of `keys`: (seconds to wait first, keys), in order.
+    steps: tuple[tuple[float, str], ...] = ()
+    caller_number: str = "13800000000"
+    variables: tuple[str, ...] = ()  # extra NAME=value for the hotline leg (inherited)
 
     def channel_variables(self) -> list[str]:
+        steps = "_".join(f"{wait:.2f}:{keys}" for wait, keys in self.steps)
         return [f"CALLER_KEYS={self.keys}", f"CALLER_WAIT_S={self.wait_s:g}",
-                f"CALLER_STAY_S={self.stay_s:g}"]
+                f"CALLER_STAY_S={self.stay_s:g}", f"CALLER_STEPS={steps}",
+                *(f"__{v}" for v in self.variables)]
 
 
 @dataclass
@@ -58,6 +64,17 @@ class CallTrace:
 
 def place_call(ami: Ami, script: CallerScript, *, timeout_s: float = 60.0) -> CallTrace:
     """Originate one scripted call and wait until the hotline leg has hung up."""
+    return finish_call(ami, start_call(ami, script, timeout_s=timeout_s), timeout_s)
+
+
+def place_calls(ami: Ami, scripts: list[CallerScript], *,
+                timeout_s: float = 120.0) -> list[CallTrace]:
+    """Several scripted calls at once (they run concurrently in Asterisk)."""
+    traces = [start_call(ami, script, timeout_s=timeout_s) for script in scripts]
+    return [finish_call(ami, trace, timeout_s) for trace in traces]
+
+
+def start_call(ami: Ami, script: CallerScript, *, timeout_s: float = 60.0) -> CallTrace:
     token = uuid.uuid4().hex[:16]
     trace = CallTrace(hotline_id=f"hotline-{token}", caller_id=f"caller-{token}")
     ami.action(
@@ -65,10 +82,14 @@ def place_call(ami: Ami, script: CallerScript, *, timeout_s: float = 60.0) -> Ca
         Channel=f"Local/s@{HOTLINE_CONTEXT}",
         Context=CALLER_CONTEXT, Exten="s", Priority="1",
         ChannelId=trace.caller_id, OtherChannelId=trace.hotline_id,
-        CallerID="Scripted caller <13800000000>",
+        CallerID=f"Scripted caller <{script.caller_number}>",
         Timeout=str(int(timeout_s * 1000)), Async="true",
         Variable=script.channel_variables(),
     )
+    return trace
+
+
+def finish_call(ami: Ami, trace: CallTrace, timeout_s: float) -> CallTrace:
     trace.ended = ami.wait_for(
         lambda e: e.get("Event") == "UserEvent" and e.get("UserEvent") == "HotlineCallEnded"
         and e.get("Uniqueid") == trace.hotline_id, timeout_s)

@@ -125,17 +125,17 @@ class ScriptedCaller:
         self._since_input = []
         return self._steps.pop(0) if self._steps else None
 
-    def _answer(self, want_speech: bool) -> Heard | None:
+    def _answer(self, want_speech: bool, timeout_ms: int) -> Heard | None:
         if self._keys:
             return Heard(key=self._keys.pop(0))
         step = self._next_input()
         if step is None or step.silence:
+            self.stayed_silent(timeout_ms)
             return None
         if step.hangup:
             raise CallerHungUp("scripted hang-up")
         if step.press is not None:
-            self._keys = list(step.press[1:])
-            return Heard(key=step.press[0])
+            return Heard(key=self._press(step.press))
         if step.say is not None:
             if not want_speech:
                 self.failures.append(f"said '{step.say}' where only keys are heard")
@@ -143,6 +143,23 @@ class ScriptedCaller:
             return Heard(text=step.say)
         self.failures.append(f"step {step.model_dump(exclude_unset=True)} does not answer a "
                              "menu")
+        return None
+
+    def _press(self, keys: str) -> str:
+        self.pressed(keys)
+        self._keys = list(keys[1:])
+        return keys[0]
+
+    # Hooks for a caller that keeps time (real-Asterisk schedules); no-ops here.
+    def pressed(self, keys: str) -> None:
+        return None
+
+    def stayed_silent(self, timeout_ms: int) -> None:
+        return None
+
+    def barge_in(self, prompt_id: str, language: str, escape_keys: str) -> str | None:
+        """A key pressed over a prompt that is playing; this caller always listens to the
+        end."""
         return None
 
     def finish(self) -> None:
@@ -168,11 +185,11 @@ class ScriptedCaller:
         return None  # the scripted caller listens to the end; keys come when asked
 
     def wait_for_key(self, timeout_ms: int) -> str | None:
-        heard = self._answer(want_speech=False)
+        heard = self._answer(want_speech=False, timeout_ms=timeout_ms)
         return heard.key if heard else None
 
     def listen(self, language: str, phrases: list[str], timeout_ms: int) -> Heard | None:
-        return self._answer(want_speech=True)
+        return self._answer(want_speech=True, timeout_ms=timeout_ms)
 
     def read_digits(self, max_digits: int, timeout_ms: int) -> str:
         return keys_until_hash(self.wait_for_key, max_digits, timeout_ms)
@@ -206,7 +223,7 @@ class ScriptedCaller:
         return self.transcript.at
 
 
-class _ScriptedPrompter:
+class ScriptedPrompter:
     def __init__(self, caller: ScriptedCaller) -> None:
         self.caller = caller
 
@@ -214,6 +231,9 @@ class _ScriptedPrompter:
         typed_ahead = self.caller.typed_ahead(escape_keys)
         if typed_ahead is not None:
             return typed_ahead  # the prompt is cut at its start
+        barged = self.caller.barge_in(prompt_id, language, escape_keys)
+        if barged is not None:
+            return barged
         self.caller.hear_prompt(prompt_id, language)
         return None
 
@@ -241,9 +261,10 @@ class TranscriptResult:
         return not self.failures
 
 
-def run_transcript(menus: MenuSet, transcript: Transcript) -> TranscriptResult:
-    caller = ScriptedCaller(transcript)
-    ports = Ports(channel=caller, prompter=_ScriptedPrompter(caller),
+def run_transcript(menus: MenuSet, transcript: Transcript,
+                   caller: ScriptedCaller | None = None) -> TranscriptResult:
+    caller = caller or ScriptedCaller(transcript)
+    ports = Ports(channel=caller, prompter=ScriptedPrompter(caller),
                   directory=_Directory(transcript),
                   recorder=caller, events=caller, clock=caller,
                   listener=None if transcript.dtmf_only else caller)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from hotline.asterisk.provision import AsteriskInstallation
 from hotline.settings import Settings
+from ivr.menu_loader import load_menus
 
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 AMI_USER = "hotline"
@@ -71,7 +72,27 @@ def render(settings: Settings, installation: AsteriskInstallation) -> Path:
         _render_file(source, target / source.name, values)
     for source in sorted((settings.project_dir / "dialplan").glob("*.conf")):
         _render_file(source, target / "dialplan" / source.name, values)
+    (target / "queues-menus.conf").write_text(menu_queues_conf(settings), encoding="utf-8")
     return target / "asterisk.conf"
+
+
+HAND_WRITTEN_QUEUES = {"fallback"}  # defined in asterisk-conf/queues.conf
+
+
+def menu_queues_conf(settings: Settings) -> str:
+    """One queue per entry of the menus' `queues:` sections (menus must be valid)."""
+    result = load_menus(settings.menus, settings.catalog_file)
+    if result.menus is None:
+        first = "; ".join(p.render(settings.project_dir) for p in result.problems[:3])
+        raise ConfigError(f"the menus have errors, so their queues cannot be configured "
+                          f"(run `hotline validate`): {first}")
+    lines = ["; GENERATED from the menus' `queues:` sections by `hotline asterisk up`;",
+             "; edit menus/*.yaml instead.", ""]
+    for name, queue in sorted(result.menus.queues.items()):
+        if name in HAND_WRITTEN_QUEUES:
+            continue
+        lines += [f"; {queue.description}", f"[{name}](hotline-queue)", ""]
+    return "\n".join(lines)
 
 
 def _render_file(source: Path, target: Path, values: dict[str, str]) -> None:

@@ -1,0 +1,200 @@
+"""The shipped menus through real Asterisk: scripted callers walk them by DTMF (the same
+transcripts as the unit tier), hearing the real rendered prompts; menus reload live."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import yaml
+
+from agi.hotline_route import HotlineRoute
+from agi.menu_store import MenuStore
+from agi.routes import Route
+from db.spool import EventSpool
+from hotline.asterisk.ami import Ami
+from hotline.asterisk.process import AsteriskInstance
+from hotline.calls import CallerScript, place_call, place_calls
+from hotline.prompt_commands import build_prompts
+from hotline.transcript_calls import plan_call
+from ivr.directory import InMemoryDirectory
+from ivr.outcomes import Outcome
+from ivr.ports import Channel, Customer, DirectoryUnavailable
+from ivr.transcripts import Transcript, load_transcript
+
+ROOT = Path(__file__).resolve().parents[2]
+# Keys-only transcripts short enough for every CI run (the silent caller takes over 2 min of
+# timeouts; the unit tier covers it).
+DIALLED = ["lost-card-mandarin", "card-dispute-cantonese", "agent-key-zero",
+           "overdue-customer-collections", "loan-account-entry", "after-hours-lost-card",
+           "vip-priority", "directory-down", "wrong-keys-get-an-agent"]
+
+
+@pytest.fixture(scope="module")
+def durations(asterisk: AsteriskInstance) -> dict[str, int]:
+    report = build_prompts(asterisk.settings, quiet=True)
+    assert not report.problems, report.problems
+    manifest = json.loads((asterisk.settings.prompts_audio_dir / "manifest.json").read_text())
+    return {key: int(entry["duration_ms"]) for key, entry in manifest.items()}
+
+
+class FixedClock:
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
+
+
+class TranscriptDirectory:
+    def __init__(self, transcript: Transcript) -> None:
+        self.down = transcript.directory == "down"
+        self.records = InMemoryDirectory(transcript.customers)
+
+    def find_customer(self, by: str, value: str) -> Customer | None:
+        if self.down:
+            raise DirectoryUnavailable("outage for this test call")
+        return self.records.find_customer(by, value)
+
+
+def transcript_routes(store: MenuStore, settings_dir: Path, prompts_dir: Path,
+                      transcripts: Mapping[str, Transcript]) -> Mapping[str, Route]:
+    """The production route, with each call's clock and directory taken from its transcript
+    (named by a channel variable set when the test places the call)."""
+    events = EventSpool(settings_dir / "spool")
+
+    def route(channel: Channel) -> Outcome:
+        transcript = transcripts[channel.get_variable("TRANSCRIPT") or ""]
+        return HotlineRoute(store=store, prompts_dir=prompts_dir,
+                            messages_dir=settings_dir / "messages",
+                            directory=TranscriptDirectory(transcript), events=events,
+                            clock=FixedClock(transcript.at))(channel)
+
+    return {"hotline": route}
+
+
+@pytest.fixture
+def shipped_menus(asterisk: AsteriskInstance) -> MenuStore:
+    store = MenuStore(asterisk.settings.menus, asterisk.settings.catalog_file)
+    assert store.reload().applied
+    return store
+
+
+def test_scripted_callers_walk_the_shipped_menus_by_dtmf(
+        ami: Ami, start_fastagi, shipped_menus: MenuStore, durations: dict[str, int],
+        asterisk: AsteriskInstance) -> None:
+    menus = shipped_menus.current()
+    assert menus is not None
+    transcripts = {name: load_transcript(ROOT / "menus" / "transcripts" / f"{name}.yaml")
+                   for name in DIALLED}
+    server = start_fastagi(transcript_routes(shipped_menus, asterisk.settings.runtime_dir,
+                                             asterisk.settings.prompts_audio_dir, transcripts))
+    plans = {name: plan_call(menus, t, durations, variables=(f"TRANSCRIPT={name}",))
+             for name, t in transcripts.items()}
+    traces = place_calls(ami, [plan.script for plan in plans.values()], timeout_s=150)
+    failures = []
+    for (name, plan), trace in zip(plans.items(), traces, strict=True):
+        expected = plan.expected.outcome
+        session = server.sessions.for_call(trace.hotline_id)
+        got = session.outcome
+        if expected is None or got is None:
+            failures.append(f"{name}: session ended {session.end} ({session.detail})")
+            continue
+        ended = trace.ended
+        checks = {
+            "outcome": (ended.get("Outcome"), expected.kind.value),
+            "queue": (ended.get("Queue"), expected.queue or ""),
+            "intent": (ended.get("Intent"), expected.intent),
+            "language": (ended.get("Language"), expected.language),
+            "path": (ended.get("Path"), ">".join(expected.path)),
+            "menu version": (ended.get("MenuVersion"), menus.version),
+            "keys": (trace.keys_received,
+                     "".join(k for _at, k in plan.script.steps)),
+        }
+        for what, (real, wanted) in checks.items():
+            if real != wanted:
+                failures.append(f"{name}: {what} {real!r}, expected {wanted!r}")
+    assert not failures, "\n".join(failures)
+
+
+def write_tiny_menus(folder: Path, priority: int) -> None:
+    """One node straight to a queue: short calls for the reload test."""
+    line = yaml.safe_load((ROOT / "menus" / "line.yaml").read_text(encoding="utf-8"))
+    line["line"].update(entry="transfer", agent="transfer", exhausted="transfer",
+                        business_hours={})
+    line["queues"] = {"tiny": {"description": "reload test", "recorded": False}}
+    line["nodes"] = {"transfer": {"kind": "queue", "queue": "tiny", "intent": "reload-test",
+                                  "priority": priority, "prompt": "sys.transfer_agent"}}
+    (folder / "line.yaml").write_text(yaml.safe_dump(line, allow_unicode=True),
+                                      encoding="utf-8")
+
+
+@pytest.fixture
+def tiny_store(tmp_path: Path, asterisk: AsteriskInstance) -> Iterator[MenuStore]:
+    folder = tmp_path / "menus"
+    folder.mkdir()
+    write_tiny_menus(folder, priority=1)
+    store = MenuStore(folder, asterisk.settings.catalog_file)
+    assert store.reload().applied
+    store.watch(interval_s=0.2)
+    yield store
+    store.stop_watching()
+
+
+def wait_for_version_change(store: MenuStore, old: str | None, timeout_s: float = 5) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        current = store.current()
+        if current is not None and current.version != old:
+            return
+        time.sleep(0.1)
+    pytest.fail("the watcher did not load the edited menus")
+
+
+def test_menu_edit_takes_effect_on_the_next_call_and_a_broken_edit_does_not(
+        ami: Ami, start_fastagi, tiny_store: MenuStore, durations: dict[str, int],
+        asterisk: AsteriskInstance) -> None:
+    start_fastagi({"hotline": HotlineRoute(
+        store=tiny_store, prompts_dir=asterisk.settings.prompts_audio_dir,
+        messages_dir=asterisk.settings.messages_dir,
+        directory=InMemoryDirectory([]), events=EventSpool(asterisk.settings.spool_dir))})
+    caller = CallerScript(keys="", wait_s=0, stay_s=10)  # the transfer prompt lasts ~5 s
+    first = place_call(ami, caller)
+    assert (first.ended["Priority"], first.ended["Queue"]) == ("1", "tiny"), str({k: v for k, v in first.ended.items() if v})
+    first_version = first.ended["MenuVersion"]
+    before = tiny_store.current()
+    assert before is not None and first_version == before.version
+
+    write_tiny_menus(tiny_store.menus_dir, priority=7)
+    wait_for_version_change(tiny_store, first_version)
+    second = place_call(ami, caller)
+    assert second.ended["Priority"] == "7" and second.ended["MenuVersion"] != first_version
+
+    broken = tiny_store.menus_dir / "line.yaml"
+    broken.write_text(broken.read_text(encoding="utf-8").replace("queue: tiny", "queue: tin"),
+                      encoding="utf-8")
+    time.sleep(1.0)  # several watcher passes
+    result = tiny_store.reload()
+    assert not result.applied and any("unknown queue 'tin'" in p for p in result.problems)
+    third = place_call(ami, caller)
+    assert third.ended["Priority"] == "7"
+    assert third.ended["MenuVersion"] == second.ended["MenuVersion"]
+
+
+def test_missing_prompt_audio_sends_the_caller_to_a_human(
+        ami: Ami, start_fastagi, tiny_store: MenuStore, tmp_path: Path,
+        durations: dict[str, int]) -> None:
+    empty = tmp_path / "no-prompts"
+    shutil.rmtree(empty, ignore_errors=True)
+    empty.mkdir()
+    start_fastagi({"hotline": HotlineRoute(
+        store=tiny_store, prompts_dir=empty, messages_dir=tmp_path / "messages",
+        directory=InMemoryDirectory([]), events=EventSpool(tmp_path / "spool"))})
+    trace = place_call(ami, CallerScript(keys="", wait_s=0, stay_s=4))
+    assert trace.outcome == "failed" and trace.failure == "route-failed"
+    assert "hotline-human" in trace.contexts
