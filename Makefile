@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install asterisk demo test lint down
+.PHONY: install asterisk prompts demo test lint down
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,14 +17,18 @@ install: $(INSTALLED)
 asterisk: install  ## find or provision Asterisk 22 (first time: ~20 s of downloads)
 	$(BIN)/hotline asterisk provision
 
-demo: asterisk  ## bring the hotline up and place a demo call through real Asterisk
+prompts: install  ## render prompt audio (installs espeak-ng the first time; incremental)
+	$(BIN)/hotline validate
+	$(BIN)/hotline prompts build
+
+demo: asterisk prompts  ## bring the hotline up and place a demo call through real Asterisk
 	$(BIN)/hotline demo
 
 lint: install
 	$(BIN)/ruff check agi ivr speech db hotline tests
 	$(BIN)/mypy
 
-test: asterisk lint  ## the whole suite: unit, contract, integration (real Asterisk)
+test: asterisk prompts lint  ## the whole suite: unit, contract, integration (real Asterisk)
 	$(BIN)/pytest
 
 down: install  ## stop everything `make demo` started

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -17,6 +18,10 @@ from hotline.asterisk.provision import ProvisionError, find_or_provision
 from hotline.calls import CallerScript, CallTrace, place_call
 from hotline.services import FastAgiService, ServiceError
 from hotline.settings import Settings
+from hotline.transcript_calls import PlannedCall, plan_call
+from ivr.menu_loader import load_menus
+from ivr.transcripts import TranscriptError, load_transcript
+from speech import prompt_build
 
 app = typer.Typer(help="Hotline IVR: Asterisk-backed voice IVR for financial hotlines.",
                   no_args_is_help=True, add_completion=False)
@@ -145,24 +150,65 @@ def down() -> None:
 def call(keys: str = typer.Option("1", help="Keys the scripted caller presses ('' for none)."),
          wait_s: float = typer.Option(1.0, help="Seconds the caller listens before pressing."),
          stay_s: float = typer.Option(30.0, help="Seconds the caller stays on the line after; "
-                                                 "0 hangs up at once.")) -> None:
+                                                 "0 hangs up at once."),
+         transcript: str | None = typer.Option(
+             None, help="Dial a keys-only call transcript instead (a file, or a name from "
+                        "menus/transcripts/), timed to the real prompts.")) -> None:
     """Place a scripted call through the running Asterisk and print what happened."""
     try:
         instance = _instance(allow_provision=False)
+        planned = _plan(instance.settings, transcript) if transcript else None
+        script = planned.script if planned else CallerScript(keys=keys, wait_s=wait_s,
+                                                             stay_s=stay_s)
+        timeout_s = planned.duration_s + 60 if planned else 60.0
         with instance.ami() as ami:
-            trace = place_call(ami, CallerScript(keys=keys, wait_s=wait_s, stay_s=stay_s))
-    except (*OPERATIONAL_ERRORS, TimeoutError) as exc:
+            trace = place_call(ami, script, timeout_s=timeout_s)
+    except (*OPERATIONAL_ERRORS, TimeoutError, ValueError, TranscriptError) as exc:
         raise _fail(exc) from exc
     print_trace(trace)
+    if planned is not None:
+        _compare(trace, planned)
+
+
+def _plan(settings: Settings, transcript: str) -> PlannedCall:
+    file = Path(transcript)
+    if not file.is_file():
+        file = settings.menus / "transcripts" / f"{transcript}.yaml"
+    menus = load_menus(settings.menus, settings.catalog_file).menus
+    if menus is None:
+        raise ValueError("the menus have errors; run `hotline validate`")
+    manifest = prompt_build.load_manifest(settings.prompts_audio_dir)
+    if not manifest:
+        raise ValueError("no rendered prompts; run `hotline prompts build`")
+    durations = {key: int(str(entry.get("duration_ms", 0))) for key, entry in manifest.items()}
+    return plan_call(menus, load_transcript(file), durations)
+
+
+def _compare(trace: CallTrace, planned: PlannedCall) -> None:
+    expected = planned.expected.outcome
+    if expected is None:
+        return
+    wanted = {"Outcome": expected.kind.value, "Queue": expected.queue or "",
+              "Intent": expected.intent}
+    differences = {name: (trace.ended.get(name), value) for name, value in wanted.items()
+                   if trace.ended.get(name) != value}
+    if differences:
+        console.print(f"[yellow]Differs from the transcript (real clock and directory may "
+                      f"differ from the transcript's): {differences}[/yellow]")
+    else:
+        console.print("[green]The real call ended as the transcript expects.[/green]")
 
 
 @app.command()
 def demo() -> None:
-    """Bring the hotline up and place a demo call through real Asterisk."""
+    """Bring the hotline up and place a demo call through real Asterisk: a caller who lost
+    a card picks Mandarin and presses 1, hearing the real prompts."""
     up()
-    console.print("\nPlacing a demo call: the caller listens to the greeting and presses 1.")
-    call(keys="1", wait_s=1.0, stay_s=30.0)
-    console.print("\nThe hotline stays up: `hotline call --keys 0` places another call, "
+    console.print("\nPlacing a demo call (menus/transcripts/lost-card-mandarin.yaml): "
+                  "Mandarin, then 1 for a lost card. About 30 seconds.")
+    call(keys="", wait_s=1.0, stay_s=30.0, transcript="lost-card-mandarin")
+    console.print("\nThe hotline stays up: `hotline call --transcript card-dispute-cantonese` "
+                  "places another call, `hotline simulate` tries the menus in the terminal, "
                   "`hotline down` stops everything.")
 
 

@@ -54,15 +54,23 @@ def test_asterisk_up_status_down(operator_env: dict[str, str]) -> None:
     assert run(operator_env, "asterisk", "down").stdout.strip() == "Asterisk was not running"
 
 
-def test_hotline_up_call_down(operator_env: dict[str, str]) -> None:
+def test_hotline_up_call_reload_down(operator_env: dict[str, str]) -> None:
+    built = run(operator_env, "prompts", "build")
+    assert built.returncode == 0, built.stdout + built.stderr
     try:
         up = run(operator_env, "up")
         assert up.returncode == 0, up.stdout + up.stderr
-        call = run(operator_env, "call", "--keys", "2", "--wait-s", "0.5")
+        # Lost card is key 1 then 1 both in and out of business hours: the real clock is fine.
+        call = run(operator_env, "call", "--transcript", "lost-card-mandarin")
         assert call.returncode == 0, call.stdout + call.stderr
-        assert "IVR_CHOICE = 2" in call.stdout and "Outcome: hangup" in call.stdout
+        assert "IVR_QUEUE = cards-priority" in call.stdout
+        assert "The real call ended as the transcript expects." in call.stdout, call.stdout
+        reload = run(operator_env, "reload")
+        assert reload.returncode == 0 and "Asked the FastAGI server" in reload.stdout
     finally:
         down = run(operator_env, "down")
     assert "FastAGI server stopped; Asterisk stopped" in down.stdout
-    fastagi_log = Path(operator_env["HOTLINE_RUNTIME_DIR"]) / "log/fastagi.log"
-    assert "end=completed" in fastagi_log.read_text()
+    fastagi_log = (Path(operator_env["HOTLINE_RUNTIME_DIR"]) / "log/fastagi.log").read_text()
+    assert "route=hotline end=completed" in fastagi_log
+    assert "menus" in fastagi_log and "loaded" in fastagi_log
+    assert "13900000000" not in fastagi_log  # the transcript's calling number is never logged
