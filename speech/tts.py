@@ -35,20 +35,34 @@ def espeak_version() -> str:
     return done.stdout.strip().split(" Data at:")[0] or "unknown"
 
 
-def render(jobs: list[TtsJob], timeout_s: float = 120.0) -> None:
-    """Render all jobs in one worker; if it fails or hangs, retry each job alone so one bad
-    text cannot block the others."""
+def render(jobs: list[TtsJob], timeout_s: float = 120.0, retries: int = 2) -> None:
+    """Render all jobs in one worker, then retry whatever came out missing one job per
+    worker: pyttsx3's espeak driver now and then drops a file, and a hang or crash must not
+    cost the other prompts."""
     if not jobs:
         return
     try:
         _run_worker(jobs, timeout_s)
     except TtsError as exc:
         log.warning("batch render failed (%s); rendering one by one", exc)
-        for job in jobs:
-            _run_worker([job], 30.0)
-    missing = [j.path for j in jobs if not j.path.is_file() or j.path.stat().st_size <= 44]
+    for _attempt in range(retries):
+        missing = [job for job in jobs if not _produced(job)]
+        if not missing:
+            return
+        log.info("re-rendering %d prompt(s) that came out missing", len(missing))
+        for job in missing:
+            try:
+                _run_worker([job], 30.0)
+            except TtsError as exc:
+                log.warning("render failed: %s", exc)
+    missing = [job for job in jobs if not _produced(job)]
     if missing:
-        raise TtsError(f"no audio produced for {len(missing)} prompt(s), e.g. {missing[0]}")
+        raise TtsError(f"no audio produced for {len(missing)} prompt(s), e.g. "
+                       f"{missing[0].text[:20]!r} with voice {missing[0].voice}")
+
+
+def _produced(job: TtsJob) -> bool:
+    return job.path.is_file() and job.path.stat().st_size > 44
 
 
 def _run_worker(jobs: list[TtsJob], timeout_s: float) -> None:

@@ -44,7 +44,8 @@ def test_asterisk_up_status_down(operator_env: dict[str, str]) -> None:
         assert status.returncode == 0 and "Asterisk 22." in status.stdout, status.stdout
         pid = (Path(operator_env["HOTLINE_RUNTIME_DIR"]) / "run/asterisk.pid").read_text()
         again = run(operator_env, "asterisk", "up")  # idempotent: reuses the running one
-        assert again.returncode == 0 and f"pid {pid.strip()}" in again.stdout
+        assert again.returncode == 0 and f"pid {pid.strip()}" in again.stdout, (
+            again.stdout + again.stderr)
     finally:
         down = run(operator_env, "asterisk", "down")
     assert down.returncode == 0 and "Asterisk stopped" in down.stdout
