@@ -71,6 +71,8 @@ class Ami:
                 response = self._manager.send_action({"Action": name, **headers})
             except (ManagerException, OSError) as exc:
                 raise AmiError(f"AMI action {name}: {exc}") from exc
+        if response is None:  # pyst2's answer when the connection closed meanwhile
+            raise AmiError(f"AMI action {name}: connection closed")
         result = dict(response.headers)
         if result.get("Response") == "Error":
             raise AmiError(f"AMI action {name}: {result.get('Message', 'error')}")
@@ -85,6 +87,8 @@ class Ami:
                                                       "Command": cli_command})
             except (ManagerException, OSError) as exc:
                 raise AmiError(f"AMI command {cli_command!r}: {exc}") from exc
+        if response is None:
+            raise AmiError(f"AMI command {cli_command!r}: connection closed")
         return str(response.data)
 
     def version(self) -> str:

@@ -56,8 +56,15 @@ class AsteriskInstance:
         conf = config.render(self.settings, self.installation)
         current = self.status()
         if current.running:
-            with self.ami() as ami:
-                ami.command("core reload")
+            try:
+                with self.ami() as ami:
+                    ami.command("core reload")
+            except AmiError:
+                # Reloading the manager module may drop this very connection: fine if
+                # Asterisk still answers afterwards.
+                after = self.status()
+                if not after.running:
+                    raise
             return current
         self._clear_stale_pid()
         self.settings.run_dir.mkdir(parents=True, exist_ok=True)
