@@ -46,17 +46,19 @@ class Ami:
         except (ManagerException, OSError) as exc:
             try:
                 manager.close()
-            except (ManagerException, OSError):
+            except (ManagerException, OSError, ValueError):
                 log.debug("closing a half-open AMI connection failed")
             raise AmiError(f"AMI at {self._address[0]}:{self._address[1]}: {exc}") from exc
         manager.register_event("*", self._on_event)
         self._manager = manager
 
     def close(self) -> None:
+        # pyst2 reports a connection Asterisk already closed as ValueError ("I/O operation on
+        # closed file") from its log-off.
         if self._manager is not None:
             try:
                 self._manager.close()
-            except (ManagerException, OSError):
+            except (ManagerException, OSError, ValueError):
                 log.debug("AMI close failed; connection already gone")
             self._manager = None
 
@@ -69,7 +71,7 @@ class Ami:
         with self._lock:
             try:
                 response = self._manager.send_action({"Action": name, **headers})
-            except (ManagerException, OSError) as exc:
+            except (ManagerException, OSError, ValueError) as exc:
                 raise AmiError(f"AMI action {name}: {exc}") from exc
         if response is None:  # pyst2's answer when the connection closed meanwhile
             raise AmiError(f"AMI action {name}: connection closed")
@@ -85,7 +87,7 @@ class Ami:
             try:
                 response = self._manager.send_action({"Action": "Command",
                                                       "Command": cli_command})
-            except (ManagerException, OSError) as exc:
+            except (ManagerException, OSError, ValueError) as exc:
                 raise AmiError(f"AMI command {cli_command!r}: {exc}") from exc
         if response is None:
             raise AmiError(f"AMI command {cli_command!r}: connection closed")
