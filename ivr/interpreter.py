@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ivr import menu_schema as schema
+from ivr import spoken
 from ivr.calendar import is_open, time_between
 from ivr.errors import CallerHungUp
 from ivr.matching import CHECKS, phrase_matches
@@ -85,6 +86,7 @@ class Interpreter:
             "play": self._play, "menu": self._menu, "collect": self._collect,
             "language": self._language, "condition": self._condition, "lookup": self._lookup,
             "queue": self._queue, "record": self._record, "callback": self._callback,
+            "say": self._say,
             "goto": self._goto, "hangup": self._hangup,
         }
 
@@ -119,12 +121,7 @@ class Interpreter:
 
     def _play(self, node_id: str, node: schema.PlayNode, state: CallState) -> str:
         escape = ALL_KEYS if node.interruptible else ""
-        for prompt_id in node.prompt:
-            key = self.ports.prompter.play(prompt_id, state.language, escape)
-            if key is not None:
-                state.pending_key = key
-                break
-        return node.next
+        return self._play_all(list(node.prompt), state, escape, node.next)
 
     def _menu(self, node_id: str, node: schema.MenuNode, state: CallState) -> str:
         phrases = [p for o in node.options for p in o.phrases]
@@ -335,6 +332,44 @@ class Interpreter:
         valid = _digits_valid("none", CALLBACK_NUMBER_MIN_LENGTH, CALLBACK_NUMBER_MAX_LENGTH,
                               digits)
         return digits if valid else None
+
+    def _say(self, node_id: str, node: schema.SayNode, state: CallState) -> str:
+        escape = ALL_KEYS if node.interruptible else ""
+        with_text = {p for p, e in self.menus.catalog.prompts.items() if state.language in e.text}
+        if not spoken.speaks_figures(with_text):
+            return self._play_all(list(node.fallback_prompt or []), state, escape, node.next)
+        sequence: list[str] = []
+        for part in node.parts:
+            if part.prompt is not None:
+                sequence.append(part.prompt)
+                continue
+            how, reference = part.value or ("", "")
+            raw = self._value(reference, state)
+            try:
+                sequence += spoken.value_fragments(how, raw or "", state.language)
+            except ValueError:
+                # Unknown or unreadable: never read out a wrong figure.
+                state.events.append(f"{node_id}: {reference} unknown")
+                return node.missing or node.next
+        return self._play_all(sequence, state, escape, node.next)
+
+    def _value(self, reference: str, state: CallState) -> str | None:
+        source, _, name = reference.partition(".")
+        if source == "slot":
+            return state.slots.get(name)
+        if state.customer is None:
+            return None
+        value = state.customer.attributes.get(name)
+        return None if value is None or isinstance(value, bool) else str(value)
+
+    def _play_all(self, prompt_ids: list[str], state: CallState, escape: str,
+                  then: str) -> str:
+        for prompt_id in prompt_ids:
+            key = self.ports.prompter.play(prompt_id, state.language, escape)
+            if key is not None:
+                state.pending_key = key  # type-ahead for the next menu
+                break
+        return then
 
     def _goto(self, node_id: str, node: schema.GotoNode, state: CallState) -> str:
         return node.goto

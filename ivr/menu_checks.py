@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from ivr import menu_schema as schema
+from ivr import spoken
 from ivr.catalog import Catalog
 from ivr.matching import normalise_phrase
 from ivr.menu_loader import Origin, _Parts
@@ -50,6 +51,7 @@ class _Checker:
             yield from self._queues(node_id, node)
             yield from self._conditions(node_id, node)
             yield from self._prompts(node_id, node)
+            yield from self._figures(node_id, node)
         yield from self._line_prompts()
         yield from self._silent_loops()
         if complete:
@@ -210,6 +212,16 @@ class _Checker:
                 yield from self._prompt_problems(choice.prompt, [choice.language], where)
             return
         yield from self._prompt_problems(node.prompt_ids(), self.line.languages, where)
+
+    def _figures(self, node_id: str, node: schema.Node) -> Iterator[Problem]:
+        if not isinstance(node, schema.SayNode) or node.fallback_prompt:
+            return
+        for language in self.line.languages:
+            with_text = {p for p, e in self.catalog.prompts.items() if language in e.text}
+            if not spoken.speaks_figures(with_text):
+                yield self._at(node_id, f"the catalog cannot read figures in {language} (no "
+                               "say.* fragments)", "add `fallback_prompt:` for such languages, "
+                               f"or say.* fragments with {language} text")
 
     def _line_prompts(self) -> Iterator[Problem]:
         where = (self.line_origin.file, self.line_origin.line, None)

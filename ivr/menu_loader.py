@@ -27,7 +27,7 @@ from ivr.yamlsource import YamlSource, read_yaml
 M = TypeVar("M", bound=BaseModel)
 NODE_ADAPTER: TypeAdapter[schema.Node] = TypeAdapter(schema.Node)
 NODE_KINDS = ("play", "menu", "collect", "language", "condition", "lookup", "queue", "record",
-              "callback", "goto", "hangup")
+              "callback", "say", "goto", "hangup")
 
 
 @dataclass(frozen=True)

@@ -355,6 +355,64 @@ class CallbackNode(NodeBase):
         return [*self.prompt, *self.number_prompt, *self.done_prompt]
 
 
+ValueRef = Annotated[str, Field(pattern=r"^(customer|slot)\.[a-z][a-z0-9_]*$",
+                                description="customer.<attribute> or slot.<name>")]
+
+
+class SayPart(Strict):
+    """Exactly one of: a prompt, or a value read aloud as an amount (元), a number, a date
+    (YYYY-MM-DD) or digit by digit."""
+
+    prompt: PromptId | None = None
+    amount: ValueRef | None = None
+    number: ValueRef | None = None
+    date: ValueRef | None = None
+    digits: ValueRef | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> SayPart:
+        if len(self.model_fields_set) != 1:
+            raise ValueError("each part has exactly one of prompt, amount, number, date, digits")
+        return self
+
+    @property
+    def value(self) -> tuple[str, str] | None:
+        """(how, reference) for a spoken value; None for a prompt."""
+        for how in ("amount", "number", "date", "digits"):
+            reference = getattr(self, how)
+            if reference is not None:
+                return how, reference
+        return None
+
+
+class SayNode(NodeBase):
+    """Prompts with figures read aloud from pre-rendered fragments (balance, due date, ticket
+    number). Languages without number fragments hear `fallback_prompt` instead."""
+
+    kind: Literal["say"]
+    parts: list[SayPart] = Field(min_length=1)
+    fallback_prompt: Prompts | None = Field(
+        None, description="For languages the catalog has no number fragments for.")
+    next: NodeId
+    missing: NodeId | None = Field(None, description="A value is unknown; default next.")
+    interruptible: bool = True
+
+    def edges(self) -> list[Edge]:
+        out = [Edge(label="", target=self.next, takes_input=False)]
+        if self.missing:
+            out.append(Edge(label="value unknown", target=self.missing, takes_input=False))
+        return out
+
+    def part_prompts(self) -> list[str]:
+        return [p.prompt for p in self.parts if p.prompt is not None]
+
+    def prompt_ids(self) -> list[str]:
+        return [*self.part_prompts(), *(self.fallback_prompt or [])]
+
+    def plays(self) -> list[str]:
+        return self.part_prompts()
+
+
 class GotoNode(NodeBase):
     kind: Literal["goto"]
     goto: NodeId
@@ -374,7 +432,7 @@ class HangupNode(NodeBase):
 
 Node = Annotated[
     PlayNode | MenuNode | CollectNode | LanguageNode | ConditionNode | LookupNode | QueueNode
-    | RecordNode | CallbackNode | GotoNode | HangupNode,
+    | RecordNode | CallbackNode | SayNode | GotoNode | HangupNode,
     Field(discriminator="kind"),
 ]
 # Nodes that wait for the caller: a cycle through one of them is the caller's choice, a cycle

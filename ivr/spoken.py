@@ -23,6 +23,28 @@ TWO_BEFORE_UNIT = "say.liang"  # 两 / 兩
 ONE_IN_DIGIT_STRINGS = "say.yao"  # 幺, Mandarin only
 UNITS = {1: "say.ten", 2: "say.hundred", 3: "say.thousand"}
 GROUPS = {1: "say.wan", 2: "say.yi"}  # 万, 亿 (亿 groups repeat beyond 10^12: 万亿)
+# What a language needs in the catalog to read figures (幺 is optional: Mandarin only).
+REQUIRED_FRAGMENTS = frozenset([*DIGITS, TWO_BEFORE_UNIT, *UNITS.values(), *GROUPS.values(),
+                                "say.yuan", "say.jiao", "say.fen", "say.zheng", "say.year",
+                                "say.month", "say.day"])
+
+
+def speaks_figures(prompts_with_text: set[str]) -> bool:
+    return REQUIRED_FRAGMENTS <= prompts_with_text
+
+
+def value_fragments(how: str, value: str, language: str) -> list[str]:
+    """A customer attribute or slot value read as `how` (amount, number, date, digits).
+    Raises ValueError when the value cannot be read that way."""
+    if how == "amount":
+        return amount(value, language)
+    if how == "number":
+        return number(int(value))
+    if how == "date":
+        return calendar_date(date.fromisoformat(value), language)
+    if how == "digits":
+        return digit_string(value, language)
+    raise ValueError(f"unknown reading {how!r}")
 
 
 def integer(number: int) -> list[str]:
@@ -84,7 +106,10 @@ def _group(value: int, *, leading: bool) -> list[str]:
 
 def amount(value: Decimal | str | float, language: str) -> list[str]:
     """Money in 元: 1234.56 → 一千二百三十四元五角六分; 1200 → 一千二百元整."""
-    cents = int((Decimal(str(value)) * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+    try:
+        cents = int((Decimal(str(value)) * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP))
+    except ArithmeticError as exc:
+        raise ValueError(f"not an amount: {value!r}") from exc
     if cents < 0:
         raise ValueError("negative amounts are not spoken here")
     yuan, jiao, fen = cents // 100, cents // 10 % 10, cents % 10

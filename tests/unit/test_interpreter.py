@@ -178,3 +178,39 @@ def test_time_between_wraps_midnight() -> None:
     assert time_between(datetime(2026, 1, 1, 23, 0), *night)
     assert time_between(datetime(2026, 1, 1, 7, 59), *night)
     assert not time_between(datetime(2026, 1, 1, 8, 0), *night)
+
+
+def balance_call(language_key: str, attributes: dict[str, object]) -> list[tuple[str, str]]:
+    menus = load_menus(ROOT / "menus", ROOT / "prompts" / "catalog.yaml").menus
+    assert menus is not None
+    result = run_transcript(menus, transcript(
+        caller_number="13800000001",
+        customers=[{"customer_id": "C1", "phones": ["13800000001"], "attributes": attributes}],
+        steps=[{"press": language_key}, {"press": "3"}, {"press": "1"}, {"press": "2"}],
+        expect={"outcome": "hangup"}))
+    assert result.passed, result.failures
+    return result.caller.played
+
+
+FIGURES = {"balance": "12345.60", "due_date": "2026-12-05", "days_overdue": 0}
+
+
+def test_balance_and_due_date_are_read_from_fragments_in_mandarin() -> None:
+    played = [p for p, lang in balance_call("1", FIGURES) if lang == "cmn"]
+    start = played.index("loans.balance_is")
+    words = "".join({"say.yuan": "元", "say.jiao": "角", "say.wan": "万",
+                     "say.thousand": "千", "say.hundred": "百", "say.ten": "十",
+                     "say.year": "年", "say.month": "月", "say.day": "日", "say.liang": "两",
+                     "loans.due_is": "|"}.get(p, p[-1] if p.startswith("say.d") else "")
+                    for p in played[start + 1:played.index("common.anything_else")])
+    assert words == "1万2千3百4十5元6角|2026年十2月5日"  # 一万二千…元六角, 十二月五日
+
+
+def test_languages_without_figures_hear_the_fallback() -> None:
+    played = [p for p, _ in balance_call("3", FIGURES)]
+    assert "loans.good_standing" in played and "say.yuan" not in played
+
+
+def test_an_unknown_balance_is_never_read_out() -> None:
+    played = [p for p, _ in balance_call("2", {"days_overdue": 0})]
+    assert "loans.good_standing" in played and "loans.balance_is" not in played

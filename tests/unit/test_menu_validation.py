@@ -125,3 +125,10 @@ def test_a_file_with_broken_yaml_does_not_flood_the_others_with_errors(tmp_path:
     menus = copy_menus(tmp_path)
     edit(menus / "loans.yaml", "    back_key: \"*\"", "    back_key: *")
     assert [p.file.name for p in problems_in(menus)] == ["loans.yaml"]
+
+
+def test_figures_need_fragments_or_a_fallback_in_every_language(tmp_path: Path) -> None:
+    menus = copy_menus(tmp_path)
+    edit(menus / "loans.yaml", "    fallback_prompt: loans.good_standing", "")
+    found = [p for p in problems_in(menus) if p.node == "loans.good_standing"]
+    assert any("cannot read figures in en" in p.message for p in found)
