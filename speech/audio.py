@@ -11,6 +11,7 @@ from pathlib import Path
 # pydub looks for ffmpeg at import; WAV in and out needs none.
 warnings.filterwarnings("ignore", message="Couldn't find ffmpeg", category=RuntimeWarning)
 from pydub import AudioSegment  # noqa: E402
+from pydub.silence import detect_leading_silence  # noqa: E402
 
 TELEPHONY_RATE = 8000
 SAMPLE_WIDTH_BYTES = 2
@@ -30,18 +31,34 @@ class AudioFacts:
     dbfs: float
 
 
-def convert(source: Path, target: Path, rate: int = TELEPHONY_RATE) -> AudioFacts:
-    """Any WAV -> mono 16-bit WAV at `rate`, written atomically."""
+def convert(source: Path, target: Path, rate: int = TELEPHONY_RATE,
+            trim_silence: bool = False) -> AudioFacts:
+    """Any WAV -> mono 16-bit WAV at `rate`, written atomically. `trim_silence` cuts the
+    engine's silence at both ends (fragments joined into numbers must not stutter)."""
     try:
         sound = AudioSegment.from_wav(str(source))
     except (OSError, ValueError, EOFError) as exc:
         raise AudioError(f"cannot read {source.name}: {exc}") from exc
     sound = sound.set_channels(1).set_sample_width(SAMPLE_WIDTH_BYTES).set_frame_rate(rate)
+    if trim_silence:
+        sound = _trimmed(sound)
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(".part")
     sound.export(str(partial), format="wav")
     partial.replace(target)
     return inspect(target)
+
+
+TRIM_THRESHOLD_DBFS = -40.0
+TRIM_KEEP_MS = 30  # a little air so consonants are not clipped
+
+
+def _trimmed(sound: AudioSegment) -> AudioSegment:
+    start = detect_leading_silence(sound, silence_threshold=TRIM_THRESHOLD_DBFS)
+    end = detect_leading_silence(sound.reverse(), silence_threshold=TRIM_THRESHOLD_DBFS)
+    if start + end >= len(sound):
+        return sound  # all "silence": leave it for check_playable to report
+    return sound[max(0, start - TRIM_KEEP_MS):len(sound) - max(0, end - TRIM_KEEP_MS)]
 
 
 def inspect(file: Path) -> AudioFacts:

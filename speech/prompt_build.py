@@ -21,8 +21,9 @@ from ivr.catalog import Catalog
 from speech.audio import TELEPHONY_RATE, AudioError, check_playable, convert, inspect
 from speech.tts import TtsJob, espeak_version, render
 
-PIPELINE_VERSION = "1"  # bump when conversion changes so every prompt is rebuilt
+PIPELINE_VERSION = "2"  # bump when conversion changes so every prompt is rebuilt
 MANIFEST = "manifest.json"
+FRAGMENT_PREFIX = "say."  # pieces of spoken figures: trimmed so they join without gaps
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,8 @@ def _finish(item: PromptAudio, source: Path, out_dir: Path, fingerprint: str, or
             rate: int, report: BuildReport) -> dict[str, object]:
     target = item.path(out_dir)
     try:
-        facts = convert(source, target, rate)
+        facts = convert(source, target, rate, trim_silence=item.prompt_id.startswith(
+            FRAGMENT_PREFIX))
     except AudioError as exc:
         report.problems.append(f"{item.key}: {exc}")
         return {}
