@@ -69,3 +69,17 @@ def test_silent_or_missing_audio_fails_the_check(tmp_path: Path) -> None:
         catalog(), ["cmn"], {"welcome.greeting", "sys.agent_offer"}, out, recorded)}
     assert "silent" in problems["cmn/sys.agent_offer"]
     assert "no audio" in problems["cmn/welcome.greeting"]
+
+
+def test_number_fragments_are_trimmed_to_join_without_gaps(tmp_path: Path) -> None:
+    from pydub.silence import detect_leading_silence
+
+    fragments = Catalog.model_validate({
+        "languages": {"cmn": "普通话"}, "voices": {"cmn": {"engine_voice": "sit/cmn"}},
+        "prompts": {"say.d5": {"text": {"cmn": "五"}}, "plain.five": {"text": {"cmn": "五"}}}})
+    out = tmp_path / "prompts"
+    assert not prompt_build.build(fragments, ["cmn"], out, tmp_path / "recorded").problems
+    trimmed = AudioSegment.from_wav(str(out / "cmn" / "say" / "d5.wav"))
+    plain = AudioSegment.from_wav(str(out / "cmn" / "plain" / "five.wav"))
+    assert len(trimmed) < len(plain)
+    assert detect_leading_silence(trimmed, silence_threshold=-40.0) <= 40
