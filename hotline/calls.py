@@ -27,11 +27,13 @@ class CallerScript:
     steps: tuple[tuple[float, str], ...] = ()
     caller_number: str = "13800000000"
     variables: tuple[str, ...] = ()  # extra NAME=value for the hotline leg (inherited)
+    record_to: str = ""  # file stem: the caller leg records what it hears (audio tests)
 
     def channel_variables(self) -> list[str]:
         steps = "_".join(f"{wait:.2f}:{keys}" for wait, keys in self.steps)
         return [f"CALLER_KEYS={self.keys}", f"CALLER_WAIT_S={self.wait_s:g}",
                 f"CALLER_STAY_S={self.stay_s:g}", f"CALLER_STEPS={steps}",
+                f"CALLER_RECORD={self.record_to}",
                 *(f"__{v}" for v in self.variables)]
 
 

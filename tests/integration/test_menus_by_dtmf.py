@@ -26,6 +26,7 @@ from ivr.directory import InMemoryDirectory
 from ivr.outcomes import Outcome
 from ivr.ports import Channel, Customer, DirectoryUnavailable
 from ivr.transcripts import Transcript, load_transcript
+from speech.audio import inspect
 
 ROOT = Path(__file__).resolve().parents[2]
 # Keys-only transcripts short enough for every CI run (the silent caller takes over 2 min of
@@ -198,3 +199,21 @@ def test_missing_prompt_audio_sends_the_caller_to_a_human(
     trace = place_call(ami, CallerScript(keys="", wait_s=0, stay_s=4))
     assert trace.outcome == "failed" and trace.failure == "route-failed"
     assert "hotline-human" in trace.contexts
+
+
+def test_the_caller_hears_the_rendered_prompt(
+        ami: Ami, start_fastagi, tiny_store: MenuStore, durations: dict[str, int],
+        asterisk: AsteriskInstance) -> None:
+    start_fastagi({"hotline": HotlineRoute(
+        store=tiny_store, prompts_dir=asterisk.settings.prompts_audio_dir,
+        messages_dir=asterisk.settings.messages_dir,
+        directory=InMemoryDirectory([]), events=EventSpool(asterisk.settings.spool_dir))})
+    heard = asterisk.settings.runtime_dir / "heard" / "transfer-prompt"
+    heard.parent.mkdir(parents=True, exist_ok=True)
+    trace = place_call(ami, CallerScript(keys="", wait_s=0, stay_s=8, record_to=str(heard)))
+    assert trace.outcome == "queue"
+    recording = inspect(heard.with_suffix(".wav"))
+    prompt_ms = durations["cmn/sys.transfer_agent"]
+    # The caller leg heard at least the whole prompt, and it was speech, not silence.
+    assert recording.duration_ms >= prompt_ms
+    assert recording.dbfs > -45, recording
