@@ -14,6 +14,7 @@ from hotline.asterisk.provision import ProvisionError, apt_install
 from hotline.settings import Settings
 from ivr.menu_loader import MenuSet, load_menus
 from speech import prompt_build
+from speech.audio import TELEPHONY_RATE
 from speech.tts import TtsError
 
 prompts_app = typer.Typer(help="Prompt audio: render (TTS or recorded voice) and check.",
@@ -43,7 +44,8 @@ def recorded_dir(settings: Settings) -> Path:
     return settings.project_dir / "prompts" / "recorded"
 
 
-def build_prompts(settings: Settings, *, quiet: bool = False) -> prompt_build.BuildReport:
+def build_prompts(settings: Settings, *, quiet: bool = False,
+                  rate: int = TELEPHONY_RATE) -> prompt_build.BuildReport:
     ensure_tts_engine()
     menus = _menus(settings)
     languages = list(menus.line.languages)
@@ -54,18 +56,22 @@ def build_prompts(settings: Settings, *, quiet: bool = False) -> prompt_build.Bu
         task = progress.add_task("", total=todo)
         report = prompt_build.build(
             menus.catalog, languages, settings.prompts_audio_dir, recorded_dir(settings),
-            progress=lambda key: progress.update(task, advance=1, description=key))
+            rate=rate, progress=lambda key: progress.update(task, advance=1, description=key))
         progress.update(task, completed=todo)
     return report
 
 
+RateOption = typer.Option(8000, help="8000 (.wav, what every channel plays) or 16000 "
+                                      "(.wav16, for wideband channels), built beside it.")
+
+
 @prompts_app.command("build")
-def build_command() -> None:
+def build_command(rate: int = RateOption) -> None:
     """Render changed prompts (pyttsx3/espeak-ng, or a recorded voice file placed at
     prompts/recorded/<lang>/<id>.wav) to 8 kHz mono WAV; unchanged prompts are kept."""
     settings = Settings.from_env()
     try:
-        report = build_prompts(settings)
+        report = build_prompts(settings, rate=rate)
     except (ProvisionError, TtsError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from exc
@@ -79,14 +85,14 @@ def build_command() -> None:
 
 
 @prompts_app.command("check")
-def check_command() -> None:
+def check_command(rate: int = RateOption) -> None:
     """Fail on missing, stale or unplayable audio for any prompt a menu uses."""
     settings = Settings.from_env()
     menus = _menus(settings)
     used = {p for node in menus.nodes.values() for p in node.prompt_ids()}
     used |= set(menus.line.prompt_ids())
     problems = prompt_build.check(menus.catalog, list(menus.line.languages), used,
-                                  settings.prompts_audio_dir, recorded_dir(settings))
+                                  settings.prompts_audio_dir, recorded_dir(settings), rate)
     for problem in problems:
         console.print(f"[red]{problem.key}: {problem.problem}[/red]")
     if problems:

@@ -23,6 +23,8 @@ from speech.tts import TtsJob, espeak_version, render
 
 PIPELINE_VERSION = "2"  # bump when conversion changes so every prompt is rebuilt
 MANIFEST = "manifest.json"
+# Asterisk's format_wav: `.wav` is 8 kHz, `.wav16` 16 kHz; it picks what suits the channel.
+EXTENSIONS = {TELEPHONY_RATE: ".wav", 16000: ".wav16"}
 FRAGMENT_PREFIX = "say."  # pieces of spoken figures: trimmed so they join without gaps
 
 
@@ -35,8 +37,9 @@ class PromptAudio:
     def key(self) -> str:
         return f"{self.language}/{self.prompt_id}"
 
-    def path(self, out_dir: Path) -> Path:
-        return out_dir / self.language / Path(*self.prompt_id.split(".")).with_suffix(".wav")
+    def path(self, out_dir: Path, rate: int = TELEPHONY_RATE) -> Path:
+        stem = out_dir / self.language / Path(*self.prompt_id.split("."))
+        return stem.with_name(stem.name + EXTENSIONS[rate])
 
 
 @dataclass
@@ -72,9 +75,13 @@ def _fingerprint(catalog: Catalog, item: PromptAudio, engine: str, recorded: Pat
     return digest.hexdigest()
 
 
-def load_manifest(out_dir: Path) -> dict[str, dict[str, object]]:
+def manifest_file(out_dir: Path, rate: int = TELEPHONY_RATE) -> Path:
+    return out_dir / (MANIFEST if rate == TELEPHONY_RATE else f"manifest-{rate}.json")
+
+
+def load_manifest(out_dir: Path, rate: int = TELEPHONY_RATE) -> dict[str, dict[str, object]]:
     try:
-        data = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
+        data = json.loads(manifest_file(out_dir, rate).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
@@ -90,7 +97,10 @@ def build(catalog: Catalog, languages: list[str], out_dir: Path, recorded_dir: P
                                "catalog's `voices:`")
         return report
     engine = espeak_version()
-    manifest = load_manifest(out_dir)
+    if rate not in EXTENSIONS:
+        report.problems.append(f"rate {rate} Hz: use one of {sorted(EXTENSIONS)}")
+        return report
+    manifest = load_manifest(out_dir, rate)
     new_manifest: dict[str, dict[str, object]] = {}
     to_render: list[tuple[PromptAudio, str]] = []
     for item in wanted_prompts(catalog, languages):
@@ -98,7 +108,7 @@ def build(catalog: Catalog, languages: list[str], out_dir: Path, recorded_dir: P
         source = recorded if recorded.is_file() else None
         fingerprint = _fingerprint(catalog, item, engine, source, rate)
         previous = manifest.get(item.key, {})
-        if previous.get("fingerprint") == fingerprint and item.path(out_dir).is_file():
+        if previous.get("fingerprint") == fingerprint and item.path(out_dir, rate).is_file():
             new_manifest[item.key] = previous
             report.unchanged.append(item.key)
         elif source is not None:
@@ -122,16 +132,17 @@ def build(catalog: Catalog, languages: list[str], out_dir: Path, recorded_dir: P
                 progress(item.key)
     report.removed = _remove_stale(out_dir, manifest, new_manifest)
     out_dir.mkdir(parents=True, exist_ok=True)
-    partial = out_dir / (MANIFEST + ".part")
+    target = manifest_file(out_dir, rate)
+    partial = target.with_suffix(".part")
     partial.write_text(json.dumps(new_manifest, ensure_ascii=False, indent=1, sort_keys=True),
                        encoding="utf-8")
-    partial.replace(out_dir / MANIFEST)
+    partial.replace(target)
     return report
 
 
 def _finish(item: PromptAudio, source: Path, out_dir: Path, fingerprint: str, origin: str,
             rate: int, report: BuildReport) -> dict[str, object]:
-    target = item.path(out_dir)
+    target = item.path(out_dir, rate)
     try:
         facts = convert(source, target, rate, trim_silence=item.prompt_id.startswith(
             FRAGMENT_PREFIX))
@@ -163,7 +174,7 @@ class CheckProblem:
 def check(catalog: Catalog, languages: list[str], used: set[str], out_dir: Path,
           recorded_dir: Path, rate: int = TELEPHONY_RATE) -> list[CheckProblem]:
     """Missing, stale or unplayable audio for any prompt the menus use."""
-    manifest = load_manifest(out_dir)
+    manifest = load_manifest(out_dir, rate)
     try:
         engine = espeak_version()
     except RuntimeError:
@@ -173,7 +184,7 @@ def check(catalog: Catalog, languages: list[str], used: set[str], out_dir: Path,
         if item.prompt_id not in used:
             continue
         entry = manifest.get(item.key)
-        target = item.path(out_dir)
+        target = item.path(out_dir, rate)
         if entry is None or not target.is_file():
             problems.append(CheckProblem(item.key, "no audio: run `hotline prompts build`"))
             continue

@@ -83,3 +83,15 @@ def test_number_fragments_are_trimmed_to_join_without_gaps(tmp_path: Path) -> No
     plain = AudioSegment.from_wav(str(out / "cmn" / "plain" / "five.wav"))
     assert len(trimmed) < len(plain)
     assert detect_leading_silence(trimmed, silence_threshold=-40.0) <= 40
+
+
+def test_wideband_prompts_are_built_beside_the_telephony_ones(tmp_path: Path) -> None:
+    out, recorded = tmp_path / "prompts", tmp_path / "recorded"
+    assert not prompt_build.build(catalog(), ["cmn"], out, recorded).problems
+    wide = prompt_build.build(catalog(), ["cmn"], out, recorded, rate=16000)
+    assert not wide.problems and len(wide.rendered) == 2
+    assert inspect(out / "cmn" / "welcome" / "greeting.wav16").rate == 16000
+    assert inspect(out / "cmn" / "welcome" / "greeting.wav").rate == 8000
+    again = prompt_build.build(catalog(), ["cmn"], out, recorded)
+    assert again.rendered == [] and again.removed == []
+    assert prompt_build.build(catalog(), ["cmn"], out, recorded, rate=11025).problems
