@@ -34,8 +34,9 @@ CatalogOption = typer.Option(None, "--catalog", help="Prompt catalog (default: "
                                                      "prompts/catalog.yaml).")
 
 
-def _load(menus_dir: Path | None, catalog: Path | None) -> tuple[LoadResult, Settings]:
-    settings = Settings.from_env()
+def _load(menus_dir: Path | None, catalog: Path | None,
+          settings: Settings | None = None) -> tuple[LoadResult, Settings]:
+    settings = settings or Settings.from_env()
     result = load_menus(menus_dir or settings.menus, catalog or settings.catalog_file)
     return result, settings
 
@@ -46,8 +47,10 @@ def _print_problems(result: LoadResult, base: Path) -> None:
         console.print(f"[{colour}]{escape(problem.render(base))}[/{colour}]", soft_wrap=True)
 
 
-def _menus_or_exit(menus_dir: Path | None, catalog: Path | None) -> MenuSet:
-    result, settings = _load(menus_dir, catalog)
+def menus_or_exit(menus_dir: Path | None = None, catalog: Path | None = None,
+                  settings: Settings | None = None) -> MenuSet:
+    """The valid menus, or every problem printed and exit 1 (commands that need menus)."""
+    result, _settings = _load(menus_dir, catalog, settings)
     if result.menus is None:
         _print_problems(result, Path.cwd())
         console.print(f"[red]{len(errors(result.problems))} error(s): fix them first "
@@ -101,7 +104,7 @@ def graph(root: str | None = typer.Option(None, help="Start node (default: the e
           output: Path | None = typer.Option(None, help="File to write (default: stdout)."),
           menus_dir: Path | None = MenusOption, catalog: Path | None = CatalogOption) -> None:
     """Draw a menu tree for reviewers."""
-    menus = _menus_or_exit(menus_dir, catalog)
+    menus = menus_or_exit(menus_dir, catalog)
     try:
         text = to_mermaid(menus, root) if fmt == "mermaid" else to_dot(menus, root)
     except KeyError as exc:
@@ -150,7 +153,7 @@ def simulate(script: list[Path] = typer.Option(
              menus_dir: Path | None = MenusOption, catalog: Path | None = CatalogOption) -> None:
     """Call the menus from the terminal (prompts as text; type keys or words), or run
     call transcripts and report pass/fail."""
-    menus = _menus_or_exit(menus_dir, catalog)
+    menus = menus_or_exit(menus_dir, catalog)
     if script:
         _run_scripts(menus, script)
         return

@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from hotline.asterisk.provision import ProvisionError, apt_install
+from hotline.menu_commands import menus_or_exit
 from hotline.settings import Settings
-from ivr.menu_loader import MenuSet, load_menus
 from speech import prompt_build
 from speech.audio import TELEPHONY_RATE
 from speech.tts import TtsError
@@ -32,14 +32,6 @@ def ensure_tts_engine() -> None:
     apt_install("espeak-ng")
 
 
-def _menus(settings: Settings) -> MenuSet:
-    result = load_menus(settings.menus, settings.catalog_file)
-    if result.menus is None:
-        console.print("[red]error:[/red] the menus have errors; run `hotline validate`")
-        raise typer.Exit(1)
-    return result.menus
-
-
 def recorded_dir(settings: Settings) -> Path:
     return settings.project_dir / "prompts" / "recorded"
 
@@ -47,7 +39,7 @@ def recorded_dir(settings: Settings) -> Path:
 def build_prompts(settings: Settings, *, quiet: bool = False,
                   rate: int = TELEPHONY_RATE) -> prompt_build.BuildReport:
     ensure_tts_engine()
-    menus = _menus(settings)
+    menus = menus_or_exit(settings=settings)
     languages = list(menus.line.languages)
     todo = len(prompt_build.wanted_prompts(menus.catalog, languages))
     with Progress(TextColumn("rendering prompts"), BarColumn(), MofNCompleteColumn(),
@@ -88,7 +80,7 @@ def build_command(rate: int = RateOption) -> None:
 def check_command(rate: int = RateOption) -> None:
     """Fail on missing, stale or unplayable audio for any prompt a menu uses."""
     settings = Settings.from_env()
-    menus = _menus(settings)
+    menus = menus_or_exit(settings=settings)
     used = {p for node in menus.nodes.values() for p in node.prompt_ids()}
     used |= set(menus.line.prompt_ids())
     problems = prompt_build.check(menus.catalog, list(menus.line.languages), used,

@@ -215,9 +215,9 @@ class Interpreter:
 
     def _ask_each_language(self, node: schema.LanguageNode, phrases: list[str],
                            state: CallState) -> Heard | None:
-        if state.pending_key is not None:
-            typed_ahead, state.pending_key = state.pending_key, None
-            return Heard(key=typed_ahead)
+        typed_ahead = _take_typed_ahead(state)
+        if typed_ahead is not None:
+            return typed_ahead
         for choice in node.choices:
             for prompt_id in choice.prompt:
                 key = self.ports.prompter.play(prompt_id, choice.language, ALL_KEYS)
@@ -335,8 +335,7 @@ class Interpreter:
 
     def _say(self, node_id: str, node: schema.SayNode, state: CallState) -> str:
         escape = ALL_KEYS if node.interruptible else ""
-        with_text = {p for p, e in self.menus.catalog.prompts.items() if state.language in e.text}
-        if not spoken.speaks_figures(with_text):
+        if state.language not in self.menus.figure_languages:
             return self._play_all(list(node.fallback_prompt or []), state, escape, node.next)
         sequence: list[str] = []
         for part in node.parts:
@@ -386,9 +385,9 @@ class Interpreter:
              state: CallState) -> Heard | None:
         """Play prompts with keys live, then wait for a key (or words when speech is on).
         A key pressed during an earlier announcement answers at once."""
-        if state.pending_key is not None:
-            typed_ahead, state.pending_key = state.pending_key, None
-            return Heard(key=typed_ahead)
+        typed_ahead = _take_typed_ahead(state)
+        if typed_ahead is not None:
+            return typed_ahead
         for prompt_id in prompts:
             key = self.ports.prompter.play(prompt_id, state.language, ALL_KEYS)
             if key is not None:
@@ -429,6 +428,14 @@ class Interpreter:
             "queue": outcome.queue if outcome else None,
             "intent": state.intent,
             "customer_id": state.customer.customer_id if state.customer else None})
+
+
+def _take_typed_ahead(state: CallState) -> Heard | None:
+    """A key pressed during an earlier announcement answers the next question at once."""
+    if state.pending_key is None:
+        return None
+    key, state.pending_key = state.pending_key, None
+    return Heard(key=key)
 
 
 def _caller_number(channel: Channel) -> str | None:

@@ -39,6 +39,7 @@ class _Checker:
         self.catalog = catalog
         self.catalog_source = catalog_source
         self.defined = set(parts.origins)
+        self.figure_languages = spoken.figure_languages(catalog)
 
     def run(self) -> Iterator[Problem]:
         complete = not self.parts.unparsed_files
@@ -217,8 +218,7 @@ class _Checker:
         if not isinstance(node, schema.SayNode) or node.fallback_prompt:
             return
         for language in self.line.languages:
-            with_text = {p for p, e in self.catalog.prompts.items() if language in e.text}
-            if not spoken.speaks_figures(with_text):
+            if language not in self.figure_languages:
                 yield self._at(node_id, f"the catalog cannot read figures in {language} (no "
                                "say.* fragments)", "add `fallback_prompt:` for such languages, "
                                f"or say.* fragments with {language} text")

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ivr import menu_schema as schema
+from ivr import spoken
 from ivr.catalog import Catalog, PromptEntry
 from ivr.problems import Problem, errors
 from ivr.yamlsource import YamlSource, read_yaml
@@ -47,6 +48,7 @@ class MenuSet:
     catalog: Catalog
     version: str  # short content hash of every source file: which menus served a call
     files: tuple[Path, ...] = field(default=())
+    figure_languages: frozenset[str] = frozenset()  # languages `say` nodes can read figures in
 
 
 @dataclass
@@ -105,7 +107,8 @@ def load_menus(menus_dir: Path, catalog_file: Path) -> LoadResult:
     menus = MenuSet(
         line=parts.line, queues=MappingProxyType(dict(parts.queues)),
         nodes=MappingProxyType(dict(parts.nodes)), origins=MappingProxyType(dict(parts.origins)),
-        catalog=catalog, version=_version([*files, catalog_file]), files=tuple(files))
+        catalog=catalog, version=_version([*files, catalog_file]), files=tuple(files),
+        figure_languages=spoken.figure_languages(catalog))
     return LoadResult(menus, problems, files)
 
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 
+from ivr.catalog import Catalog
+
 DIGITS = [f"say.d{d}" for d in range(10)]
 TWO_BEFORE_UNIT = "say.liang"  # 两 / 兩
 ONE_IN_DIGIT_STRINGS = "say.yao"  # 幺, Mandarin only
@@ -29,8 +31,11 @@ REQUIRED_FRAGMENTS = frozenset([*DIGITS, TWO_BEFORE_UNIT, *UNITS.values(), *GROU
                                 "say.month", "say.day"])
 
 
-def speaks_figures(prompts_with_text: set[str]) -> bool:
-    return REQUIRED_FRAGMENTS <= prompts_with_text
+def figure_languages(catalog: Catalog) -> frozenset[str]:
+    """Languages the catalog has every number fragment for."""
+    return frozenset(language for language in catalog.languages
+                     if all(f in catalog.prompts and language in catalog.prompts[f].text
+                            for f in REQUIRED_FRAGMENTS))
 
 
 def value_fragments(how: str, value: str, language: str) -> list[str]:

@@ -238,7 +238,9 @@ class ScriptedPrompter:
         return None
 
 
-class _Directory:
+class TranscriptDirectory:
+    """The customer directory a transcript describes (or an outage, `directory: down`)."""
+
     def __init__(self, transcript: Transcript) -> None:
         self.down = transcript.directory == "down"
         self.records = InMemoryDirectory(transcript.customers)
@@ -265,7 +267,7 @@ def run_transcript(menus: MenuSet, transcript: Transcript,
                    caller: ScriptedCaller | None = None) -> TranscriptResult:
     caller = caller or ScriptedCaller(transcript)
     ports = Ports(channel=caller, prompter=ScriptedPrompter(caller),
-                  directory=_Directory(transcript),
+                  directory=TranscriptDirectory(transcript),
                   recorder=caller, events=caller, clock=caller,
                   listener=None if transcript.dtmf_only else caller)
     outcome: Outcome | None = None
@@ -298,9 +300,3 @@ def check_outcome(expect: Expected, outcome: Outcome | None,
         if event not in event_kinds:
             failures.append(f"no '{event}' event (got {event_kinds})")
     return failures
-
-
-def digits_of(transcript: Transcript) -> list[str]:
-    """The keys of a DTMF-only transcript, in order (for real-Asterisk runs)."""
-    return [key for step in transcript.steps if step.press for key in step.press]
-

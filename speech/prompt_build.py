@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -200,8 +199,3 @@ def check(catalog: Catalog, languages: list[str], used: set[str], out_dir: Path,
             issues = [str(exc)]
         problems += [CheckProblem(item.key, issue) for issue in issues]
     return problems
-
-
-def copy_tree(source: Path, target: Path) -> None:
-    """Reuse a built prompt folder (tests start from a prebuilt cache)."""
-    shutil.copytree(source, target, dirs_exist_ok=True)

@@ -21,11 +21,12 @@ from hotline.asterisk.ami import Ami
 from hotline.asterisk.process import AsteriskInstance
 from hotline.calls import CallerScript, place_call, place_calls
 from hotline.prompt_commands import build_prompts
+from hotline.settings import Settings
 from hotline.transcript_calls import plan_call
 from ivr.directory import InMemoryDirectory
 from ivr.outcomes import Outcome
-from ivr.ports import Channel, Customer, DirectoryUnavailable
-from ivr.transcripts import Transcript, load_transcript
+from ivr.ports import Channel
+from ivr.transcripts import Transcript, TranscriptDirectory, load_transcript
 from speech.audio import inspect
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,17 +51,6 @@ class FixedClock:
 
     def now(self) -> datetime:
         return self.at
-
-
-class TranscriptDirectory:
-    def __init__(self, transcript: Transcript) -> None:
-        self.down = transcript.directory == "down"
-        self.records = InMemoryDirectory(transcript.customers)
-
-    def find_customer(self, by: str, value: str) -> Customer | None:
-        if self.down:
-            raise DirectoryUnavailable("outage for this test call")
-        return self.records.find_customer(by, value)
 
 
 def transcript_routes(store: MenuStore, settings_dir: Path, prompts_dir: Path,
@@ -147,6 +137,15 @@ def tiny_store(tmp_path: Path, asterisk: AsteriskInstance) -> Iterator[MenuStore
     store.stop_watching()
 
 
+def tiny_routes(store: MenuStore, settings: Settings,
+                prompts_dir: Path | None = None) -> Mapping[str, Route]:
+    """The production route over the tiny menus, nobody in the directory."""
+    return {"hotline": HotlineRoute(
+        store=store, prompts_dir=prompts_dir or settings.prompts_audio_dir,
+        messages_dir=settings.messages_dir, directory=InMemoryDirectory([]),
+        events=EventSpool(settings.spool_dir))}
+
+
 def wait_for_version_change(store: MenuStore, old: str | None, timeout_s: float = 5) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -160,10 +159,7 @@ def wait_for_version_change(store: MenuStore, old: str | None, timeout_s: float 
 def test_menu_edit_takes_effect_on_the_next_call_and_a_broken_edit_does_not(
         ami: Ami, start_fastagi, tiny_store: MenuStore, durations: dict[str, int],
         asterisk: AsteriskInstance) -> None:
-    start_fastagi({"hotline": HotlineRoute(
-        store=tiny_store, prompts_dir=asterisk.settings.prompts_audio_dir,
-        messages_dir=asterisk.settings.messages_dir,
-        directory=InMemoryDirectory([]), events=EventSpool(asterisk.settings.spool_dir))})
+    start_fastagi(tiny_routes(tiny_store, asterisk.settings))
     caller = CallerScript(keys="", wait_s=0, stay_s=10)  # the transfer prompt lasts ~5 s
     first = place_call(ami, caller)
     assert (first.ended["Priority"], first.ended["Queue"]) == ("1", "tiny"), first.ended
@@ -189,13 +185,11 @@ def test_menu_edit_takes_effect_on_the_next_call_and_a_broken_edit_does_not(
 
 def test_missing_prompt_audio_sends_the_caller_to_a_human(
         ami: Ami, start_fastagi, tiny_store: MenuStore, tmp_path: Path,
-        durations: dict[str, int]) -> None:
+        durations: dict[str, int], asterisk: AsteriskInstance) -> None:
     empty = tmp_path / "no-prompts"
     shutil.rmtree(empty, ignore_errors=True)
     empty.mkdir()
-    start_fastagi({"hotline": HotlineRoute(
-        store=tiny_store, prompts_dir=empty, messages_dir=tmp_path / "messages",
-        directory=InMemoryDirectory([]), events=EventSpool(tmp_path / "spool"))})
+    start_fastagi(tiny_routes(tiny_store, asterisk.settings, prompts_dir=empty))
     trace = place_call(ami, CallerScript(keys="", wait_s=0, stay_s=4))
     assert trace.outcome == "failed" and trace.failure == "route-failed"
     assert "hotline-human" in trace.contexts
@@ -204,10 +198,7 @@ def test_missing_prompt_audio_sends_the_caller_to_a_human(
 def test_the_caller_hears_the_rendered_prompt(
         ami: Ami, start_fastagi, tiny_store: MenuStore, durations: dict[str, int],
         asterisk: AsteriskInstance) -> None:
-    start_fastagi({"hotline": HotlineRoute(
-        store=tiny_store, prompts_dir=asterisk.settings.prompts_audio_dir,
-        messages_dir=asterisk.settings.messages_dir,
-        directory=InMemoryDirectory([]), events=EventSpool(asterisk.settings.spool_dir))})
+    start_fastagi(tiny_routes(tiny_store, asterisk.settings))
     heard = asterisk.settings.runtime_dir / "heard" / "transfer-prompt"
     heard.parent.mkdir(parents=True, exist_ok=True)
     trace = place_call(ami, CallerScript(keys="", wait_s=0, stay_s=8, record_to=str(heard)))
