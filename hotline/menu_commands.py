@@ -231,8 +231,15 @@ class TerminalCaller:
         heard = self._read(f"keys (Enter = silence for {timeout_ms} ms, hangup)")
         return heard.key if heard else None
 
-    def listen(self, language: str, phrases: list[str], timeout_ms: int) -> Heard | None:
-        return self._read(f"keys or words ({'/'.join(phrases[:4])}…; Enter = silence)")
+    def listen(self, languages: list[str], phrases: list[str], timeout_ms: int) -> Heard | None:
+        offered = "/".join(phrases[:4]) + "…" if phrases else "anything"
+        heard = self._read(f"keys or words ({offered}; Enter = silence)")
+        if heard is not None and heard.text is not None:
+            return Heard(text=heard.text, language=languages[0])
+        return heard
+
+    def transcribe(self, reference: str, language: str) -> str | None:
+        return None  # the simulator records nothing
 
     def read_digits(self, max_digits: int, timeout_ms: int) -> str:
         return keys_until_hash(self.wait_for_key, max_digits, timeout_ms)

@@ -17,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ivr import menu_schema as schema
-from ivr import spoken
+from ivr import spoken, vocabulary
 from ivr.calendar import is_open, time_between
 from ivr.errors import CallerHungUp
 from ivr.matching import CHECKS, phrase_matches
@@ -35,6 +35,7 @@ from ivr.ports import (
     Listener,
     MessageRecorder,
     Prompter,
+    SpeechUnavailable,
 )
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,7 @@ class CallState:
     events: list[str] = field(default_factory=list)
     menu_stack: list[str] = field(default_factory=list)
     pending_key: str | None = None  # type-ahead: pressed during an announcement
+    keys_only: bool = False  # speech failed for this call: never wait on it again
 
 
 class FlowError(Exception):
@@ -124,15 +126,22 @@ class Interpreter:
         return self._play_all(list(node.prompt), state, escape, node.next)
 
     def _menu(self, node_id: str, node: schema.MenuNode, state: CallState) -> str:
-        phrases = [p for o in node.options for p in o.phrases]
-        if node.agent_allowed:
-            phrases += self.line.agent_phrases
+        phrases = vocabulary.spoken_phrases(self.menus, node)
+        speaking = self._speech_languages(node, state)
+        spoken_failures = 0
         lead: list[str] = []
         for attempt in range(1, node.attempts + 1):
             prompts = [*lead, *node.prompt]
             if attempt == node.attempts and attempt > 1 and node.agent_allowed:
                 prompts += self.line.agent_offer_prompt
-            heard = self._ask(prompts, node.timeout_ms, phrases, state)
+            if spoken_failures >= self.line.speech.attempts and speaking:
+                state.events.append(f"{node_id}: keys only")
+                speaking = []
+            heard = self._ask(prompts, node.timeout_ms, phrases, state,
+                              node_id=node_id, languages=speaking)
+            heard = self._accept_speech(node_id, heard, state)
+            if speaking and (heard is None or heard.key is None):
+                spoken_failures += 1
             if heard is None:
                 state.events.append(f"{node_id}: no input")
                 lead = list(node.no_input_prompt or self.line.no_input_prompt)
@@ -197,9 +206,9 @@ class Interpreter:
         return digits
 
     def _language(self, node_id: str, node: schema.LanguageNode, state: CallState) -> str:
-        phrases = [p for c in node.choices for p in c.phrases]
         for _attempt in range(node.attempts):
-            heard = self._ask_each_language(node, phrases, state)
+            heard = self._ask_each_language(node_id, node, state)
+            heard = self._accept_speech(node_id, heard, state)
             if heard is None:
                 continue
             for choice in node.choices:
@@ -208,12 +217,17 @@ class Interpreter:
                     state.language = choice.language
                     state.events.append(f"{node_id}: {choice.language}")
                     return node.next
+            if heard.text and heard.language in self.line.languages:
+                # Spoke without choosing: the language whose model understood best.
+                state.language = heard.language
+                state.events.append(f"{node_id}: detected {heard.language}")
+                return node.next
             state.events.append(f"{node_id}: no match")
         state.language = node.default or self.line.default_language
         state.events.append(f"{node_id}: default {state.language}")
         return node.next
 
-    def _ask_each_language(self, node: schema.LanguageNode, phrases: list[str],
+    def _ask_each_language(self, node_id: str, node: schema.LanguageNode,
                            state: CallState) -> Heard | None:
         typed_ahead = _take_typed_ahead(state)
         if typed_ahead is not None:
@@ -223,7 +237,10 @@ class Interpreter:
                 key = self.ports.prompter.play(prompt_id, choice.language, ALL_KEYS)
                 if key is not None:
                     return Heard(key=key)
-        return self._listen(phrases, node.timeout_ms, state)
+        # Free speech, not the choices' phrases: a caller who answers "我要挂失" instead of
+        # naming a language is still heard, by every candidate model.
+        return self._listen(node.timeout_ms, state, node_id=node_id, phrases=[],
+                            languages=self._speech_languages(node, state))
 
     def _condition(self, node_id: str, node: schema.ConditionNode, state: CallState) -> str:
         for index, rule in enumerate(node.rules):
@@ -292,7 +309,24 @@ class Interpreter:
             "purpose": node.purpose, "reference": message.reference,
             "duration_ms": message.duration_ms, "node": node_id})
         state.events.append(f"{node_id}: recorded {message.duration_ms} ms")
+        if node.transcribe:
+            self._transcribe(node_id, message.reference, state)
         return node.next
+
+    def _transcribe(self, node_id: str, reference: str, state: CallState) -> None:
+        listener = self.ports.listener
+        if listener is None or state.language not in self.line.speech.languages:
+            return
+        try:
+            text = listener.transcribe(reference, state.language)
+        except SpeechUnavailable as exc:
+            state.events.append(f"{node_id}: not transcribed")
+            log.info("call %s: message not transcribed: %s", self.ports.channel.call_id, exc)
+            return
+        # Stored with the call, never logged: a complaint describes the caller's affairs.
+        self.ports.events.emit(self.ports.channel.call_id, "message-transcribed", {
+            "node": node_id, "reference": reference, "language": state.language,
+            "text": text or ""})
 
     def _callback(self, node_id: str, node: schema.CallbackNode, state: CallState) -> str:
         number = self._callback_number(node_id, node, state)
@@ -382,8 +416,9 @@ class Interpreter:
     # -- input ------------------------------------------------------------------------------
 
     def _ask(self, prompts: list[str], timeout_ms: int, phrases: list[str],
-             state: CallState) -> Heard | None:
-        """Play prompts with keys live, then wait for a key (or words when speech is on).
+             state: CallState, *, node_id: str = "", languages: list[str] | None = None,
+             ) -> Heard | None:
+        """Play prompts with keys live, then wait for a key (or words in `languages`).
         A key pressed during an earlier announcement answers at once."""
         typed_ahead = _take_typed_ahead(state)
         if typed_ahead is not None:
@@ -392,13 +427,50 @@ class Interpreter:
             key = self.ports.prompter.play(prompt_id, state.language, ALL_KEYS)
             if key is not None:
                 return Heard(key=key)
-        return self._listen(phrases, timeout_ms, state)
+        return self._listen(timeout_ms, state, node_id=node_id, phrases=phrases,
+                            languages=languages or [])
 
-    def _listen(self, phrases: list[str], timeout_ms: int, state: CallState) -> Heard | None:
-        if phrases and self.ports.listener is not None:
-            return self.ports.listener.listen(state.language, phrases, timeout_ms)
+    def _listen(self, timeout_ms: int, state: CallState, *, node_id: str,
+                phrases: list[str], languages: list[str]) -> Heard | None:
+        listener = self.ports.listener
+        if languages and listener is not None and not state.keys_only:
+            try:
+                return listener.listen(languages, phrases, timeout_ms)
+            except SpeechUnavailable as exc:
+                state.keys_only = True
+                state.events.append(f"{node_id}: speech unavailable, keys only")
+                log.info("call %s: speech unavailable (%s): keys only",
+                         self.ports.channel.call_id, exc)
+                if exc.heard_audio:
+                    return Heard(text="")  # they spoke: reprompt rather than wait in silence
         key = self.ports.channel.wait_for_key(timeout_ms)
         return Heard(key=key) if key is not None else None
+
+    def _speech_languages(self, node: schema.MenuNode | schema.LanguageNode,
+                          state: CallState) -> list[str]:
+        """Languages to listen in at this node: the caller's own (menus) or every detection
+        candidate (language nodes); [] for keys only."""
+        if state.keys_only or self.ports.listener is None:
+            return []
+        candidates = vocabulary.listening_languages(self.menus, node)
+        if isinstance(node, schema.LanguageNode):
+            return candidates
+        return [state.language] if state.language in candidates else []
+
+    def _accept_speech(self, node_id: str, heard: Heard | None,
+                       state: CallState) -> Heard | None:
+        """Store what was recognised with the call, and refuse unsure results."""
+        if heard is None or heard.text is None:
+            return heard
+        confident = heard.confidence >= self.line.speech.min_confidence
+        self.ports.events.emit(self.ports.channel.call_id, "speech-result", {
+            "node": node_id, "language": heard.language or state.language,
+            "text": heard.text, "confidence": round(heard.confidence, 3),
+            "accepted": confident})
+        if not confident:
+            state.events.append(f"{node_id}: unsure")
+            return Heard(text="", confidence=heard.confidence, language=heard.language)
+        return heard
 
     def _wants_agent(self, heard: Heard) -> bool:
         if heard.key is not None:

@@ -49,6 +49,11 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# off: keys only. record: after the prompt, the caller's answer is recorded until a pause
+# (keys stay live and end it at once) and recognised.
+SpeechMode = Literal["off", "record"]
+
+
 class Edge(BaseModel):
     """A way out of a node, for validation and the graph."""
 
@@ -122,6 +127,8 @@ class MenuNode(NodeBase):
     repeat_key: Key | None = None
     back_key: Key | None = Field(None, description="Key returning to the previous menu.")
     agent_allowed: bool = Field(True, description="The line's agent key/phrases work here.")
+    speech: SpeechMode | None = Field(None, description=(
+        "Speech mode here; default: the line's `speech.mode`."))
 
     def edges(self) -> list[Edge]:
         out = [Edge(label=_option_label(o), target=o.goto, takes_input=True)
@@ -199,6 +206,10 @@ class LanguageNode(NodeBase):
     attempts: int = Field(2, ge=1, le=5)
     default: Language | None = Field(None, description="Default: the line's default language.")
     next: NodeId
+    speech: SpeechMode | None = Field(None, description=(
+        "Speech mode here; default: the line's `speech.mode`. A caller who speaks without "
+        "choosing is heard by every `speech.detect_languages` model and gets the language "
+        "understood best."))
 
     def edges(self) -> list[Edge]:
         return [Edge(label="language", target=self.next, takes_input=True)]
@@ -318,6 +329,8 @@ class RecordNode(NodeBase):
     silence_s: int = Field(4, ge=1, le=30)
     next: NodeId
     on_empty: NodeId | None = Field(None, description="Nothing was recorded; default next.")
+    transcribe: bool = Field(False, description="Also store a free-text transcript of the "
+                                                "message (when the caller's language has a model).")
 
     def edges(self) -> list[Edge]:
         out = [Edge(label="recorded", target=self.next, takes_input=True)]
@@ -440,6 +453,23 @@ Node = Annotated[
 INPUT_KINDS = frozenset({"menu", "collect", "language", "record", "callback"})
 
 
+class SpeechSettings(Strict):
+    """How callers may answer by voice. Which model hears which language is the speech
+    service's configuration (speech/models.yaml), not the menus'."""
+
+    mode: SpeechMode = Field("off", description="Default for menu and language nodes.")
+    languages: list[Language] = Field(default_factory=list, description=(
+        "Languages whose callers may answer by voice; others use keys only."))
+    detect_languages: list[Language] = Field(default_factory=list, description=(
+        "Candidates for language/dialect detection at language nodes (default: languages)."))
+    min_confidence: float = Field(0.6, ge=0.0, le=1.0, description=(
+        "Below this, a recognised phrase counts as not understood."))
+    attempts: int = Field(2, ge=1, le=5, description=(
+        "Spoken tries at one menu before it listens for keys only."))
+    end_silence_s: int = Field(2, ge=1, le=5, description="A pause this long ends an answer.")
+    max_answer_s: int = Field(8, ge=2, le=30, description="Longest spoken answer.")
+
+
 class LineSettings(Strict):
     name: str
     entry: NodeId
@@ -457,6 +487,7 @@ class LineSettings(Strict):
     recording_disclosure_prompt: PromptId
     business_hours: dict[str, BusinessHours] = Field(default_factory=dict)
     max_steps: int = Field(200, ge=10, le=10000, description="Guard against runaway flows.")
+    speech: SpeechSettings = Field(default_factory=SpeechSettings)
 
     @model_validator(mode="after")
     def _default_enabled(self) -> LineSettings:

@@ -76,15 +76,31 @@ class Heard:
     """What the caller answered: a key, or recognised words (already normalised)."""
 
     key: str | None = None
-    text: str | None = None
+    text: str | None = None  # "" when the caller spoke but nothing was understood
     confidence: float = 1.0
+    language: str | None = None  # whose model understood it (several may have listened)
+
+
+class SpeechUnavailable(Exception):
+    """Speech cannot be heard now (service down or overloaded, no model for the language):
+    the call goes on by keys. `heard_audio`: the caller had already spoken."""
+
+    def __init__(self, reason: str, *, heard_audio: bool = False) -> None:
+        super().__init__(reason)
+        self.heard_audio = heard_audio
 
 
 class Listener(Protocol):
     """Speech input. Keys stay live while listening."""
 
-    def listen(self, language: str, phrases: list[str], timeout_ms: int) -> Heard | None:
-        """None when the caller said and pressed nothing."""
+    def listen(self, languages: list[str], phrases: list[str], timeout_ms: int) -> Heard | None:
+        """The caller's answer by voice or key; None when they said and pressed nothing.
+        `phrases` restrict what the models listen for ([] = free speech); with several
+        languages, the model that understood best answers. Raises SpeechUnavailable."""
+        ...
+
+    def transcribe(self, reference: str, language: str) -> str | None:
+        """Free text of a recorded message. Raises SpeechUnavailable."""
         ...
 
 

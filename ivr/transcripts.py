@@ -10,10 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from ivr.directory import CustomerRecord, InMemoryDirectory
 from ivr.errors import CallerHungUp
@@ -34,12 +41,25 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Said(_Strict):
+    """Words as a recogniser returns them: text, how sure it is, in which language."""
+
+    text: str
+    confidence: float = Field(1.0, ge=0.0, le=1.0)
+    language: str | None = Field(None, description="Default: the first language listened in.")
+
+
+def _said(value: object) -> object:
+    return {"text": value} if isinstance(value, str) else value
+
+
 class Step(_Strict):
     """Exactly one of the fields."""
 
     press: str | None = Field(None, pattern=r"^[0-9*#]+$",
                               description="Keys, pressed one after another.")
-    say: str | None = None
+    say: Annotated[Said, BeforeValidator(_said)] | None = Field(
+        None, description="Words (or {text, confidence, language}).")
     silence: bool | None = Field(None, description="Say and press nothing this time.")
     message_ms: int | None = Field(None, ge=1, description="Speak a recorded message.")
     hangup: bool | None = None
@@ -75,6 +95,7 @@ class Transcript(_Strict):
     steps: list[Step]
     expect: Expected
     dtmf_only: bool = Field(False, description="Runs through real Asterisk too (keys only).")
+    message_text: str | None = Field(None, description="What a transcribed message says.")
 
     @model_validator(mode="after")
     def _aware(self) -> Transcript:
@@ -125,7 +146,8 @@ class ScriptedCaller:
         self._since_input = []
         return self._steps.pop(0) if self._steps else None
 
-    def _answer(self, want_speech: bool, timeout_ms: int) -> Heard | None:
+    def _answer(self, want_speech: bool, timeout_ms: int,
+                languages: list[str] | None = None) -> Heard | None:
         if self._keys:
             return Heard(key=self._keys.pop(0))
         step = self._next_input()
@@ -138,9 +160,10 @@ class ScriptedCaller:
             return Heard(key=self._press(step.press))
         if step.say is not None:
             if not want_speech:
-                self.failures.append(f"said '{step.say}' where only keys are heard")
+                self.failures.append(f"said '{step.say.text}' where only keys are heard")
                 return None
-            return Heard(text=step.say)
+            return Heard(text=step.say.text, confidence=step.say.confidence,
+                         language=step.say.language or (languages or [None])[0])
         self.failures.append(f"step {step.model_dump(exclude_unset=True)} does not answer a "
                              "menu")
         return None
@@ -188,8 +211,11 @@ class ScriptedCaller:
         heard = self._answer(want_speech=False, timeout_ms=timeout_ms)
         return heard.key if heard else None
 
-    def listen(self, language: str, phrases: list[str], timeout_ms: int) -> Heard | None:
-        return self._answer(want_speech=True, timeout_ms=timeout_ms)
+    def listen(self, languages: list[str], phrases: list[str], timeout_ms: int) -> Heard | None:
+        return self._answer(want_speech=True, timeout_ms=timeout_ms, languages=languages)
+
+    def transcribe(self, reference: str, language: str) -> str | None:
+        return self.transcript.message_text
 
     def read_digits(self, max_digits: int, timeout_ms: int) -> str:
         return keys_until_hash(self.wait_for_key, max_digits, timeout_ms)
