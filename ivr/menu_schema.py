@@ -487,7 +487,7 @@ class LineSettings(Strict):
     recording_disclosure_prompt: PromptId
     business_hours: dict[str, BusinessHours] = Field(default_factory=dict)
     max_steps: int = Field(200, ge=10, le=10000, description="Guard against runaway flows.")
-    speech: SpeechSettings = Field(default_factory=SpeechSettings)
+    speech: SpeechSettings = Field(default_factory=lambda: SpeechSettings.model_validate({}))
 
     @model_validator(mode="after")
     def _default_enabled(self) -> LineSettings:

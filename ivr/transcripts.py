@@ -163,7 +163,7 @@ class ScriptedCaller:
                 self.failures.append(f"said '{step.say.text}' where only keys are heard")
                 return None
             return Heard(text=step.say.text, confidence=step.say.confidence,
-                         language=step.say.language or (languages or [None])[0])
+                         language=step.say.language or (languages[0] if languages else None))
         self.failures.append(f"step {step.model_dump(exclude_unset=True)} does not answer a "
                              "menu")
         return None

@@ -123,8 +123,8 @@ def vocabulary_problems(menus: MenuSet,
     for language in sorted(agent_languages):
         for phrase in menus.line.agent_phrases:
             for message in _unknown(phrase, language, vocabularies):
-                line = finder.line(line_file, ("line",), phrase) if line_file else None
-                problems.append(Problem(line_file or menus.files[0], line or 1,
+                agent_line = finder.line(line_file, ("line",), phrase) if line_file else None
+                problems.append(Problem(line_file or menus.files[0], agent_line or 1,
                                         f"agent {message}", _FIX))
     return problems
 
