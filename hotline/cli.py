@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hotline import menu_commands, prompt_commands
+from hotline import menu_commands, model_commands, prompt_commands
 from hotline.asterisk.ami import AmiError
 from hotline.asterisk.config import ConfigError
 from hotline.asterisk.process import AsteriskInstance
@@ -29,6 +29,7 @@ asterisk_app = typer.Typer(help="Provision and run the real Asterisk 22.", no_ar
 app.add_typer(asterisk_app, name="asterisk")
 menu_commands.register(app)
 app.add_typer(prompt_commands.prompts_app, name="prompts")
+app.add_typer(model_commands.models_app, name="models")
 
 console = Console()
 OPERATIONAL_ERRORS = (ProvisionError, ConfigError, AmiError, ServiceError, OSError)

@@ -7,6 +7,11 @@ HOTLINE_RUNTIME_DIR   git-ignored runtime folder: Asterisk config, logs, recordi
 HOTLINE_ASTERISK_ROOT provisioned Debian root holding Asterisk 22 (.provision/asterisk-root)
 HOTLINE_MENUS_DIR     operator-edited menu trees (menus/)
 HOTLINE_CUSTOMERS_FILE customer directory for lookups until the database serves them
+HOTLINE_CATALOG_FILE  prompt catalog (prompts/catalog.yaml)
+HOTLINE_MODELS_FILE   speech model registry (speech/models.yaml)
+HOTLINE_MODELS_DIR    installed speech models (var/models; shared by every runtime folder)
+HOTLINE_MODELS_URL    mirror of the official model archives
+HOTLINE_SPEECH_PORT   the speech service's loopback port
 HOTLINE_AGI_PORT, HOTLINE_AMI_PORT, HOTLINE_SIP_PORT, HOTLINE_RTP_START  loopback ports
 """
 
@@ -39,6 +44,11 @@ class Settings:
     asterisk_root: Path
     menus_dir: Path | None = None  # None: <project>/menus
     customers_file: Path | None = None  # None: <project>/db/sample_customers.yaml
+    catalog_path: Path | None = None  # None: <project>/prompts/catalog.yaml
+    models_file: Path | None = None  # None: <project>/speech/models.yaml
+    models_dir: Path | None = None  # None: <project>/var/models
+    models_url: str | None = None  # None: the registry's base_url
+    speech_port: int = 4574
     agi_host: str = LOOPBACK
     agi_port: int = 4573
     ami_port: int = 5038
@@ -58,6 +68,13 @@ class Settings:
             menus_dir=Path(env.get("HOTLINE_MENUS_DIR", project / "menus")).resolve(),
             customers_file=Path(env.get("HOTLINE_CUSTOMERS_FILE",
                                         project / "db" / "sample_customers.yaml")).resolve(),
+            catalog_path=Path(env.get("HOTLINE_CATALOG_FILE",
+                                      project / "prompts" / "catalog.yaml")).resolve(),
+            models_file=Path(env.get("HOTLINE_MODELS_FILE",
+                                     project / "speech" / "models.yaml")).resolve(),
+            models_dir=Path(env.get("HOTLINE_MODELS_DIR", project / "var" / "models")).resolve(),
+            models_url=env.get("HOTLINE_MODELS_URL") or None,
+            speech_port=int(env.get("HOTLINE_SPEECH_PORT", "4574")),
             agi_port=int(env.get("HOTLINE_AGI_PORT", "4573")),
             ami_port=int(env.get("HOTLINE_AMI_PORT", "5038")),
             sip_port=int(env.get("HOTLINE_SIP_PORT", "5060")),
@@ -91,7 +108,20 @@ class Settings:
 
     @property
     def catalog_file(self) -> Path:
-        return self.project_dir / "prompts" / "catalog.yaml"
+        return self.catalog_path or self.project_dir / "prompts" / "catalog.yaml"
+
+    @property
+    def model_registry(self) -> Path:
+        return self.models_file or self.project_dir / "speech" / "models.yaml"
+
+    @property
+    def models(self) -> Path:
+        return self.models_dir or self.project_dir / "var" / "models"
+
+    @property
+    def utterances_dir(self) -> Path:
+        """Callers' spoken answers while they are recognised (deleted right after)."""
+        return self.runtime_dir / "utterances"
 
     @property
     def customers(self) -> Path:
