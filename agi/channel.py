@@ -236,9 +236,10 @@ class AgiChannel:
         return digits
 
     def record(self, file_stem: str, max_duration_ms: int, silence_s: int,
-               escape_keys: str = "#") -> str | None:
+               escape_keys: str = "#", beep: bool = True) -> str | None:
+        # Offset 0 stands in the BEEP slot when there is no beep (anything else there beeps).
         reply = self.command("RECORD FILE", file_stem, "wav", escape_keys, max_duration_ms,
-                             "BEEP", f"s={silence_s}")
+                             "BEEP" if beep else 0, f"s={silence_s}")
         return _key_or_none(reply.result)  # 0: ended by silence or the time limit
 
     def get_variable(self, name: str) -> str | None:

@@ -12,10 +12,12 @@ from pathlib import Path
 
 from agi import variables
 from agi.menu_store import MenuStore
+from agi.speech_listener import AgiListener
 from ivr.errors import CallerHungUp, ChannelError
 from ivr.interpreter import Ports, run_menus
 from ivr.outcomes import Outcome
 from ivr.ports import ALL_KEYS, Channel, Clock, Directory, EventSink, RecordedMessage
+from speech.client import SpeechClient
 
 log = logging.getLogger(__name__)
 
@@ -102,14 +104,19 @@ class HotlineRoute:
     directory: Directory
     events: EventSink
     clock: Clock = field(default_factory=SystemClock)
+    speech: SpeechClient | None = None  # None: keys only
+    utterances_dir: Path | None = None
 
     def __call__(self, channel: Channel) -> Outcome:
         menus = self.store.current()
         if menus is None:
             return Outcome.failed("no-valid-menus")
         channel.set_variable(variables.IVR_MENU_VERSION, menus.version)
+        listener = None
+        if self.speech is not None and self.utterances_dir is not None:
+            listener = AgiListener(channel, self.speech, self.utterances_dir, menus.line.speech)
         ports = Ports(channel=channel, prompter=AudioPrompter(channel, self.prompts_dir),
                       directory=self.directory,
                       recorder=ChannelMessageRecorder(channel, self.messages_dir, self.events),
-                      events=self.events, clock=self.clock)
+                      events=self.events, clock=self.clock, listener=listener)
         return run_menus(menus, ports)

@@ -16,6 +16,7 @@ from agi.routes import Route, build_routes
 from db.directory import YamlDirectory
 from db.spool import EventSpool
 from hotline.settings import Settings
+from speech.client import SpeechClient
 
 
 @dataclass
@@ -32,7 +33,9 @@ def build_app(settings: Settings) -> HotlineApp:
     events = EventSpool(settings.spool_dir)
     route = HotlineRoute(store=store, prompts_dir=settings.prompts_audio_dir,
                          messages_dir=settings.messages_dir,
-                         directory=YamlDirectory(settings.customers), events=events)
+                         directory=YamlDirectory(settings.customers), events=events,
+                         speech=SpeechClient(settings.agi_host, settings.speech_port),
+                         utterances_dir=settings.utterances_dir)
     return HotlineApp(settings, store, build_routes(route), events)
 
 

@@ -10,18 +10,20 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hotline import menu_commands, model_commands, prompt_commands
+from hotline import menu_commands, model_commands, prompt_commands, speech_commands
 from hotline.asterisk.ami import AmiError
 from hotline.asterisk.config import ConfigError
 from hotline.asterisk.process import AsteriskInstance
 from hotline.asterisk.provision import ProvisionError, find_or_provision
 from hotline.calls import CallerScript, CallTrace, place_call
-from hotline.services import FastAgiService, ServiceError
+from hotline.services import FastAgiService, ServiceError, SpeechServiceProcess
 from hotline.settings import Settings
 from hotline.transcript_calls import PlannedCall, plan_call
 from ivr.menu_loader import load_menus
+from ivr.ports import SpeechUnavailable
 from ivr.transcripts import TranscriptError, load_transcript
 from speech import prompt_build
+from speech.client import SpeechClient
 
 app = typer.Typer(help="Hotline IVR: Asterisk-backed voice IVR for financial hotlines.",
                   no_args_is_help=True, add_completion=False)
@@ -30,6 +32,7 @@ app.add_typer(asterisk_app, name="asterisk")
 menu_commands.register(app)
 app.add_typer(prompt_commands.prompts_app, name="prompts")
 app.add_typer(model_commands.models_app, name="models")
+app.add_typer(speech_commands.speech_app, name="speech")
 
 console = Console()
 OPERATIONAL_ERRORS = (ProvisionError, ConfigError, AmiError, ServiceError, OSError)
@@ -121,25 +124,39 @@ def asterisk_status() -> None:
 
 @app.command()
 def up() -> None:
-    """Bring the hotline up: Asterisk and the FastAGI server, in the background."""
+    """Bring the hotline up: Asterisk, the speech service and the FastAGI server, in the
+    background."""
     try:
         instance = _instance(allow_provision=True)
         status = instance.up()
+        speech_pid = SpeechServiceProcess(instance.settings).up()
         agi_pid = FastAgiService(instance.settings).up()
     except OPERATIONAL_ERRORS as exc:
         raise _fail(exc) from exc
     settings = instance.settings
     console.print(f"Asterisk {status.version} running (pid {status.pid}), AMI 127.0.0.1:"
                   f"{settings.ami_port}, SIP 127.0.0.1:{settings.sip_port}")
+    console.print(f"speech service running (pid {speech_pid}) on 127.0.0.1:"
+                  f"{settings.speech_port}; languages: {_speech_summary(settings)}")
     console.print(f"FastAGI server running (pid {agi_pid}) on {settings.agi_url}")
+
+
+def _speech_summary(settings: Settings) -> str:
+    try:
+        languages = SpeechClient(settings.agi_host, settings.speech_port).status()["languages"]
+    except SpeechUnavailable as exc:
+        return f"unknown ({exc})"
+    return ", ".join(f"{tag} {'by voice' if info['ready'] else 'keys only'}"
+                     for tag, info in languages.items()) or "none configured"
 
 
 @app.command()
 def down() -> None:
-    """Stop the FastAGI server and Asterisk."""
+    """Stop the FastAGI server, the speech service and Asterisk."""
     try:
         instance = _instance(allow_provision=False)
         agi_stopped = FastAgiService(instance.settings).down()
+        SpeechServiceProcess(instance.settings).down()
         asterisk_stopped = instance.down()
     except OPERATIONAL_ERRORS as exc:
         raise _fail(exc) from exc

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TransferSpeedColumn
 from rich.table import Table
 
 from hotline.settings import Settings
@@ -50,12 +50,15 @@ def fetch_command(
                       DownloadColumn(), TransferSpeedColumn(), console=console,
                       transient=True) as progress:
             task = progress.add_task(f"fetching {name}", total=None)
+
+            def show(done: int, total: int | None, task: TaskID = task) -> None:
+                progress.update(task, completed=done, total=total)
+
             try:
                 status = fetch_model(
                     registry, name, settings.models,
                     base_url=base_url or settings.models_url, sha256=sha256 or None,
-                    progress=lambda done, total: progress.update(task, completed=done,
-                                                                 total=total))
+                    progress=show)
             except ModelError as exc:
                 console.print(f"[red]error:[/red] {exc}", highlight=False)
                 raise typer.Exit(1) from exc

@@ -1,4 +1,5 @@
-"""The FastAGI server as a background service of one runtime folder (pid file + log)."""
+"""Background services of one runtime folder (pid file + log): the FastAGI server and the
+speech service, each a `python -m hotline ...` process listening on loopback."""
 
 from __future__ import annotations
 
@@ -8,40 +9,44 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from hotline.settings import Settings
 
 START_TIMEOUT_S = 15.0
-STOP_TIMEOUT_S = 70.0  # the server drains calls in progress for up to 60 s
+SPEECH_START_TIMEOUT_S = 180.0  # large models take a while to load
+STOP_TIMEOUT_S = 70.0  # the FastAGI server drains calls in progress for up to 60 s
 
 
 class ServiceError(RuntimeError):
     pass
 
 
-class FastAgiService:
-    def __init__(self, settings: Settings) -> None:
+class BackgroundService:
+    def __init__(self, settings: Settings, name: str, arguments: list[str], port: int,
+                 start_timeout_s: float = START_TIMEOUT_S) -> None:
         self.settings = settings
+        self.name = name
+        self.arguments = arguments  # after `python -m hotline`; also identifies the process
+        self.port = port
+        self.start_timeout_s = start_timeout_s
 
     @property
     def pid_file(self) -> Path:
-        return self.settings.run_dir / "fastagi.pid"
+        return self.settings.run_dir / f"{self.name}.pid"
 
     @property
     def log_file(self) -> Path:
-        return self.settings.log_dir / "fastagi.log"
+        return self.settings.log_dir / f"{self.name}.log"
 
     def pid(self) -> int | None:
         try:
             pid = int(self.pid_file.read_text().strip())
         except (FileNotFoundError, ValueError):
             return None
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            return None
-        return pid if b"hotline" in cmdline and b"serve" in cmdline else None
+        return pid if alive(pid, [b"hotline", *(a.encode() for a in self.arguments[:2])]) \
+            else None
 
     def up(self) -> int:
         running = self.pid()
@@ -49,28 +54,27 @@ class FastAgiService:
             return running
         self.settings.run_dir.mkdir(parents=True, exist_ok=True)
         self.settings.log_dir.mkdir(parents=True, exist_ok=True)
-        command = [sys.executable, "-m", "hotline", "serve", "--host", self.settings.agi_host,
-                   "--port", str(self.settings.agi_port)]
+        command = [sys.executable, "-m", "hotline", *self.arguments]
         with open(self.log_file, "ab") as log:
             process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
                                        stderr=subprocess.STDOUT, start_new_session=True)
         self.pid_file.write_text(f"{process.pid}\n")
-        deadline = time.monotonic() + START_TIMEOUT_S
+        deadline = time.monotonic() + self.start_timeout_s
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise ServiceError(f"FastAGI server exited (code {process.returncode}); "
+                raise ServiceError(f"{self.name} exited (code {process.returncode}); "
                                    f"see {self.log_file}")
-            if _accepts(self.settings.agi_host, self.settings.agi_port):
+            if accepts(self.settings.agi_host, self.port):
                 return process.pid
             time.sleep(0.1)
-        raise ServiceError(f"FastAGI server did not listen within {START_TIMEOUT_S:.0f} s")
+        raise ServiceError(f"{self.name} did not listen within {self.start_timeout_s:.0f} s; "
+                           f"see {self.log_file}")
 
-    def reload(self) -> bool:
-        """Ask the running server to re-read the menus (SIGHUP). False if it is not running."""
+    def signal(self, number: int) -> bool:
         pid = self.pid()
         if pid is None:
             return False
-        os.kill(pid, signal.SIGHUP)
+        os.kill(pid, number)
         return True
 
     def down(self) -> bool:
@@ -79,17 +83,51 @@ class FastAgiService:
             self.pid_file.unlink(missing_ok=True)
             return False
         os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + STOP_TIMEOUT_S
-        while time.monotonic() < deadline and self.pid() is not None:
-            _reap(pid)
-            time.sleep(0.1)
-        if self.pid() is not None:
+        if not wait_gone(pid, STOP_TIMEOUT_S, self.pid):
             os.kill(pid, signal.SIGKILL)
         self.pid_file.unlink(missing_ok=True)
         return True
 
 
-def _accepts(host: str, port: int) -> bool:
+class FastAgiService(BackgroundService):
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings, "fastagi", ["serve", "--host", settings.agi_host, "--port",
+                                               str(settings.agi_port)], settings.agi_port)
+
+    def reload(self) -> bool:
+        """Ask the running server to re-read the menus (SIGHUP). False if it is not running."""
+        return self.signal(signal.SIGHUP)
+
+
+class SpeechServiceProcess(BackgroundService):
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings, "speech", ["speech", "serve", "--port",
+                                              str(settings.speech_port)],
+                         settings.speech_port, SPEECH_START_TIMEOUT_S)
+
+
+def alive(pid: int, markers: list[bytes]) -> bool:
+    """Alive (not a zombie) and really ours: a recycled pid must not be mistaken for it."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return all(m in cmdline for m in markers) and ") Z " not in stat
+
+
+def wait_gone(pid: int, timeout_s: float, still_there: Callable[[], object]) -> bool:
+    """Wait until `still_there()` is falsy, reaping our child so it does not linger."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        reap(pid)
+        if not still_there():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def accepts(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=0.5):
             return True
@@ -97,7 +135,7 @@ def _accepts(host: str, port: int) -> bool:
         return False
 
 
-def _reap(pid: int) -> None:
+def reap(pid: int) -> None:
     try:
         os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:

@@ -36,9 +36,9 @@ class Channel(Protocol):
         ...
 
     def record(self, file_stem: str, max_duration_ms: int, silence_s: int,
-               escape_keys: str = "#") -> str | None:
-        """Record the caller to `file_stem`.wav after a beep until silence, an escape key or
-        the limit. Returns the key that ended it."""
+               escape_keys: str = "#", beep: bool = True) -> str | None:
+        """Record the caller to `file_stem`.wav (after a beep unless `beep` is off) until
+        `silence_s` of silence, an escape key or the limit. Returns the key that ended it."""
         ...
 
     def get_variable(self, name: str) -> str | None:

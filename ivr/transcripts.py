@@ -221,7 +221,7 @@ class ScriptedCaller:
         return keys_until_hash(self.wait_for_key, max_digits, timeout_ms)
 
     def record(self, file_stem: str, max_duration_ms: int, silence_s: int,
-               escape_keys: str = "#") -> str | None:
+               escape_keys: str = "#", beep: bool = True) -> str | None:
         return None
 
     def record_message(self, purpose: str, max_duration_s: int,

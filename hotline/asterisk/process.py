@@ -18,6 +18,7 @@ from pathlib import Path
 from hotline.asterisk import config
 from hotline.asterisk.ami import Ami, AmiError
 from hotline.asterisk.provision import AsteriskInstallation, ProvisionError
+from hotline.services import alive, wait_gone
 from hotline.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -147,29 +148,11 @@ class AsteriskInstance:
 
 def _alive(pid: int) -> bool:
     """Alive and really Asterisk (a recycled pid must not be mistaken for it)."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return b"asterisk" in cmdline and ") Z " not in stat
+    return alive(pid, [b"asterisk"])
 
 
 def _wait_gone(pid: int, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if not _alive(pid):
-            _reap(pid)
-            return True
-        time.sleep(0.1)
-    return False
-
-
-def _reap(pid: int) -> None:
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
+    return wait_gone(pid, timeout_s, lambda: _alive(pid))
 
 
 def _tail(path: Path, lines: int = 20) -> str:
