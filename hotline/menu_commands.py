@@ -23,8 +23,10 @@ from ivr.interpreter import Ports, run_menus
 from ivr.menu_loader import LoadResult, MenuSet, load_menus
 from ivr.menu_schema import MenuFile
 from ivr.ports import ALL_KEYS, Heard, RecordedMessage, keys_until_hash
-from ivr.problems import Severity, errors
+from ivr.problems import Problem, Severity, errors
 from ivr.transcripts import TranscriptError, load_transcript, run_transcript
+from ivr.vocabulary import unchecked_languages, vocabulary_problems
+from speech.models import RegistryError, installed_vocabularies, load_registry
 
 console = Console()
 SCHEMA_FILE_NAME = "menu.schema.json"
@@ -60,8 +62,11 @@ def menus_or_exit(menus_dir: Path | None = None, catalog: Path | None = None,
 
 
 def validate(menus_dir: Path | None = MenusOption, catalog: Path | None = CatalogOption) -> None:
-    """Check every menu file and the prompt catalog; list every problem with file:line."""
-    result, _settings = _load(menus_dir, catalog)
+    """Check every menu file and the prompt catalog; list every problem with file:line.
+    Phrases callers may say are checked against the installed speech models' vocabularies."""
+    result, settings = _load(menus_dir, catalog)
+    if result.menus is not None:
+        result.problems.extend(speech_problems(result.menus, settings))
     _print_problems(result, Path.cwd())
     found = errors(result.problems)
     if found or result.menus is None:
@@ -72,6 +77,16 @@ def validate(menus_dir: Path | None = MenusOption, catalog: Path | None = Catalo
     console.print(f"[green]OK[/green]: {len(menus.nodes)} nodes in {len(menus.files)} files, "
                   f"{len(menus.queues)} queues, languages {', '.join(menus.line.languages)}; "
                   f"version {menus.version}")
+
+
+def speech_problems(menus: MenuSet, settings: Settings) -> list[Problem]:
+    try:
+        registry = load_registry(settings.model_registry)
+    except RegistryError as exc:
+        return exc.problems
+    vocabularies = installed_vocabularies(registry, settings.models)
+    return [*vocabulary_problems(menus, vocabularies),
+            *unchecked_languages(menus, vocabularies)]
 
 
 def schema_command(output: Path | None = typer.Option(

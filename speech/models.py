@@ -325,3 +325,22 @@ def _fst_output_symbols(handle: BinaryIO, file: Path) -> frozenset[str]:
             words.append(text())
             integer("<q")
     return frozenset(w for w in words if w and not w.startswith(("#", "<")))
+
+
+def installed_vocabularies(registry: Registry, models_dir: Path) -> dict[str, list[Vocabulary]]:
+    """Vocabulary of every usable model, per language it serves (for `hotline validate`)."""
+    read: dict[str, Vocabulary | None] = {}
+    out: dict[str, list[Vocabulary]] = {}
+    for language, names in registry.languages.items():
+        for name in names:
+            if name not in read:
+                status = check_model(models_dir, name, registry.models[name])
+                try:
+                    read[name] = read_vocabulary(status.path, name) if status.usable else None
+                except ModelError as exc:
+                    log.warning("%s", exc)
+                    read[name] = None
+            vocabulary = read[name]
+            if vocabulary is not None:
+                out.setdefault(language, []).append(vocabulary)
+    return out
