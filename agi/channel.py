@@ -240,7 +240,9 @@ class AgiChannel:
         # Offset 0 stands in the BEEP slot when there is no beep (anything else there beeps).
         reply = self.command("RECORD FILE", file_stem, "wav", escape_keys, max_duration_ms,
                              "BEEP" if beep else 0, f"s={silence_s}")
-        return _key_or_none(reply.result)  # 0: ended by silence or the time limit
+        # Only "(dtmf)" carries a key: after a pause or the time limit, `result` holds whatever
+        # Asterisk's wait loop last returned (often the milliseconds left), not 0.
+        return _key_or_none(reply.result) if reply.data == "dtmf" else None
 
     def get_variable(self, name: str) -> str | None:
         reply = self.command("GET VARIABLE", name)

@@ -23,8 +23,10 @@ class CallerScript:
     keys: str = ""
     wait_s: float = 1.0
     stay_s: float = 30.0
-    # Timed key presses instead of `keys`: (seconds to wait first, keys), in order.
+    # Timed actions instead of `keys`: (seconds to wait first, keys or "say=<sound>"), in
+    # order; sounds are under `sounds_dir`.
     steps: tuple[tuple[float, str], ...] = ()
+    sounds_dir: str = ""
     caller_number: str = "13800000000"
     variables: tuple[str, ...] = ()  # extra NAME=value for the hotline leg (inherited)
     record_to: str = ""  # file stem: the caller leg records what it hears (audio tests)
@@ -33,7 +35,7 @@ class CallerScript:
         steps = "_".join(f"{wait:.2f}:{keys}" for wait, keys in self.steps)
         return [f"CALLER_KEYS={self.keys}", f"CALLER_WAIT_S={self.wait_s:g}",
                 f"CALLER_STAY_S={self.stay_s:g}", f"CALLER_STEPS={steps}",
-                f"CALLER_RECORD={self.record_to}",
+                f"CALLER_RECORD={self.record_to}", f"CALLER_SOUNDS={self.sounds_dir}",
                 *(f"__{v}" for v in self.variables)]
 
 

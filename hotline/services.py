@@ -57,7 +57,8 @@ class BackgroundService:
         command = [sys.executable, "-m", "hotline", *self.arguments]
         with open(self.log_file, "ab") as log:
             process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
-                                       stderr=subprocess.STDOUT, start_new_session=True)
+                                       stderr=subprocess.STDOUT, start_new_session=True,
+                                       env={**os.environ, **self.settings.environment()})
         self.pid_file.write_text(f"{process.pid}\n")
         deadline = time.monotonic() + self.start_timeout_s
         while time.monotonic() < deadline:

@@ -82,6 +82,18 @@ class Settings:
             rtp_end=int(env.get("HOTLINE_RTP_START", "10000")) + 999,
         )
 
+    def environment(self) -> dict[str, str]:
+        """These settings as the environment `from_env` reads (for child processes)."""
+        values = {
+            "HOTLINE_PROJECT_DIR": self.project_dir, "HOTLINE_RUNTIME_DIR": self.runtime_dir,
+            "HOTLINE_ASTERISK_ROOT": self.asterisk_root, "HOTLINE_MENUS_DIR": self.menus,
+            "HOTLINE_CUSTOMERS_FILE": self.customers, "HOTLINE_CATALOG_FILE": self.catalog_file,
+            "HOTLINE_MODELS_FILE": self.model_registry, "HOTLINE_MODELS_DIR": self.models,
+            "HOTLINE_MODELS_URL": self.models_url or "", "HOTLINE_SPEECH_PORT": self.speech_port,
+            "HOTLINE_AGI_PORT": self.agi_port, "HOTLINE_AMI_PORT": self.ami_port,
+            "HOTLINE_SIP_PORT": self.sip_port, "HOTLINE_RTP_START": self.rtp_start}
+        return {name: str(value) for name, value in values.items()}
+
     def with_changes(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 
