@@ -280,9 +280,9 @@ def read_vocabulary(model_dir: Path, name: str) -> Vocabulary:
     the output symbol table of graph/Gr.fst (small models ship no words.txt)."""
     words_file = model_dir / "graph" / "words.txt"
     if words_file.is_file():
-        words = frozenset(line.split()[0] for line in
-                          words_file.read_text(encoding="utf-8").splitlines() if line.strip())
-        return Vocabulary(name, words)
+        words = [line.split()[0] for line in
+                 words_file.read_text(encoding="utf-8").splitlines() if line.strip()]
+        return Vocabulary(name, _real_words(words))
     grammar_fst = model_dir / "graph" / "Gr.fst"
     if grammar_fst.is_file():
         with open(grammar_fst, "rb") as handle:
@@ -324,6 +324,11 @@ def _fst_output_symbols(handle: BinaryIO, file: Path) -> frozenset[str]:
         for _ in range(size):
             words.append(text())
             integer("<q")
+    return _real_words(words)
+
+
+def _real_words(words: list[str]) -> frozenset[str]:
+    """Without the graph's markers (<eps>, <s>, </s>, #0 disambiguation symbols)."""
     return frozenset(w for w in words if w and not w.startswith(("#", "<")))
 
 

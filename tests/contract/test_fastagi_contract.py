@@ -202,3 +202,28 @@ def test_one_calls_crash_does_not_touch_another(serve: ServerFactory) -> None:
             future.result(timeout=10)
     ends = {r.call_id: r.end for r in running.sessions.wait(2)}
     assert ends == {"2.2": SessionEnd.FAILED, "3.3": SessionEnd.COMPLETED}
+
+
+def test_record_file_reports_a_key_only_with_dtmf(serve: ServerFactory) -> None:
+    """After a pause RECORD FILE's result is not 0 but what Asterisk's wait loop had left
+    (milliseconds); reading it as a key routed spoken answers wrongly."""
+    keys: list[str | None] = []
+
+    def route(channel: Channel) -> Outcome:
+        for _ in range(2):
+            keys.append(channel.record("/tmp/u", 16000, 2, "0123456789*#", beep=False))
+        return Outcome(OutcomeKind.HANGUP, reason="ok")
+
+    running = serve({"hotline": route})
+    record = 'RECORD FILE "/tmp/u" "wav" "0123456789*#" "16000" "0" "s=2"'
+    with FakeAsterisk.connect(running.port) as fake:
+        fake.send_env()
+        fake.play([
+            Expect(record, ("200 result=12543 (timeout) endpos=28000",)),
+            Expect(record, ("200 result=52 (dtmf) endpos=3000",)),
+            set_var("IVR_REASON", "ok"),
+            set_var("IVR_OUTCOME", "hangup"),
+        ])
+        fake.expect_closed()
+    assert running.sessions.wait()[0].end is SessionEnd.COMPLETED
+    assert keys == [None, "4"]
