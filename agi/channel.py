@@ -244,6 +244,10 @@ class AgiChannel:
         # Asterisk's wait loop last returned (often the milliseconds left), not 0.
         return _key_or_none(reply.result) if reply.data == "dtmf" else None
 
+    def run_application(self, application: str, arguments: str) -> str:
+        """EXEC a dialplan application (blocks while it runs); its result code."""
+        return self.command("EXEC", application, arguments).result
+
     def get_variable(self, name: str) -> str | None:
         reply = self.command("GET VARIABLE", name)
         return reply.data if reply.result == "1" else None

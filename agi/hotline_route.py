@@ -114,7 +114,8 @@ class HotlineRoute:
         channel.set_variable(variables.IVR_MENU_VERSION, menus.version)
         listener = None
         if self.speech is not None and self.utterances_dir is not None:
-            listener = AgiListener(channel, self.speech, self.utterances_dir, menus.line.speech)
+            listener = AgiListener(channel, self.speech, self.utterances_dir,
+                                   menus.line.speech, self.prompts_dir)
         ports = Ports(channel=channel, prompter=AudioPrompter(channel, self.prompts_dir),
                       directory=self.directory,
                       recorder=ChannelMessageRecorder(channel, self.messages_dir, self.events),

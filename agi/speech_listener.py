@@ -1,5 +1,10 @@
-"""`ivr.ports.Listener` over Asterisk: record the caller's answer (RECORD FILE without a beep,
-every key live, ended by a pause) and have the speech service recognise it.
+"""`ivr.ports.Listener` over Asterisk. Two ways to hear an answer:
+
+- record: RECORD FILE without a beep, every key live, ended by a pause; the speech service
+  recognises the file.
+- stream: the call's audio goes to the speech service through the AudioSocket application
+  while the service itself plays the prompt; the caller can talk over it (barge-in), and the
+  answer ends when the recogniser hears them stop. Keys arrive on the same stream.
 
 A caller who says nothing for the menu's timeout is "no input"; one who presses a key while
 being recorded answers with that key at once. If the service is down, overloaded or has no
@@ -12,36 +17,93 @@ from __future__ import annotations
 
 import logging
 import time
-from array import array
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
+from ivr.errors import CallerHungUp, ChannelError
 from ivr.menu_schema import SpeechSettings
 from ivr.ports import ALL_KEYS, Channel, Heard, SpeechUnavailable
 from speech.client import SpeechClient
+from speech.levels import has_voice
 
 log = logging.getLogger(__name__)
 
 WAV_HEADER_BYTES = 44
-FRAME_SAMPLES = 160  # 20 ms at 8 kHz
-SPEECH_RMS = 400  # ~ -38 dBFS: louder than line noise, quieter than any voice
-MIN_SPEECH_FRAMES = 8  # 160 ms of voice: a click or a breath is not an answer
+
+
+@runtime_checkable
+class StreamingChannel(Protocol):
+    """A channel that can run dialplan applications (the AGI channel)."""
+
+    def run_application(self, application: str, arguments: str) -> str: ...
 
 
 class AgiListener:
     def __init__(self, channel: Channel, client: SpeechClient, utterances_dir: Path,
-                 settings: SpeechSettings) -> None:
+                 settings: SpeechSettings, prompts_dir: Path | None = None) -> None:
         self.channel = channel
         self.client = client
         self.utterances_dir = utterances_dir
         self.settings = settings
+        self.prompts_dir = prompts_dir
         self._count = 0
 
-    def listen(self, languages: list[str], phrases: list[str], timeout_ms: int) -> Heard | None:
+    def listen(self, languages: list[str], phrases: list[str], timeout_ms: int, *,
+               stream: bool = False,
+               prompts: Sequence[tuple[str, str]] = ()) -> Heard | None:
         ready = self.client.ready_languages()
         usable = [language for language in languages if language in ready]
         if not usable:
             raise SpeechUnavailable(f"no speech model ready for {', '.join(languages)}")
+        if stream:
+            return self._stream(usable, phrases, timeout_ms, prompts)
+        return self._record(usable, phrases, timeout_ms)
+
+    def _stream(self, languages: list[str], phrases: list[str], timeout_ms: int,
+                prompts: Sequence[tuple[str, str]]) -> Heard | None:
+        if not isinstance(self.channel, StreamingChannel):
+            raise SpeechUnavailable("this channel cannot stream audio")
+        files = [self._prompt_file(prompt_id, language) for prompt_id, language in prompts]
+        token, port = self.client.open_stream(languages, phrases, timeout_ms,
+                                              self.settings.max_answer_s * 1000, files)
+        try:
+            self.channel.run_application("AudioSocket", f"{token},127.0.0.1:{port}")
+        except CallerHungUp:
+            raise
+        except ChannelError as exc:
+            raise SpeechUnavailable(f"AudioSocket failed: {exc}", heard_audio=True) from exc
+        try:
+            result = self.client.stream_result(token)
+        except SpeechUnavailable as exc:
+            raise SpeechUnavailable(str(exc), heard_audio=True) from exc
+        ended = result.get("ended")
+        if ended == "key":
+            return Heard(key=str(result.get("key", ""))[:1] or None)
+        if ended == "hangup":
+            raise CallerHungUp("caller hung up while streaming")
+        if ended in ("speech", "limit"):
+            log.debug("call %s heard %r streaming (%s)", self.channel.call_id,
+                      result.get("text"), result.get("language"))
+            return Heard(text=str(result.get("text", "")),
+                         confidence=float(result.get("confidence", 0.0)),
+                         language=str(result.get("language", languages[0])),
+                         interrupted=bool(result.get("barged_in")))
+        if ended == "silence":
+            return None
+        raise SpeechUnavailable(f"stream ended: {ended}", heard_audio=True)
+
+    def _prompt_file(self, prompt_id: str, language: str) -> Path:
+        if self.prompts_dir is None:
+            raise SpeechUnavailable("streaming needs the prompts folder")
+        file = self.prompts_dir / language / Path(*prompt_id.split("."))
+        file = file.with_suffix(".wav")
+        if not file.is_file():
+            raise SpeechUnavailable(f"no audio for prompt {prompt_id} ({language})")
+        return file
+
+    def _record(self, usable: list[str], phrases: list[str], timeout_ms: int) -> Heard | None:
         stem = self._next_stem()
         wav = stem.with_suffix(".wav")
         started = time.monotonic()
@@ -80,20 +142,9 @@ class AgiListener:
 
 
 def has_speech(wav: Path) -> bool:
-    """Enough loud 20 ms frames to be a voice (RECORD FILE also ends on its time limit when
-    the line is silent or carries no media)."""
+    """A voice in the recording (RECORD FILE also ends on its time limit when the line is
+    silent or carries no media)."""
     try:
-        data = wav.read_bytes()[WAV_HEADER_BYTES:]
+        return has_voice(wav.read_bytes()[WAV_HEADER_BYTES:])
     except OSError:
         return False
-    samples = array("h")
-    samples.frombytes(data[:len(data) - len(data) % 2])
-    loud = 0
-    threshold = SPEECH_RMS * SPEECH_RMS * FRAME_SAMPLES
-    for start in range(0, len(samples) - FRAME_SAMPLES + 1, FRAME_SAMPLES):
-        frame = samples[start:start + FRAME_SAMPLES]
-        if sum(s * s for s in frame) >= threshold:
-            loud += 1
-            if loud >= MIN_SPEECH_FRAMES:
-                return True
-    return False

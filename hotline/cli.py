@@ -156,11 +156,12 @@ def down() -> None:
     try:
         instance = _instance(allow_provision=False)
         agi_stopped = FastAgiService(instance.settings).down()
-        SpeechServiceProcess(instance.settings).down()
+        speech_stopped = SpeechServiceProcess(instance.settings).down()
         asterisk_stopped = instance.down()
     except OPERATIONAL_ERRORS as exc:
         raise _fail(exc) from exc
     console.print(f"FastAGI server {'stopped' if agi_stopped else 'was not running'}; "
+                  f"speech service {'stopped' if speech_stopped else 'was not running'}; "
                   f"Asterisk {'stopped' if asterisk_stopped else 'was not running'}")
 
 

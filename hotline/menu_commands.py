@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -246,7 +247,11 @@ class TerminalCaller:
         heard = self._read(f"keys (Enter = silence for {timeout_ms} ms, hangup)")
         return heard.key if heard else None
 
-    def listen(self, languages: list[str], phrases: list[str], timeout_ms: int) -> Heard | None:
+    def listen(self, languages: list[str], phrases: list[str], timeout_ms: int, *,
+               stream: bool = False,
+               prompts: Sequence[tuple[str, str]] = ()) -> Heard | None:
+        for prompt_id, language in prompts:
+            TextPrompter(self.menus).play(prompt_id, language, "")
         offered = "/".join(phrases[:4]) + "…" if phrases else "anything"
         heard = self._read(f"keys or words ({offered}; Enter = silence)")
         if heard is not None and heard.text is not None:

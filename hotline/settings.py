@@ -12,6 +12,7 @@ HOTLINE_MODELS_FILE   speech model registry (speech/models.yaml)
 HOTLINE_MODELS_DIR    installed speech models (var/models; shared by every runtime folder)
 HOTLINE_MODELS_URL    mirror of the official model archives
 HOTLINE_SPEECH_PORT   the speech service's loopback port
+HOTLINE_AUDIOSOCKET_PORT  where Asterisk streams callers' audio to the speech service
 HOTLINE_AGI_PORT, HOTLINE_AMI_PORT, HOTLINE_SIP_PORT, HOTLINE_RTP_START  loopback ports
 """
 
@@ -49,6 +50,7 @@ class Settings:
     models_dir: Path | None = None  # None: <project>/var/models
     models_url: str | None = None  # None: the registry's base_url
     speech_port: int = 4574
+    audiosocket_port: int = 4575
     agi_host: str = LOOPBACK
     agi_port: int = 4573
     ami_port: int = 5038
@@ -75,6 +77,7 @@ class Settings:
             models_dir=Path(env.get("HOTLINE_MODELS_DIR", project / "var" / "models")).resolve(),
             models_url=env.get("HOTLINE_MODELS_URL") or None,
             speech_port=int(env.get("HOTLINE_SPEECH_PORT", "4574")),
+            audiosocket_port=int(env.get("HOTLINE_AUDIOSOCKET_PORT", "4575")),
             agi_port=int(env.get("HOTLINE_AGI_PORT", "4573")),
             ami_port=int(env.get("HOTLINE_AMI_PORT", "5038")),
             sip_port=int(env.get("HOTLINE_SIP_PORT", "5060")),
@@ -90,6 +93,7 @@ class Settings:
             "HOTLINE_CUSTOMERS_FILE": self.customers, "HOTLINE_CATALOG_FILE": self.catalog_file,
             "HOTLINE_MODELS_FILE": self.model_registry, "HOTLINE_MODELS_DIR": self.models,
             "HOTLINE_MODELS_URL": self.models_url or "", "HOTLINE_SPEECH_PORT": self.speech_port,
+            "HOTLINE_AUDIOSOCKET_PORT": self.audiosocket_port,
             "HOTLINE_AGI_PORT": self.agi_port, "HOTLINE_AMI_PORT": self.ami_port,
             "HOTLINE_SIP_PORT": self.sip_port, "HOTLINE_RTP_START": self.rtp_start}
         return {name: str(value) for name, value in values.items()}

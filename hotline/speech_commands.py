@@ -15,6 +15,7 @@ from hotline.settings import Settings
 from ivr.ports import SpeechUnavailable
 from speech.client import SpeechClient
 from speech.service import SpeechService, load_models, start_server
+from speech.streaming import start_audiosocket_server
 
 speech_app = typer.Typer(help="The speech service (Vosk).", no_args_is_help=True)
 console = Console()
@@ -32,7 +33,10 @@ def serve_command(
     settings = Settings.from_env()
     registry = registry_or_exit(settings)
     languages = load_models(registry, settings.models)
-    service = SpeechService(languages, workers=workers, queue_wait_s=queue_wait_s)
+    service = SpeechService(languages, workers=workers, queue_wait_s=queue_wait_s,
+                            audiosocket_port=settings.audiosocket_port)
+    streaming = start_audiosocket_server(service.streams, settings.agi_host,
+                                         settings.audiosocket_port)
     server = start_server(service, settings.agi_host, port or settings.speech_port)
     stop = threading.Event()
 
@@ -42,8 +46,9 @@ def serve_command(
     signal.signal(signal.SIGTERM, on_term)
     signal.signal(signal.SIGINT, on_term)
     stop.wait()
-    server.shutdown()
-    server.server_close()
+    for running in (server, streaming):
+        running.shutdown()
+        running.server_close()
 
 
 @speech_app.command("status")

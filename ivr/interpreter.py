@@ -137,8 +137,8 @@ class Interpreter:
             if spoken_failures >= self.line.speech.attempts and speaking:
                 state.events.append(f"{node_id}: keys only")
                 speaking = []
-            heard = self._ask(prompts, node.timeout_ms, phrases, state,
-                              node_id=node_id, languages=speaking)
+            heard = self._ask(prompts, node.timeout_ms, phrases, state, node_id=node_id,
+                              languages=speaking, stream=self._streams(node))
             heard = self._accept_speech(node_id, heard, state)
             if speaking and (heard is None or heard.key is None):
                 spoken_failures += 1
@@ -417,12 +417,22 @@ class Interpreter:
 
     def _ask(self, prompts: list[str], timeout_ms: int, phrases: list[str],
              state: CallState, *, node_id: str = "", languages: list[str] | None = None,
-             ) -> Heard | None:
+             stream: bool = False) -> Heard | None:
         """Play prompts with keys live, then wait for a key (or words in `languages`).
-        A key pressed during an earlier announcement answers at once."""
+        A key pressed during an earlier announcement answers at once. Streaming, the
+        listener plays the prompts so that the caller can talk over them."""
         typed_ahead = _take_typed_ahead(state)
         if typed_ahead is not None:
             return typed_ahead
+        listener = self.ports.listener
+        if stream and languages and listener is not None and not state.keys_only:
+            try:
+                return listener.listen(languages, phrases, timeout_ms, stream=True,
+                                       prompts=[(p, state.language) for p in prompts])
+            except SpeechUnavailable as exc:
+                self._speech_failed(node_id, exc, state)
+                if exc.heard_audio:
+                    return Heard(text="")
         for prompt_id in prompts:
             key = self.ports.prompter.play(prompt_id, state.language, ALL_KEYS)
             if key is not None:
@@ -437,14 +447,19 @@ class Interpreter:
             try:
                 return listener.listen(languages, phrases, timeout_ms)
             except SpeechUnavailable as exc:
-                state.keys_only = True
-                state.events.append(f"{node_id}: speech unavailable, keys only")
-                log.info("call %s: speech unavailable (%s): keys only",
-                         self.ports.channel.call_id, exc)
+                self._speech_failed(node_id, exc, state)
                 if exc.heard_audio:
                     return Heard(text="")  # they spoke: reprompt rather than wait in silence
         key = self.ports.channel.wait_for_key(timeout_ms)
         return Heard(key=key) if key is not None else None
+
+    def _speech_failed(self, node_id: str, exc: SpeechUnavailable, state: CallState) -> None:
+        state.keys_only = True
+        state.events.append(f"{node_id}: speech unavailable, keys only")
+        log.info("call %s: speech unavailable (%s): keys only", self.ports.channel.call_id, exc)
+
+    def _streams(self, node: schema.MenuNode) -> bool:
+        return (node.speech or self.line.speech.mode) == "stream"
 
     def _speech_languages(self, node: schema.MenuNode | schema.LanguageNode,
                           state: CallState) -> list[str]:
@@ -466,7 +481,7 @@ class Interpreter:
         self.ports.events.emit(self.ports.channel.call_id, "speech-result", {
             "node": node_id, "language": heard.language or state.language,
             "text": heard.text, "confidence": round(heard.confidence, 3),
-            "accepted": confident})
+            "accepted": confident, "interrupted_prompt": heard.interrupted})
         if not confident:
             state.events.append(f"{node_id}: unsure")
             return Heard(text="", confidence=heard.confidence, language=heard.language)

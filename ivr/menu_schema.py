@@ -50,8 +50,10 @@ class Strict(BaseModel):
 
 
 # off: keys only. record: after the prompt, the caller's answer is recorded until a pause
-# (keys stay live and end it at once) and recognised.
-SpeechMode = Literal["off", "record"]
+# (keys stay live and end it at once) and recognised. stream: the caller's audio is recognised
+# as it arrives, while the prompt plays: talking over the prompt interrupts it (barge-in) and
+# the answer ends when the recogniser hears the caller stop.
+SpeechMode = Literal["off", "record", "stream"]
 
 
 class Edge(BaseModel):

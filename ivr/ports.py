@@ -4,7 +4,7 @@ Must not import pyst2, Asterisk, Vosk or SQLAlchemy; adapters in `agi/`, `speech
 implement these.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -79,6 +79,7 @@ class Heard:
     text: str | None = None  # "" when the caller spoke but nothing was understood
     confidence: float = 1.0
     language: str | None = None  # whose model understood it (several may have listened)
+    interrupted: bool = False  # the caller talked over the prompt (barge-in)
 
 
 class SpeechUnavailable(Exception):
@@ -93,10 +94,14 @@ class SpeechUnavailable(Exception):
 class Listener(Protocol):
     """Speech input. Keys stay live while listening."""
 
-    def listen(self, languages: list[str], phrases: list[str], timeout_ms: int) -> Heard | None:
+    def listen(self, languages: list[str], phrases: list[str], timeout_ms: int, *,
+               stream: bool = False,
+               prompts: Sequence[tuple[str, str]] = ()) -> Heard | None:
         """The caller's answer by voice or key; None when they said and pressed nothing.
         `phrases` restrict what the models listen for ([] = free speech); with several
-        languages, the model that understood best answers. Raises SpeechUnavailable."""
+        languages, the model that understood best answers. With `stream`, the listener plays
+        `prompts` ((prompt id, language), in order) itself and the caller may talk over them.
+        Raises SpeechUnavailable (before playing anything when speech cannot be heard)."""
         ...
 
     def transcribe(self, reference: str, language: str) -> str | None:

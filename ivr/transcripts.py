@@ -7,6 +7,7 @@ Must not import pyst2, Asterisk, Vosk or SQLAlchemy.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -211,7 +212,11 @@ class ScriptedCaller:
         heard = self._answer(want_speech=False, timeout_ms=timeout_ms)
         return heard.key if heard else None
 
-    def listen(self, languages: list[str], phrases: list[str], timeout_ms: int) -> Heard | None:
+    def listen(self, languages: list[str], phrases: list[str], timeout_ms: int, *,
+               stream: bool = False,
+               prompts: Sequence[tuple[str, str]] = ()) -> Heard | None:
+        for prompt_id, language in prompts:
+            self.hear_prompt(prompt_id, language)
         return self._answer(want_speech=True, timeout_ms=timeout_ms, languages=languages)
 
     def transcribe(self, reference: str, language: str) -> str | None:

@@ -48,6 +48,18 @@ class SpeechClient:
         return Result(str(reply.get("text", "")), float(reply.get("confidence", 0.0)),
                       str(reply.get("language", languages[0])), int(reply.get("decode_ms", 0)))
 
+    def open_stream(self, languages: list[str], phrases: list[str], timeout_ms: int,
+                    max_answer_ms: int, prompts: list[Path]) -> tuple[str, int]:
+        """A streaming session for Asterisk's AudioSocket to connect to: (uuid, port)."""
+        reply = self._ask({"op": "stream-open", "languages": languages, "phrases": phrases,
+                           "timeout_ms": timeout_ms, "max_answer_ms": max_answer_ms,
+                           "prompts": [str(p) for p in prompts]}, timeout_s=2.0)
+        return str(reply["uuid"]), int(reply["port"])
+
+    def stream_result(self, token: str, wait_s: float = 5.0) -> dict[str, Any]:
+        return self._ask({"op": "stream-result", "uuid": token, "wait_s": wait_s},
+                         timeout_s=wait_s + 2.0)
+
     def status(self) -> dict[str, Any]:
         return self._ask({"op": "status"}, timeout_s=1.0)
 

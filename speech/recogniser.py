@@ -52,6 +52,32 @@ def read_wav(file: Path) -> Audio:
         raise ModelError(f"{file.name}: unreadable audio ({exc})") from exc
 
 
+class Utterance:
+    """One caller's answer, fed in pieces. Vosk's endpointer (the model's trailing-silence
+    rules) says when the caller has finished, well before a fixed pause would."""
+
+    def __init__(self, recogniser: Any) -> None:
+        self._recogniser = recogniser
+        self._segments: list[dict[str, Any]] = []
+
+    def accept(self, pcm: bytes) -> bool:
+        """Feed audio; True when an endpoint was reached (the segment so far is kept)."""
+        if self._recogniser.AcceptWaveform(pcm):
+            self._segments.append(json.loads(self._recogniser.Result()))
+            return True
+        return False
+
+    def finish(self, started: float | None = None) -> Recognition:
+        self._segments.append(json.loads(self._recogniser.FinalResult()))
+        items = [item for segment in self._segments for item in segment.get("result", [])
+                 if item.get("word") and item.get("word") != UNKNOWN_WORD]
+        words = tuple(str(item["word"]) for item in items)
+        confidence = (sum(float(item.get("conf", 0.0)) for item in items) / len(items)
+                      if items else 0.0)
+        elapsed_ms = int((time.monotonic() - started) * 1000) if started is not None else 0
+        return Recognition(" ".join(words), confidence, words, elapsed_ms)
+
+
 class LoadedModel:
     """A Vosk model loaded once and shared by every call (recognisers are per utterance)."""
 
@@ -73,19 +99,19 @@ class LoadedModel:
     def recognise(self, audio: Audio, phrases: list[str]) -> Recognition:
         """`phrases` restrict what is listened for when the model takes grammars ([]: free)."""
         started = time.monotonic()
-        recogniser = self._recogniser(audio.rate_hz, phrases)
-        if recogniser is None:
+        utterance = self.start(audio.rate_hz, phrases)
+        if utterance is None:
             return Recognition("", 0.0, (), 0)
+        utterance.accept(audio.pcm)
+        return utterance.finish(started)
+
+    def start(self, rate_hz: int, phrases: list[str]) -> Utterance | None:
+        """An utterance fed as it arrives (streaming); None when no phrase can be heard."""
+        recogniser = self._recogniser(rate_hz, phrases)
+        if recogniser is None:
+            return None
         recogniser.SetWords(True)
-        recogniser.AcceptWaveform(audio.pcm)
-        result = json.loads(recogniser.FinalResult())
-        words = tuple(w for w in (item.get("word", "") for item in result.get("result", []))
-                      if w and w != UNKNOWN_WORD)
-        confidences = [float(item.get("conf", 0.0)) for item in result.get("result", [])
-                       if item.get("word") and item.get("word") != UNKNOWN_WORD]
-        confidence = sum(confidences) / len(confidences) if confidences else 0.0
-        return Recognition(" ".join(words), confidence, words,
-                           int((time.monotonic() - started) * 1000))
+        return Utterance(recogniser)
 
     def _recogniser(self, rate_hz: int, phrases: list[str]) -> Any:
         if phrases and self.entry.grammar:

@@ -7,8 +7,14 @@ Protocol: one JSON object per line each way (UTF-8).
           "busy": 0, "workers": 2, "rss_kb": ...}
   {"op": "recognise", "audio": "<wav path>", "languages": ["cmn"], "phrases": ["挂失", ...]}
       -> {"ok": true, "text": "...", "confidence": 0.93, "language": "cmn", "decode_ms": 31}
-  errors -> {"ok": false, "error": "overloaded" | "unavailable" | "bad-request" | "bad-audio",
-             "message": "..."}
+  {"op": "stream-open", "languages": [...], "phrases": [...], "timeout_ms": 5000,
+   "max_answer_ms": 8000, "prompts": ["<8 kHz wav path>", ...]}
+      -> {"ok": true, "uuid": "...", "port": <AudioSocket port>}   (see speech/streaming.py)
+  {"op": "stream-result", "uuid": "...", "wait_s": 30}
+      -> {"ok": true, "ended": "speech" | "key" | "silence" | "hangup" | "limit", "key": "4",
+          "text": "...", "confidence": 0.9, "language": "ko", "barged_in": false}
+  errors -> {"ok": false, "error": "overloaded" | "unavailable" | "bad-request" | "bad-audio"
+             | "unknown-stream", "message": "..."}
 A request waits at most `queue_wait_s` for a free worker, then is refused as overloaded:
 callers are switched to keys instead of waiting.
 
@@ -29,7 +35,8 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from speech.models import ModelError, Registry, check_model
-from speech.recogniser import Audio, LoadedModel, Recognition, read_wav
+from speech.recogniser import Audio, LoadedModel, Recognition, Utterance, read_wav
+from speech.streaming import RATE_HZ, StreamSession, StreamSessions
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +47,8 @@ class Engine(Protocol):
     name: str
 
     def recognise(self, audio: Audio, phrases: list[str]) -> Recognition: ...
+
+    def start(self, rate_hz: int, phrases: list[str]) -> Utterance | None: ...
 
 
 @dataclass
@@ -89,10 +98,15 @@ def _load_one(registry: Registry, models_dir: Path, name: str,
 
 class SpeechService:
     def __init__(self, languages: dict[str, LanguageModels], *, workers: int = 2,
-                 queue_wait_s: float = 1.0) -> None:
+                 queue_wait_s: float = 1.0, max_streams: int = 200,
+                 audiosocket_port: int | None = None) -> None:
         self.languages = languages
         self.workers = workers
         self.queue_wait_s = queue_wait_s
+        self.max_streams = max_streams
+        self.audiosocket_port = audiosocket_port  # None: streaming off
+        self.streams = StreamSessions()
+        self._streaming = 0
         self._slots = threading.BoundedSemaphore(workers)
         self._busy = 0
         self._lock = threading.Lock()
@@ -103,14 +117,75 @@ class SpeechService:
             return self.status()
         if op == "recognise":
             return self.recognise(request)
+        if op == "stream-open":
+            return self.open_stream(request)
+        if op == "stream-result":
+            return self.stream_result(request)
         return _error("bad-request", f"unknown op {op!r}")
 
     def status(self) -> dict[str, Any]:
         return {"ok": True, "busy": self._busy, "workers": self.workers, "rss_kb": rss_kb(),
+                "streaming": self._streaming,
+                "audiosocket_port": self.audiosocket_port,
                 "languages": {tag: {"ready": bool(models.engines),
                                     "models": [e.name for e in models.engines],
                                     "problems": models.problems}
                               for tag, models in self.languages.items()}}
+
+    def _engines(self, languages: list[Any]) -> list[tuple[str, Engine]]:
+        """The best model of each requested language that has one."""
+        return [(str(tag), engine) for tag in languages
+                for engine in self.languages.get(str(tag), LanguageModels()).engines[:1]]
+
+    def open_stream(self, request: dict[str, Any]) -> dict[str, Any]:
+        languages = request.get("languages")
+        phrases = request.get("phrases", [])
+        prompts = request.get("prompts", [])
+        timeout_ms = request.get("timeout_ms", 5000)
+        max_answer_ms = request.get("max_answer_ms", 8000)
+        if not (isinstance(languages, list) and isinstance(phrases, list)
+                and isinstance(prompts, list) and isinstance(timeout_ms, int)
+                and isinstance(max_answer_ms, int)):
+            return _error("bad-request", "need languages, phrases, prompts (lists), timeout_ms "
+                                         "and max_answer_ms")
+        if self.audiosocket_port is None:
+            return _error("unavailable", "streaming is off (no AudioSocket port)")
+        engines = self._engines(languages)
+        if not engines:
+            return _error("unavailable", f"no model for {languages}")
+        if self._streaming >= self.max_streams:
+            return _error("overloaded", f"{self._streaming} callers already streaming")
+        prompt_pcm = b""
+        for path in prompts:
+            try:
+                audio = read_wav(Path(str(path)))
+            except ModelError as exc:
+                return _error("bad-audio", str(exc))
+            if audio.rate_hz != RATE_HZ:
+                return _error("bad-audio", f"{Path(str(path)).name}: prompts stream at 8 kHz")
+            prompt_pcm += audio.pcm
+        session = StreamSession(list(engines), [str(p) for p in phrases], timeout_ms,
+                                max_answer_ms, prompt_pcm)
+        with self._lock:
+            self._streaming += 1
+        token = self.streams.open(session)
+        threading.Thread(target=self._count_down, args=(session,), daemon=True).start()
+        return {"ok": True, "uuid": token, "port": self.audiosocket_port}
+
+    def _count_down(self, session: StreamSession) -> None:
+        session.done.wait()
+        with self._lock:
+            self._streaming -= 1
+
+    def stream_result(self, request: dict[str, Any]) -> dict[str, Any]:
+        token = request.get("uuid")
+        wait_s = request.get("wait_s", 30)
+        if not isinstance(token, str) or not isinstance(wait_s, int | float):
+            return _error("bad-request", "need uuid and wait_s")
+        result = self.streams.wait(token, float(wait_s))
+        if result is None:
+            return _error("unknown-stream", "no such stream, or it has not ended")
+        return {"ok": True, **result}
 
     def recognise(self, request: dict[str, Any]) -> dict[str, Any]:
         languages = request.get("languages")
@@ -119,8 +194,7 @@ class SpeechService:
         if not (isinstance(languages, list) and isinstance(phrases, list)
                 and isinstance(audio_path, str)):
             return _error("bad-request", "need audio (path), languages (list), phrases (list)")
-        engines = [(tag, engine) for tag in languages
-                   for engine in self.languages.get(str(tag), LanguageModels()).engines[:1]]
+        engines = self._engines(languages)
         if not engines:
             return _error("unavailable", f"no model for {languages}")
         try:

@@ -33,7 +33,9 @@ def running(pid: int) -> bool:
 def operator_env(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "COLUMNS": "200", "HOTLINE_RUNTIME_DIR": str(tmp_path / "var"),
             "HOTLINE_AGI_PORT": str(free_port()), "HOTLINE_AMI_PORT": str(free_port()),
-            "HOTLINE_SIP_PORT": str(free_port()), "HOTLINE_RTP_START": "32000"}
+            "HOTLINE_SIP_PORT": str(free_port()), "HOTLINE_RTP_START": "32000",
+            "HOTLINE_SPEECH_PORT": str(free_port()),
+            "HOTLINE_AUDIOSOCKET_PORT": str(free_port())}
 
 
 def test_asterisk_up_status_down(operator_env: dict[str, str]) -> None:
@@ -61,6 +63,7 @@ def test_hotline_up_call_reload_down(operator_env: dict[str, str]) -> None:
     try:
         up = run(operator_env, "up")
         assert up.returncode == 0, up.stdout + up.stderr
+        assert "speech service running" in up.stdout and "keys only" in up.stdout, up.stdout
         # Lost card is key 1 then 1 both in and out of business hours: the real clock is fine.
         call = run(operator_env, "call", "--transcript", "lost-card-mandarin")
         assert call.returncode == 0, call.stdout + call.stderr
@@ -70,7 +73,7 @@ def test_hotline_up_call_reload_down(operator_env: dict[str, str]) -> None:
         assert reload.returncode == 0 and "Asked the FastAGI server" in reload.stdout
     finally:
         down = run(operator_env, "down")
-    assert "FastAGI server stopped; Asterisk stopped" in down.stdout
+    assert "FastAGI server stopped; speech service stopped; Asterisk stopped" in down.stdout
     fastagi_log = (Path(operator_env["HOTLINE_RUNTIME_DIR"]) / "log/fastagi.log").read_text()
     assert "route=hotline end=completed" in fastagi_log
     assert "menus" in fastagi_log and "loaded" in fastagi_log

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
 from agi.hotline_route import HotlineRoute
 from agi.menu_store import MenuStore
@@ -47,7 +48,7 @@ def line_settings(asterisk: AsteriskInstance) -> Settings:
     settings = base.with_changes(
         runtime_dir=base.runtime_dir / "speech-line", menus_dir=SPEECH_LINE / "menus",
         catalog_path=SPEECH_LINE / "catalog.yaml", models_file=SPEECH_LINE / "models.yaml",
-        speech_port=free_port())
+        speech_port=free_port(), audiosocket_port=free_port())
     registry = load_registry(settings.model_registry)
     status = check_model(settings.models, MODEL, registry.models[MODEL])
     if status.state is not State.READY:
@@ -81,7 +82,8 @@ def speech_without_model(line_settings: Settings,
     """The same service and registry with the model removed (an empty models folder)."""
     settings = line_settings.with_changes(runtime_dir=tmp_path / "runtime",
                                           models_dir=tmp_path / "no-models",
-                                          speech_port=free_port())
+                                          speech_port=free_port(),
+                                          audiosocket_port=free_port())
     yield from start_speech(settings)
 
 
@@ -166,3 +168,47 @@ def test_the_service_keeps_its_memory_flat_over_many_recognitions(
         assert result.text == "민원"
     growth_kb = client.status()["rss_kb"] - before
     assert growth_kb < 20_000, f"RSS grew {growth_kb} kB over 100 recognitions"
+
+
+@pytest.fixture
+def streaming_line(line_settings: Settings, tmp_path: Path) -> Settings:
+    """The same line with `speech.mode: stream`."""
+    menus = yaml.safe_load((SPEECH_LINE / "menus" / "line.yaml").read_text(encoding="utf-8"))
+    menus["line"]["speech"]["mode"] = "stream"
+    folder = tmp_path / "menus"
+    folder.mkdir()
+    (folder / "line.yaml").write_text(yaml.safe_dump(menus, allow_unicode=True),
+                                      encoding="utf-8")
+    return line_settings.with_changes(menus_dir=folder)
+
+
+def test_streaming_callers_talk_over_the_prompt_and_are_routed_at_once(
+        ami: Ami, start_fastagi, streaming_line: Settings, durations: dict[str, int],
+        speech_service: SpeechServiceProcess) -> None:
+    """Each caller starts talking one second into the menu prompt (barge-in); the third
+    presses 4 over it instead. The service plays the prompt through AudioSocket, stops it
+    when the caller talks, and ends the answer when the recogniser hears them stop."""
+    settings = streaming_line
+    start_fastagi({"hotline": speech_route(settings, settings.speech_port)})
+    into_menu_s = sum(durations[f"ko/{p}"] for p in
+                      ("welcome", "compliance.recording_disclosure")) / 1000 + 1.0
+    sounds = str(settings.prompts_audio_dir / "ko")
+    plans = [("say=caller/minwon", "complaints"), ("say=caller/net", "collections"),
+             ("4", "collections")]
+    traces = place_calls(ami, [CallerScript(steps=((into_menu_s, action),), stay_s=6,
+                                            sounds_dir=sounds) for action, _q in plans],
+                         timeout_s=90)
+    heard = {e["call_id"]: e["data"] for e in EventSpool(settings.spool_dir).read_all()
+             if e["kind"] == "speech-result"}
+    for trace, (action, queue) in zip(traces, plans, strict=True):
+        ended = trace.ended
+        assert (ended.get("Outcome"), ended.get("Queue")) == ("queue", queue), (action, ended)
+        commands = [command for command, _result in trace.agi_commands]
+        assert any(c.startswith('EXEC "AudioSocket"') for c in commands), commands
+        assert not any(c.startswith("RECORD FILE") for c in commands), commands
+        if action.startswith("say="):
+            result = heard[trace.hotline_id]
+            assert result["accepted"] and result["interrupted_prompt"], (action, result)
+            assert ended.get("Choice") == ""
+        else:
+            assert ended.get("Choice") == "4"

@@ -42,7 +42,7 @@ def test_a_spoken_choice_routes_and_is_stored_with_the_call(menus: MenuSet) -> N
     assert result.passed, result.failures
     spoken = [data for kind, data in result.caller.events if kind == "speech-result"]
     assert spoken == [{"node": "main.menu", "language": "yue", "text": "我 的 卡 丢 了",
-                       "confidence": 1.0, "accepted": True}]
+                       "confidence": 1.0, "accepted": True, "interrupted_prompt": False}]
 
 
 def test_an_unsure_result_is_not_acted_on(menus: MenuSet) -> None:
