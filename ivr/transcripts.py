@@ -215,7 +215,12 @@ class ScriptedCaller:
     def listen(self, languages: list[str], phrases: list[str], timeout_ms: int, *,
                stream: bool = False,
                prompts: Sequence[tuple[str, str]] = ()) -> Heard | None:
-        for prompt_id, language in prompts:
+        for prompt_id, language in prompts:  # streaming: keys cut the prompts as usual
+            key = self.typed_ahead(ALL_KEYS)
+            if key is None:
+                key = self.barge_in(prompt_id, language, ALL_KEYS)
+            if key is not None:
+                return Heard(key=key)
             self.hear_prompt(prompt_id, language)
         return self._answer(want_speech=True, timeout_ms=timeout_ms, languages=languages)
 

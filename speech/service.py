@@ -106,7 +106,6 @@ class SpeechService:
         self.max_streams = max_streams
         self.audiosocket_port = audiosocket_port  # None: streaming off
         self.streams = StreamSessions()
-        self._streaming = 0
         self._slots = threading.BoundedSemaphore(workers)
         self._busy = 0
         self._lock = threading.Lock()
@@ -125,7 +124,7 @@ class SpeechService:
 
     def status(self) -> dict[str, Any]:
         return {"ok": True, "busy": self._busy, "workers": self.workers, "rss_kb": rss_kb(),
-                "streaming": self._streaming,
+                "streaming": self.streams.active,
                 "audiosocket_port": self.audiosocket_port,
                 "languages": {tag: {"ready": bool(models.engines),
                                     "models": [e.name for e in models.engines],
@@ -153,8 +152,8 @@ class SpeechService:
         engines = self._engines(languages)
         if not engines:
             return _error("unavailable", f"no model for {languages}")
-        if self._streaming >= self.max_streams:
-            return _error("overloaded", f"{self._streaming} callers already streaming")
+        if self.streams.active >= self.max_streams:
+            return _error("overloaded", f"{self.streams.active} callers already streaming")
         prompt_pcm = b""
         for path in prompts:
             try:
@@ -166,16 +165,8 @@ class SpeechService:
             prompt_pcm += audio.pcm
         session = StreamSession(list(engines), [str(p) for p in phrases], timeout_ms,
                                 max_answer_ms, prompt_pcm)
-        with self._lock:
-            self._streaming += 1
         token = self.streams.open(session)
-        threading.Thread(target=self._count_down, args=(session,), daemon=True).start()
         return {"ok": True, "uuid": token, "port": self.audiosocket_port}
-
-    def _count_down(self, session: StreamSession) -> None:
-        session.done.wait()
-        with self._lock:
-            self._streaming -= 1
 
     def stream_result(self, request: dict[str, Any]) -> dict[str, Any]:
         token = request.get("uuid")

@@ -42,6 +42,7 @@ RATE_HZ = 8000
 FEED_BYTES = FRAME_BYTES * 5  # decode in 100 ms pieces: fewer calls into the decoder
 BARGE_IN_FRAMES = 4  # 80 ms of voice over a prompt stops it
 SESSION_CLAIM_S = 10.0  # an opened session Asterisk never connects to is dropped
+RESULT_KEPT_S = 600.0  # longer than any menu: a result nobody collected is dropped
 
 
 class StreamingEngine(Protocol):
@@ -67,13 +68,23 @@ class StreamSessions:
         self._open: dict[str, StreamSession] = {}
         self._finished: dict[str, StreamSession] = {}
         self._lock = threading.Lock()
+        self.active = 0  # opened and not yet ended
 
     def open(self, session: StreamSession) -> str:
         token = str(uuid.uuid4())
         with self._lock:
             self._drop_stale()
             self._open[token] = session
+            self.active += 1
         return token
+
+    def finish(self, session: StreamSession, result: dict[str, Any]) -> None:
+        with self._lock:
+            if session.done.is_set():
+                return
+            session.result = result
+            session.done.set()
+            self.active -= 1
 
     def claim(self, token: str) -> StreamSession | None:
         with self._lock:
@@ -93,11 +104,17 @@ class StreamSessions:
         return session.result
 
     def _drop_stale(self) -> None:
+        """Sessions Asterisk never connected to end as such; results nobody collected go."""
         now = time.monotonic()
         for token in [t for t, s in self._open.items() if now - s.opened_at > SESSION_CLAIM_S]:
             session = self._open.pop(token)
             session.result = {"ended": "never-connected"}
             session.done.set()
+            self.active -= 1
+            self._finished[token] = session
+        for token in [t for t, s in self._finished.items()
+                      if now - s.opened_at > RESULT_KEPT_S]:
+            del self._finished[token]
 
 
 def frame(kind: int, payload: bytes = b"") -> bytes:
@@ -231,12 +248,13 @@ class _AudioSocketHandler(socketserver.BaseRequestHandler):
             log.warning("AudioSocket for an unknown or expired session; closed")
             sock.sendall(frame(KIND_HANGUP))
             return
+        result: dict[str, Any] = {"ended": "hangup"}
         try:
-            session.result = run_session(sock, session)
+            result = run_session(sock, session)
         except OSError as exc:
-            session.result = {"ended": "hangup", "detail": str(exc)}
+            result = {"ended": "hangup", "detail": str(exc)}
         finally:
-            session.done.set()
+            self.server.sessions.finish(session, result)
             try:
                 sock.sendall(frame(KIND_HANGUP))  # ends the AudioSocket application
             except OSError:
