@@ -89,6 +89,10 @@ def write_outcome(channel: AgiChannel, outcome: Outcome) -> None:
         variables.IVR_LANGUAGE: outcome.language or None,
         variables.IVR_PATH: _path_text(outcome.path),
         variables.IVR_CUSTOMER: outcome.customer_id or None,
+        variables.IVR_ROUTE: outcome.route_queue or None,
+        variables.IVR_MAX_PENALTY: None if outcome.max_penalty is None
+        else str(outcome.max_penalty),
+        variables.IVR_QUEUE_RULE: outcome.queue_rule or None,
     }
     for name, value in values.items():
         if value is not None:

@@ -6,16 +6,17 @@ the event spool.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from agi import variables
 from agi.menu_store import MenuStore
 from agi.speech_listener import AgiListener
+from ivr.agents import Agent, plan_route
 from ivr.errors import CallerHungUp, ChannelError
 from ivr.interpreter import Ports, run_menus
-from ivr.outcomes import Outcome
+from ivr.outcomes import Outcome, OutcomeKind
 from ivr.ports import ALL_KEYS, Channel, Clock, Directory, EventSink, RecordedMessage
 from speech.client import SpeechClient
 
@@ -106,6 +107,7 @@ class HotlineRoute:
     clock: Clock = field(default_factory=SystemClock)
     speech: SpeechClient | None = None  # None: keys only
     utterances_dir: Path | None = None
+    agents: list[Agent] = field(default_factory=list)
 
     def __call__(self, channel: Channel) -> Outcome:
         menus = self.store.current()
@@ -120,4 +122,9 @@ class HotlineRoute:
                       directory=self.directory,
                       recorder=ChannelMessageRecorder(channel, self.messages_dir, self.events),
                       events=self.events, clock=self.clock, listener=listener)
-        return run_menus(menus, ports)
+        outcome = run_menus(menus, ports)
+        if outcome.kind is not OutcomeKind.QUEUE:
+            return outcome
+        plan = plan_route(outcome, menus, self.agents)
+        return replace(outcome, route_queue=plan.queue, max_penalty=plan.max_penalty,
+                       queue_rule=plan.rule)

@@ -17,6 +17,10 @@ IVR_LANGUAGE: Final = "IVR_LANGUAGE"  # language/dialect tag the caller chose
 IVR_PATH: Final = "IVR_PATH"  # menu nodes the caller went through, '>'-separated
 IVR_CUSTOMER: Final = "IVR_CUSTOMER"  # customer id found by a lookup (an internal id)
 IVR_MENU_VERSION: Final = "IVR_MENU_VERSION"  # which menu files served the call; set first
+IVR_ROUTE: Final = "IVR_ROUTE"  # Asterisk queue for the caller's language (default IVR_QUEUE)
+IVR_MAX_PENALTY: Final = "IVR_MAX_PENALTY"  # QUEUE_MAX_PENALTY at first: best-fit agents
+IVR_QUEUE_RULE: Final = "IVR_QUEUE_RULE"  # queue rule widening the pool while the caller waits
 
 ALL: Final = (IVR_OUTCOME, IVR_QUEUE, IVR_REASON, IVR_CHOICE, IVR_PRIORITY, IVR_SKILLS,
-              IVR_INTENT, IVR_LANGUAGE, IVR_PATH, IVR_CUSTOMER, IVR_MENU_VERSION)
+              IVR_INTENT, IVR_LANGUAGE, IVR_PATH, IVR_CUSTOMER, IVR_MENU_VERSION, IVR_ROUTE,
+              IVR_MAX_PENALTY, IVR_QUEUE_RULE)

@@ -16,7 +16,10 @@ from agi.routes import Route, build_routes
 from db.directory import YamlDirectory
 from db.spool import EventSpool
 from hotline.settings import Settings
+from ivr.agents import load_agents
 from speech.client import SpeechClient
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -31,11 +34,16 @@ def build_app(settings: Settings) -> HotlineApp:
     store = MenuStore(settings.menus, settings.catalog_file)
     store.reload()  # invalid menus are logged; calls then go to the fallback queue
     events = EventSpool(settings.spool_dir)
+    agents, problems = load_agents(settings.agents_file)
+    for problem in problems:
+        log.error("agents: %s (callers go to their language's queue at the widest pool)",
+                  problem.render())
     route = HotlineRoute(store=store, prompts_dir=settings.prompts_audio_dir,
                          messages_dir=settings.messages_dir,
                          directory=YamlDirectory(settings.customers), events=events,
                          speech=SpeechClient(settings.agi_host, settings.speech_port),
-                         utterances_dir=settings.utterances_dir)
+                         utterances_dir=settings.utterances_dir,
+                         agents=list(agents.agents) if agents else [])
     return HotlineApp(settings, store, build_routes(route), events)
 
 

@@ -17,6 +17,7 @@ from rich.table import Table
 from db.directory import YamlDirectory
 from hotline.services import FastAgiService
 from hotline.settings import Settings
+from ivr.agents import check_agents, load_agents
 from ivr.catalog import Catalog
 from ivr.errors import CallerHungUp
 from ivr.graph import to_dot, to_mermaid
@@ -68,6 +69,7 @@ def validate(menus_dir: Path | None = MenusOption, catalog: Path | None = Catalo
     result, settings = _load(menus_dir, catalog)
     if result.menus is not None:
         result.problems.extend(speech_problems(result.menus, settings))
+        result.problems.extend(agent_problems(result.menus, settings))
     _print_problems(result, Path.cwd())
     found = errors(result.problems)
     if found or result.menus is None:
@@ -78,6 +80,13 @@ def validate(menus_dir: Path | None = MenusOption, catalog: Path | None = Catalo
     console.print(f"[green]OK[/green]: {len(menus.nodes)} nodes in {len(menus.files)} files, "
                   f"{len(menus.queues)} queues, languages {', '.join(menus.line.languages)}; "
                   f"version {menus.version}")
+
+
+def agent_problems(menus: MenuSet, settings: Settings) -> list[Problem]:
+    agents, problems = load_agents(settings.agents_file)
+    if agents is None:
+        return problems
+    return check_agents(agents, menus, settings.agents_file)
 
 
 def speech_problems(menus: MenuSet, settings: Settings) -> list[Problem]:

@@ -8,6 +8,7 @@ HOTLINE_ASTERISK_ROOT provisioned Debian root holding Asterisk 22 (.provision/as
 HOTLINE_MENUS_DIR     operator-edited menu trees (menus/)
 HOTLINE_CUSTOMERS_FILE customer directory for lookups until the database serves them
 HOTLINE_CATALOG_FILE  prompt catalog (prompts/catalog.yaml)
+HOTLINE_AGENTS_FILE   agents and their skills (routing/agents.yaml)
 HOTLINE_MODELS_FILE   speech model registry (speech/models.yaml)
 HOTLINE_MODELS_DIR    installed speech models (var/models; shared by every runtime folder)
 HOTLINE_MODELS_URL    mirror of the official model archives
@@ -46,6 +47,7 @@ class Settings:
     menus_dir: Path | None = None  # None: <project>/menus
     customers_file: Path | None = None  # None: <project>/db/sample_customers.yaml
     catalog_path: Path | None = None  # None: <project>/prompts/catalog.yaml
+    agents_path: Path | None = None  # None: <project>/routing/agents.yaml
     models_file: Path | None = None  # None: <project>/speech/models.yaml
     models_dir: Path | None = None  # None: <project>/var/models
     models_url: str | None = None  # None: the registry's base_url
@@ -72,6 +74,8 @@ class Settings:
                                         project / "db" / "sample_customers.yaml")).resolve(),
             catalog_path=Path(env.get("HOTLINE_CATALOG_FILE",
                                       project / "prompts" / "catalog.yaml")).resolve(),
+            agents_path=Path(env.get("HOTLINE_AGENTS_FILE",
+                                     project / "routing" / "agents.yaml")).resolve(),
             models_file=Path(env.get("HOTLINE_MODELS_FILE",
                                      project / "speech" / "models.yaml")).resolve(),
             models_dir=Path(env.get("HOTLINE_MODELS_DIR", project / "var" / "models")).resolve(),
@@ -91,6 +95,7 @@ class Settings:
             "HOTLINE_PROJECT_DIR": self.project_dir, "HOTLINE_RUNTIME_DIR": self.runtime_dir,
             "HOTLINE_ASTERISK_ROOT": self.asterisk_root, "HOTLINE_MENUS_DIR": self.menus,
             "HOTLINE_CUSTOMERS_FILE": self.customers, "HOTLINE_CATALOG_FILE": self.catalog_file,
+            "HOTLINE_AGENTS_FILE": self.agents_file,
             "HOTLINE_MODELS_FILE": self.model_registry, "HOTLINE_MODELS_DIR": self.models,
             "HOTLINE_MODELS_URL": self.models_url or "", "HOTLINE_SPEECH_PORT": self.speech_port,
             "HOTLINE_AUDIOSOCKET_PORT": self.audiosocket_port,
@@ -125,6 +130,10 @@ class Settings:
     @property
     def catalog_file(self) -> Path:
         return self.catalog_path or self.project_dir / "prompts" / "catalog.yaml"
+
+    @property
+    def agents_file(self) -> Path:
+        return self.agents_path or self.project_dir / "routing" / "agents.yaml"
 
     @property
     def model_registry(self) -> Path:

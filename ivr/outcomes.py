@@ -31,6 +31,11 @@ class Outcome:
     path: tuple[str, ...] = ()  # node ids the caller went through
     customer_id: str = ""
     menu_version: str = ""  # which menu files served the call
+    # Where a queue outcome goes in Asterisk (ivr.agents.plan_route): the queue for the
+    # caller's language, who may answer at first, and the rule widening that over time.
+    route_queue: str = ""
+    max_penalty: int | None = None
+    queue_rule: str = ""
 
     @classmethod
     def failed(cls, reason: str) -> "Outcome":

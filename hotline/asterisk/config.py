@@ -14,7 +14,16 @@ from pathlib import Path
 
 from hotline.asterisk.provision import AsteriskInstallation
 from hotline.settings import Settings
-from ivr.menu_loader import load_menus
+from ivr.agents import (
+    WIDE_MAX_PENALTY,
+    WIDEN_RULE,
+    AgentsFile,
+    Member,
+    asterisk_queue,
+    load_agents,
+    members,
+)
+from ivr.menu_loader import MenuSet, load_menus
 
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 AMI_USER = "hotline"
@@ -73,26 +82,62 @@ def render(settings: Settings, installation: AsteriskInstallation) -> Path:
     for source in sorted((settings.project_dir / "dialplan").glob("*.conf")):
         _render_file(source, target / "dialplan" / source.name, values)
     (target / "queues-menus.conf").write_text(menu_queues_conf(settings), encoding="utf-8")
+    (target / "queuerules.conf").write_text(queue_rules_conf(settings), encoding="utf-8")
     return target / "asterisk.conf"
 
 
-HAND_WRITTEN_QUEUES = {"fallback"}  # defined in asterisk-conf/queues.conf
+FALLBACK_QUEUE = "fallback"  # every failure lands here: always generated, never per language
 
 
 def menu_queues_conf(settings: Settings) -> str:
-    """One queue per entry of the menus' `queues:` sections (menus must be valid)."""
+    """The queues callers join: one per menu queue and caller language, each agent with the
+    queue's skills a member with the penalty the routing policy gives (see ivr/agents.py);
+    plus the language-free fallback queue of every agent who takes general calls."""
+    menus, agents = _menus_and_agents(settings)
+    timing = [f"timeout = {agents.routing.ring_s}", f"wrapuptime = {agents.routing.wrapup_s}"]
+    lines = ["; GENERATED from the menus' `queues:` sections and routing/agents.yaml by",
+             "; `hotline asterisk up`; edit those files instead.", ""]
+    for name, queue in sorted(menus.queues.items()):
+        if name == FALLBACK_QUEUE:
+            continue
+        for language in menus.line.languages:
+            lines += [f"; {queue.description} ({language})",
+                      f"[{asterisk_queue(name, language)}](hotline-queue)", *timing]
+            lines += [_member_line(m) for m in members(agents.agents, list(queue.skills),
+                                                       language)]
+            lines.append("")
+    lines += ["; Failures (any language): everyone who takes general calls",
+              f"[{FALLBACK_QUEUE}](hotline-queue)", *timing]
+    fallback = members(agents.agents, ["general"], menus.line.default_language)
+    lines += [_member_line(m) for m in fallback] + [""]
+    return "\n".join(lines)
+
+
+def queue_rules_conf(settings: Settings) -> str:
+    """The rule that widens the pool: after `widen_after_s`, any agent with the skill."""
+    _menus, agents = _menus_and_agents(settings)
+    return "\n".join(["; GENERATED from routing/agents.yaml; edit that file instead.",
+                      f"[{WIDEN_RULE}]",
+                      f"penaltychange => {agents.routing.widen_after_s},{WIDE_MAX_PENALTY}", ""])
+
+
+def _member_line(member: Member) -> str:
+    agent = member.agent
+    state = agent.state_interface or agent.ring
+    return f"member => {agent.ring},{member.penalty},{agent.id},{state}"
+
+
+def _menus_and_agents(settings: Settings) -> tuple[MenuSet, AgentsFile]:
     result = load_menus(settings.menus, settings.catalog_file)
     if result.menus is None:
         first = "; ".join(p.render(settings.project_dir) for p in result.problems[:3])
         raise ConfigError(f"the menus have errors, so their queues cannot be configured "
                           f"(run `hotline validate`): {first}")
-    lines = ["; GENERATED from the menus' `queues:` sections by `hotline asterisk up`;",
-             "; edit menus/*.yaml instead.", ""]
-    for name, queue in sorted(result.menus.queues.items()):
-        if name in HAND_WRITTEN_QUEUES:
-            continue
-        lines += [f"; {queue.description}", f"[{name}](hotline-queue)", ""]
-    return "\n".join(lines)
+    agents, problems = load_agents(settings.agents_file)
+    if agents is None:
+        first = "; ".join(p.render(settings.project_dir) for p in problems[:3])
+        raise ConfigError(f"the agents file has errors (run `hotline validate`): {first}")
+    return result.menus, agents
 
 
 def _render_file(source: Path, target: Path, values: dict[str, str]) -> None:

@@ -22,10 +22,14 @@ from tests.support import STARTER_ROUTES, RunningServer, free_port
 pytestmark = pytest.mark.integration
 
 
+ROUTING_AGENTS = Path(__file__).resolve().parents[1] / "routing" / "agents.yaml"
+
+
 def isolated_settings(runtime_dir: Path) -> Settings:
+    """Free ports, its own runtime folder, and simulated agents that answer calls."""
     return Settings.from_env().with_changes(
         runtime_dir=runtime_dir, agi_port=free_port(), ami_port=free_port(),
-        sip_port=free_port(), rtp_start=31000, rtp_end=31999)
+        sip_port=free_port(), rtp_start=31000, rtp_end=31999, agents_path=ROUTING_AGENTS)
 
 
 @pytest.fixture(scope="session")

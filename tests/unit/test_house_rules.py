@@ -11,6 +11,7 @@ from agi.routes import ROUTE_NAMES
 from hotline.asterisk import config
 from hotline.asterisk.provision import AsteriskInstallation
 from hotline.settings import Settings
+from ivr.agents import asterisk_queue
 from ivr.menu_loader import load_menus
 from ivr.outcomes import OutcomeKind
 from ivr.starter import FALLBACK_QUEUE
@@ -70,19 +71,18 @@ def test_every_outcome_has_a_dialplan_extension() -> None:
     assert handled == {kind.value for kind in OutcomeKind}
 
 
-def test_queues_named_anywhere_are_defined(tmp_path: Path) -> None:
-    hand_written = set(re.findall(r"^\[([\w-]+)\](?!\(!\))",
-                                  (ROOT / "asterisk-conf/queues.conf").read_text(),
-                                  re.MULTILINE)) - {"general"}
+def test_every_menu_queue_exists_in_asterisk_for_every_language(tmp_path: Path) -> None:
     settings = Settings(project_dir=ROOT, runtime_dir=tmp_path, asterisk_root=tmp_path)
     generated = set(re.findall(r"^\[([\w-]+)\]\(hotline-queue\)",
                                config.menu_queues_conf(settings), re.MULTILINE))
     menus = load_menus(ROOT / "menus", ROOT / "prompts" / "catalog.yaml").menus
     assert menus is not None
-    # Every menu queue exists in Asterisk; the fallback queue is hand-written (always there).
-    assert set(menus.queues) == generated | hand_written
-    used = set(re.findall(r"Queue\(([\w-]+)", DIALPLAN)) | {FALLBACK_QUEUE}
-    assert used <= hand_written
+    wanted = {asterisk_queue(queue, language) for queue in menus.queues
+              if queue != FALLBACK_QUEUE for language in menus.line.languages}
+    assert generated == wanted | {FALLBACK_QUEUE}
+    # The dialplan names only the fallback queue; every other queue comes from the IVR.
+    used = set(re.findall(r"Queue\(([\w-]+)", DIALPLAN))
+    assert used == {FALLBACK_QUEUE}
 
 
 def test_config_renders_with_every_placeholder_filled(tmp_path: Path) -> None:

@@ -1,0 +1,171 @@
+"""Agents and their skills (`routing/agents.yaml`), validated like the menus, and the routing
+policy: which Asterisk queue a caller joins, how strongly each agent fits (member penalty),
+how the pool widens while the caller waits.
+
+Asterisk's queues know no skills, so skills become penalties: one queue per service queue of
+the menus and caller language (`cards-yue`); each agent with the queue's service skills is a
+member, penalty 0 for the strongest skill in the caller's own language, higher for weaker
+skills, and `OTHER_LANGUAGE_PENALTY` more for an agent who does not speak it. A caller starts
+by accepting only agents who speak their language (`QUEUE_MAX_PENALTY`); the queue rule
+widens that to every agent with the skill after `widen_after_s`, so nobody waits for one
+perfect agent.
+
+Must not import pyst2, Asterisk, Vosk or SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ivr.menu_loader import MenuSet
+from ivr.outcomes import Outcome
+from ivr.problems import Problem
+from ivr.yamlsource import read_yaml
+
+MAX_LEVEL = 5
+OTHER_LANGUAGE_PENALTY = 10
+WIDE_MAX_PENALTY = OTHER_LANGUAGE_PENALTY + MAX_LEVEL
+WIDEN_RULE = "hotline-widen"
+LANGUAGE_SKILL_PREFIX = "lang-"
+
+SkillName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$")]
+Level = Annotated[int, Field(ge=1, le=MAX_LEVEL)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Agent(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="Stable id (no names).")
+    extension: str = Field(pattern=r"^[0-9]{3,8}$", description="SIP extension.")
+    skills: dict[SkillName, Level] = Field(min_length=1, description=(
+        "Skill -> level 1..5: service lines (cards, loans, collections, complaints, "
+        "inclusive, vip, general) and languages as lang-<tag> (lang-cmn, lang-yue, ...)."))
+    interface: str | None = Field(None, description=(
+        "Asterisk interface to ring (default PJSIP/<extension>)."))
+    state_interface: str | None = Field(None, description=(
+        "Device whose state says the agent is busy (default: the interface)."))
+
+    @property
+    def ring(self) -> str:
+        return self.interface or f"PJSIP/{self.extension}"
+
+    def speaks(self, language: str) -> int:
+        return self.skills.get(f"{LANGUAGE_SKILL_PREFIX}{language}", 0)
+
+
+class RoutingSettings(_Strict):
+    widen_after_s: int = Field(30, ge=0, le=600, description=(
+        "After this wait, agents who do not speak the caller's language are tried too."))
+    wrapup_s: int = Field(10, ge=0, le=300, description="Rest after each call.")
+    ring_s: int = Field(15, ge=5, le=60, description="How long one agent rings.")
+
+
+class AgentsFile(_Strict):
+    routing: RoutingSettings = Field(default_factory=lambda: RoutingSettings.model_validate({}))
+    agents: list[Agent] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique(self) -> AgentsFile:
+        for attribute in ("id", "extension"):
+            seen: set[str] = set()
+            for agent in self.agents:
+                value = getattr(agent, attribute)
+                if value in seen:
+                    raise ValueError(f"two agents have {attribute} {value!r}")
+                seen.add(value)
+        return self
+
+
+@dataclass(frozen=True)
+class Member:
+    agent: Agent
+    penalty: int
+
+
+@dataclass(frozen=True)
+class RoutePlan:
+    queue: str  # the Asterisk queue: <menu queue>-<language>
+    max_penalty: int  # who may answer at first
+    rule: str  # queue rule widening it over time ("" when already wide)
+    priority: int
+
+
+def asterisk_queue(queue: str, language: str) -> str:
+    return f"{queue}-{language}"
+
+
+def members(agents: list[Agent], skills: list[str], language: str) -> list[Member]:
+    """Agents able to take a queue needing `skills`, best fit first."""
+    out = []
+    for agent in agents:
+        levels = [agent.skills.get(skill, 0) for skill in skills]
+        if skills and min(levels) == 0:
+            continue
+        weakest = min(levels) if levels else MAX_LEVEL
+        spoken = agent.speaks(language)
+        penalty = (MAX_LEVEL - weakest) + (MAX_LEVEL - spoken if spoken
+                                           else OTHER_LANGUAGE_PENALTY)
+        out.append(Member(agent, penalty))
+    return sorted(out, key=lambda m: (m.penalty, m.agent.id))
+
+
+def plan_route(outcome: Outcome, menus: MenuSet, agents: list[Agent]) -> RoutePlan:
+    """Where a queue outcome goes. Starts with agents who speak the caller's language when
+    there are any; otherwise wide at once."""
+    queue = outcome.queue or "fallback"
+    language = outcome.language or menus.line.default_language
+    definition = menus.queues.get(queue)
+    skills = list(definition.skills) if definition else []
+    pool = members(agents, skills, language)
+    same_language = [m for m in pool if m.agent.speaks(language)]
+    if same_language:
+        narrow = max(m.penalty for m in same_language)
+        return RoutePlan(asterisk_queue(queue, language), narrow, WIDEN_RULE, outcome.priority)
+    return RoutePlan(asterisk_queue(queue, language), WIDE_MAX_PENALTY, "", outcome.priority)
+
+
+def load_agents(file: Path) -> tuple[AgentsFile | None, list[Problem]]:
+    if not file.is_file():
+        return None, [Problem(file, 1, "agents file not found",
+                              "create it with `routing:` and `agents:`")]
+    source = read_yaml(file)
+    problems = [Problem(file, p.line, p.message, p.fix) for p in source.problems]
+    if problems:
+        return None, problems
+    try:
+        return AgentsFile.model_validate(source.data or {}), []
+    except ValidationError as exc:
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            problems.append(Problem(file, source.line_of(loc),
+                                    f"{'.'.join(str(x) for x in loc) or '(file)'}: "
+                                    f"{error['msg']}", _fix(str(error["msg"]))))
+        return None, problems
+
+
+def _fix(message: str) -> str:
+    if "two agents" in message:
+        return "give every agent its own id and extension"
+    if re.search(r"Extra inputs", message):
+        return "remove it: allowed are id, extension, skills, interface, state_interface"
+    return "see the comments at the top of the file"
+
+
+def check_agents(agents: AgentsFile, menus: MenuSet, file: Path) -> list[Problem]:
+    """Every menu queue in every line language must have someone to answer it."""
+    problems = []
+    for name, queue in sorted(menus.queues.items()):
+        for language in menus.line.languages:
+            if not members(agents.agents, list(queue.skills), language):
+                problems.append(Problem(
+                    file, 1, f"nobody can answer queue '{name}' ({language}): no agent has "
+                             f"the skills {list(queue.skills)}",
+                    "give an agent those skills (their callers would wait forever)"))
+    return problems

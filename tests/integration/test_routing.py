@@ -1,0 +1,158 @@
+"""Skill-based routing through real Asterisk with simulated agents
+(tests/routing/agents.yaml, answered by dialplan/simulated-agents.conf).
+
+Calls are placed two ways: through the real menus by DTMF (the IVR chooses queue, language,
+priority and the route), and straight into the dialplan's queue step with the variables the
+routing policy computes — to set up waits, busy agents and competing callers exactly.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime
+
+import pytest
+
+from agi.hotline_route import HotlineRoute
+from agi.menu_store import MenuStore
+from db.spool import EventSpool
+from hotline.asterisk.ami import Ami, Event
+from hotline.asterisk.process import AsteriskInstance
+from hotline.calls import place_call
+from hotline.prompt_commands import build_prompts
+from hotline.transcript_calls import plan_call
+from ivr.agents import Agent, load_agents, plan_route
+from ivr.menu_loader import MenuSet
+from ivr.outcomes import Outcome, OutcomeKind
+from ivr.ports import Channel
+from ivr.transcripts import TranscriptDirectory, load_transcript
+from tests.integration.conftest import ROUTING_AGENTS
+
+ROOT = ROUTING_AGENTS.parents[2]
+CANTONESE_CARDS = "Local/2001@hotline-simulated-agent/n"
+
+
+class FixedClock:
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
+
+
+@pytest.fixture(scope="module")
+def agents() -> list[Agent]:
+    loaded, problems = load_agents(ROUTING_AGENTS)
+    assert loaded is not None, problems
+    return list(loaded.agents)
+
+
+@pytest.fixture(scope="module")
+def menus(asterisk: AsteriskInstance) -> MenuSet:
+    store = MenuStore(asterisk.settings.menus, asterisk.settings.catalog_file)
+    assert store.reload().applied
+    current = store.current()
+    assert current is not None
+    return current
+
+
+@pytest.fixture
+def talk_s(ami: Ami) -> Iterator[None]:
+    ami.action("Setvar", Variable="AGENT_TALK_S", Value="2")
+    yield
+    ami.action("Setvar", Variable="AGENT_TALK_S", Value="")
+
+
+def agent_answered(ami: Ami, call_id: str, timeout_s: float = 30) -> Event:
+    return ami.wait_for(lambda e: e.get("UserEvent") == "AgentAnswered"
+                        and e.get("Call") == call_id, timeout_s)
+
+
+def queue_call(ami: Ami, menus: MenuSet, agents: list[Agent], *, queue: str, language: str,
+               priority: int = 0, intent: str = "test") -> str:
+    """A caller straight into the queue step, with the route the policy gives."""
+    plan = plan_route(Outcome(OutcomeKind.QUEUE, queue=queue, language=language,
+                              priority=priority), menus, agents)
+    call_id = f"route-{uuid.uuid4().hex[:12]}"
+    variables = {"IVR_QUEUE": queue, "IVR_LANGUAGE": language, "IVR_PRIORITY": str(priority),
+                 "IVR_INTENT": intent, "IVR_ROUTE": plan.queue,
+                 "IVR_MAX_PENALTY": str(plan.max_penalty), "IVR_QUEUE_RULE": plan.rule}
+    ami.action("Originate", Channel="Local/queue@hotline-outcome",
+               Context="hotline-scripted-caller", Exten="s", Priority="1",
+               ChannelId=f"caller-{call_id}", OtherChannelId=call_id,
+               Async="true", Timeout="30000",
+               Variable=[f"__{k}={v}" for k, v in variables.items()] + ["CALLER_WAIT_S=60"])
+    return call_id
+
+
+def pause(ami: Ami, interface: str, paused: bool) -> None:
+    ami.action("QueuePause", Interface=interface, Paused="true" if paused else "false")
+
+
+def test_a_cantonese_card_caller_reaches_the_cantonese_card_agent_with_context(
+        ami: Ami, start_fastagi, asterisk: AsteriskInstance, menus: MenuSet,
+        agents: list[Agent], talk_s: None) -> None:
+    """Through the real menus: the Cantonese dispute transcript by DTMF."""
+    settings = asterisk.settings
+    report = build_prompts(settings, quiet=True)
+    assert not report.problems
+    manifest = json.loads((settings.prompts_audio_dir / "manifest.json").read_text())
+    durations = {key: int(entry["duration_ms"]) for key, entry in manifest.items()}
+    transcript = load_transcript(ROOT / "menus" / "transcripts" / "card-dispute-cantonese.yaml")
+    store = MenuStore(settings.menus, settings.catalog_file)
+    assert store.reload().applied
+
+    def route(channel: Channel) -> Outcome:
+        return HotlineRoute(store=store, prompts_dir=settings.prompts_audio_dir,
+                            messages_dir=settings.messages_dir,
+                            directory=TranscriptDirectory(transcript),
+                            events=EventSpool(settings.spool_dir),
+                            clock=FixedClock(transcript.at), agents=agents)(channel)
+
+    start_fastagi({"hotline": route})
+    plan = plan_call(menus, transcript, durations)
+    script = replace(plan.script, stay_s=8.0)
+    trace = place_call(ami, script, timeout_s=90)
+    answered = agent_answered(ami, trace.hotline_id, timeout_s=5)
+    assert answered["Agent"] == "2001"
+    assert trace.ended.get("Route") == "cards-disputes-yue"
+    # The agent's screen: what the IVR learned, without re-asking.
+    assert answered["Language"] == "yue"
+    assert answered["Intent"] == "card-dispute"
+    assert "cards.disputes" in answered["Path"]
+    assert "lang-yue" in answered["Skills"]
+
+
+def test_when_the_cantonese_agent_is_busy_another_card_agent_answers_after_the_wait(
+        ami: Ami, menus: MenuSet, agents: list[Agent], talk_s: None) -> None:
+    pause(ami, CANTONESE_CARDS, True)
+    try:
+        started = time.monotonic()
+        call_id = queue_call(ami, menus, agents, queue="cards", language="yue")
+        answered = agent_answered(ami, call_id)
+        waited_s = time.monotonic() - started
+    finally:
+        pause(ami, CANTONESE_CARDS, False)
+    assert answered["Agent"] == "2002"  # the Mandarin card agent
+    assert waited_s >= 4, f"overflowed after {waited_s:.1f} s, before widen_after_s"
+
+
+def test_a_lost_card_call_jumps_ahead_of_a_routine_one(
+        ami: Ami, menus: MenuSet, agents: list[Agent], talk_s: None) -> None:
+    pause(ami, CANTONESE_CARDS, True)
+    try:
+        routine = queue_call(ami, menus, agents, queue="cards", language="yue")
+        time.sleep(1.0)  # the routine caller is first in line
+        urgent = queue_call(ami, menus, agents, queue="cards", language="yue", priority=9,
+                            intent="lost-card")
+        time.sleep(1.0)
+    finally:
+        pause(ami, CANTONESE_CARDS, False)
+    first = ami.wait_for(lambda e: e.get("UserEvent") == "AgentAnswered"
+                         and e.get("Call") in (routine, urgent), 30)
+    assert first["Call"] == urgent and first["Agent"] == "2001"
+    assert agent_answered(ami, routine)["Call"] == routine
