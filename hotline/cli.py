@@ -10,7 +10,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hotline import menu_commands, model_commands, prompt_commands, speech_commands
+from hotline import (
+    agent_commands,
+    menu_commands,
+    model_commands,
+    prompt_commands,
+    speech_commands,
+)
 from hotline.asterisk.ami import AmiError
 from hotline.asterisk.config import ConfigError
 from hotline.asterisk.process import AsteriskInstance
@@ -30,6 +36,7 @@ app = typer.Typer(help="Hotline IVR: Asterisk-backed voice IVR for financial hot
 asterisk_app = typer.Typer(help="Provision and run the real Asterisk 22.", no_args_is_help=True)
 app.add_typer(asterisk_app, name="asterisk")
 menu_commands.register(app)
+agent_commands.register(app)
 app.add_typer(prompt_commands.prompts_app, name="prompts")
 app.add_typer(model_commands.models_app, name="models")
 app.add_typer(speech_commands.speech_app, name="speech")

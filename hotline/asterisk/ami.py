@@ -7,6 +7,7 @@ import logging
 import queue
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -80,7 +81,39 @@ class Ami:
             raise AmiError(f"AMI action {name}: {result.get('Message', 'error')}")
         return result
 
+    def action_list(self, name: str, complete: str, timeout_s: float = 10.0,
+                    **headers: str) -> list[Event]:
+        """An action answered by a list of events ending with `complete` (QueueStatus, ...).
+        pyst2 folds such lists into the response when Asterisk says "status will follow";
+        other events folded in with them go back to the event stream."""
+        if self._manager is None:
+            raise AmiError("not connected")
+        action_id = uuid.uuid4().hex
+        with self._lock:
+            try:
+                response = self._manager.send_action({"Action": name, "ActionID": action_id,
+                                                      **headers})
+            except (ManagerException, OSError, ValueError) as exc:
+                raise AmiError(f"AMI action {name}: {exc}") from exc
+        if response is None:
+            raise AmiError(f"AMI action {name}: connection closed")
+        found = []
+        for block in _blocks(getattr(response, "response", [])):
+            if "Event" not in block:
+                continue
+            if block.get("ActionID") == action_id:
+                found.append(block)
+            else:
+                self._events.put(block)
+        if not any(e.get("Event") == complete for e in found):
+            self.wait_for(lambda e: e.get("Event") == complete
+                          and e.get("ActionID") == action_id, timeout_s)
+            found += [e for e in self.drain() if e.get("ActionID") == action_id]
+        return found
+
     def command(self, cli_command: str) -> str:
+        """A CLI command's output. Asterisk sends it as `Output:` lines (pyst2 keeps only the
+        last as a header), older versions as a data block: both are read from the raw reply."""
         if self._manager is None:
             raise AmiError("not connected")
         with self._lock:
@@ -91,7 +124,9 @@ class Ami:
                 raise AmiError(f"AMI command {cli_command!r}: {exc}") from exc
         if response is None:
             raise AmiError(f"AMI command {cli_command!r}: connection closed")
-        return str(response.data)
+        raw = [line.rstrip("\r\n") for line in getattr(response, "response", [])]
+        output = [line.partition(":")[2][1:] for line in raw if line.startswith("Output:")]
+        return "\n".join(output) if output else str(response.data)
 
     def version(self) -> str:
         return self.action("CoreSettings").get("AsteriskVersion", "unknown")
@@ -121,3 +156,22 @@ class Ami:
                 self.history.append(self._events.get_nowait())
             except queue.Empty:
                 return self.history
+
+
+def _blocks(lines: list[str]) -> list[Event]:
+    """AMI messages ("Key: value" lines, blank-line separated) as dicts."""
+    blocks: list[Event] = []
+    current: Event = {}
+    for line in lines:
+        text = line.rstrip("\r\n")
+        if not text:
+            if current:
+                blocks.append(current)
+            current = {}
+            continue
+        key, sep, value = text.partition(":")
+        if sep:
+            current.setdefault(key.strip(), value.strip())
+    if current:
+        blocks.append(current)
+    return blocks

@@ -6,6 +6,7 @@ generated AMI secret); Asterisk's own `${...}` syntax is left alone.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import secrets
@@ -35,7 +36,10 @@ class ConfigError(RuntimeError):
 
 def ami_secret(settings: Settings) -> str:
     """The instance's AMI secret: generated on first use, kept private in the runtime folder."""
-    path = settings.asterisk_dir / "ami-secret"
+    return _private_secret(settings.asterisk_dir / "ami-secret")
+
+
+def _private_secret(path: Path) -> str:
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -44,6 +48,39 @@ def ami_secret(settings: Settings) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(secret + "\n")
     return secret
+
+
+SIP_REALM = "hotline"
+CALLER_ENDPOINT = "caller"  # a local softphone that calls the hotline
+
+
+def sip_password(settings: Settings, user: str) -> str:
+    """A SIP account's password: generated per runtime folder, readable by its owner only;
+    Asterisk's config holds only its MD5 digest."""
+    return _private_secret(settings.asterisk_dir / "sip-secrets" / user)
+
+
+def sip_endpoints_conf(settings: Settings) -> str:
+    """PJSIP endpoints on the loopback transport: the softphone that calls the hotline and
+    one phone per agent of routing/agents.yaml."""
+    _menus, agents = _menus_and_agents(settings)
+    lines = ["; GENERATED from routing/agents.yaml by `hotline asterisk up`; passwords are in",
+             "; the runtime folder (`hotline sip`), only their digests are here.", "",
+             "[hotline-phone](!)", "type = endpoint", "transport = transport-loopback",
+             "disallow = all", "allow = ulaw,alaw", "direct_media = no",
+             "rtp_symmetric = yes", ""]
+    accounts = [(CALLER_ENDPOINT, "hotline-inbound", "softphone: any number reaches the IVR")]
+    accounts += [(agent.extension, "hotline-agent-phone", f"agent {agent.id}")
+                 for agent in agents.agents]
+    for user, context, what in accounts:
+        digest = hashlib.md5(f"{user}:{SIP_REALM}:{sip_password(settings, user)}".encode(),
+                             usedforsecurity=False).hexdigest()
+        lines += [f"; {what}", f"[{user}](hotline-phone)", f"context = {context}",
+                  f"auth = {user}-auth", f"aors = {user}", "",
+                  f"[{user}-auth]", "type = auth", "auth_type = md5", f"username = {user}",
+                  f"realm = {SIP_REALM}", f"md5_cred = {digest}", "",
+                  f"[{user}]", "type = aor", "max_contacts = 1", "remove_existing = yes", ""]
+    return "\n".join(lines)
 
 
 def etc_dir(settings: Settings) -> Path:
@@ -83,6 +120,7 @@ def render(settings: Settings, installation: AsteriskInstallation) -> Path:
         _render_file(source, target / "dialplan" / source.name, values)
     (target / "queues-menus.conf").write_text(menu_queues_conf(settings), encoding="utf-8")
     (target / "queuerules.conf").write_text(queue_rules_conf(settings), encoding="utf-8")
+    (target / "pjsip-endpoints.conf").write_text(sip_endpoints_conf(settings), encoding="utf-8")
     return target / "asterisk.conf"
 
 

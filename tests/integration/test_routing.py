@@ -20,6 +20,7 @@ import pytest
 from agi.hotline_route import HotlineRoute
 from agi.menu_store import MenuStore
 from db.spool import EventSpool
+from hotline.agent_commands import queue_states
 from hotline.asterisk.ami import Ami, Event
 from hotline.asterisk.process import AsteriskInstance
 from hotline.calls import place_call
@@ -156,3 +157,42 @@ def test_a_lost_card_call_jumps_ahead_of_a_routine_one(
                          and e.get("Call") in (routine, urgent), 30)
     assert first["Call"] == urgent and first["Agent"] == "2001"
     assert agent_answered(ami, routine)["Call"] == routine
+
+
+def test_queue_states_show_paused_busy_and_waiting(ami: Ami, menus: MenuSet,
+                                                   agents: list[Agent], talk_s: None) -> None:
+    """What `hotline agents` shows, read from the running Asterisk."""
+    everyone = [a.ring for a in agents if a.ring.startswith("Local/200")]
+    for interface in everyone:
+        pause(ami, interface, True)
+    try:
+        call_id = queue_call(ami, menus, agents, queue="cards", language="yue")
+        time.sleep(1.0)
+        states = {s.queue: s for s in queue_states(ami)}
+        cards_yue = states["cards-yue"]
+        assert cards_yue.waiting == 1
+        assert sorted((m.agent, m.penalty, m.paused) for m in cards_yue.members) == \
+            [("cards-cmn", 10, True), ("cards-yue", 0, True)]
+    finally:
+        for interface in everyone:
+            pause(ami, interface, False)
+    agent_answered(ami, call_id)
+    time.sleep(0.5)
+    busy = {m.agent: m.state for m in
+            {s.queue: s for s in queue_states(ami)}["cards-yue"].members}
+    assert busy["cards-yue"] == "on a call", busy
+
+
+def test_sip_accounts_exist_on_loopback_with_digests_only(ami: Ami,
+                                                          asterisk: AsteriskInstance) -> None:
+    endpoints = ami.command("pjsip show endpoints")
+    for account in ("caller", "2001", "2002", "2003"):
+        assert f" {account} " in endpoints or f" {account}/" in endpoints, endpoints
+    auth = ami.command("pjsip show auth caller-auth")
+    assert "md5" in auth.lower(), auth
+    rendered = (asterisk.settings.asterisk_dir / "etc" / "pjsip-endpoints.conf").read_text()
+    for secret in (asterisk.settings.asterisk_dir / "sip-secrets").iterdir():
+        assert secret.read_text().strip() not in rendered
+        assert secret.stat().st_mode & 0o077 == 0  # the owner's only
+    transports = ami.command("pjsip show transports")
+    assert "127.0.0.1" in transports and "0.0.0.0" not in transports
