@@ -12,6 +12,7 @@ from pathlib import Path
 
 from agi import variables
 from agi.menu_store import MenuStore
+from agi.queue_info import AsteriskQueueInfo
 from agi.speech_listener import AgiListener
 from ivr.agents import Agent, plan_route
 from ivr.errors import CallerHungUp, ChannelError
@@ -108,6 +109,9 @@ class HotlineRoute:
     speech: SpeechClient | None = None  # None: keys only
     utterances_dir: Path | None = None
     agents: list[Agent] = field(default_factory=list)
+    # Read the live queue for wait announcements and callback offers. Off only where a test
+    # needs a call's prompts to be exactly what the menus alone predict.
+    live_queue_state: bool = True
 
     def __call__(self, channel: Channel) -> Outcome:
         menus = self.store.current()
@@ -121,7 +125,9 @@ class HotlineRoute:
         ports = Ports(channel=channel, prompter=AudioPrompter(channel, self.prompts_dir),
                       directory=self.directory,
                       recorder=ChannelMessageRecorder(channel, self.messages_dir, self.events),
-                      events=self.events, clock=self.clock, listener=listener)
+                      events=self.events, clock=self.clock, listener=listener,
+                      queue_info=AsteriskQueueInfo(channel, menus, self.agents)
+                      if self.live_queue_state else None)
         outcome = run_menus(menus, ports)
         if outcome.kind is not OutcomeKind.QUEUE:
             return outcome

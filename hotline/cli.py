@@ -42,6 +42,7 @@ app.add_typer(model_commands.models_app, name="models")
 app.add_typer(speech_commands.speech_app, name="speech")
 
 console = Console()
+QUEUE_ANNOUNCEMENT_ALLOWANCE_S = 20.0
 OPERATIONAL_ERRORS = (ProvisionError, ConfigError, AmiError, ServiceError, OSError)
 
 
@@ -207,7 +208,9 @@ def _plan(settings: Settings, transcript: str) -> PlannedCall:
     if not manifest:
         raise ValueError("no rendered prompts; run `hotline prompts build`")
     durations = {key: int(str(entry.get("duration_ms", 0))) for key, entry in manifest.items()}
-    return plan_call(menus, load_transcript(file), durations)
+    # Live queues may add a wait announcement (and a callback offer) before the queue.
+    return plan_call(menus, load_transcript(file), durations,
+                     queue_allowance_s=QUEUE_ANNOUNCEMENT_ALLOWANCE_S)
 
 
 def _compare(trace: CallTrace, planned: PlannedCall) -> None:

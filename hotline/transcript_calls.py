@@ -71,7 +71,9 @@ class PlannedCall:
 
 
 def plan_call(menus: MenuSet, transcript: Transcript, durations_ms: dict[str, int],
-              variables: tuple[str, ...] = ()) -> PlannedCall:
+              variables: tuple[str, ...] = (), queue_allowance_s: float = 0.0) -> PlannedCall:
+    """`queue_allowance_s`: stay longer when the call ends in a queue, for the live wait
+    announcement (callers ahead, estimated wait) the menus alone cannot predict."""
     if not transcript.dtmf_only:
         raise ValueError(f"{transcript.name}: only keys-only transcripts can be dialled")
     caller = TimedCaller(transcript, durations_ms=durations_ms)
@@ -82,6 +84,8 @@ def plan_call(menus: MenuSet, transcript: Transcript, durations_ms: dict[str, in
         steps.append((max(0.0, at_s - previous_end), keys))
         previous_end = at_s + DTMF_KEY_S * len(keys)
     stay_s = caller.clock_s - previous_end + HANG_ON_S
+    if expected.outcome is not None and expected.outcome.kind.value == "queue":
+        stay_s += queue_allowance_s
     script = CallerScript(steps=tuple(steps), stay_s=round(stay_s, 2),
                           caller_number=transcript.caller_number or "anonymous",
                           variables=variables)

@@ -11,6 +11,7 @@ Must not import pyst2, Asterisk, Vosk or SQLAlchemy.
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,6 +36,8 @@ from ivr.ports import (
     Listener,
     MessageRecorder,
     Prompter,
+    QueueInfo,
+    QueueLoad,
     SpeechUnavailable,
 )
 
@@ -56,6 +59,7 @@ class Ports:
     events: EventSink
     clock: Clock
     listener: Listener | None = None  # None: DTMF only
+    queue_info: QueueInfo | None = None  # None: no wait announcements or callback offers
 
 
 @dataclass
@@ -286,9 +290,22 @@ class Interpreter:
         state.events.append(f"{node_id}: found")
         return node.found
 
-    def _queue(self, node_id: str, node: schema.QueueNode, state: CallState) -> Outcome:
+    def _queue(self, node_id: str, node: schema.QueueNode,
+               state: CallState) -> Outcome | str:
         for prompt_id in node.prompt or []:
             self.ports.prompter.play(prompt_id, state.language, "")
+        wait_s = self._announce_wait(node, state)
+        settings = self.line.queue_wait
+        if node.callback and wait_s is not None and wait_s >= settings.offer_callback_after_s:
+            key = self.ports.prompter.play(settings.callback_offer_prompt, state.language,
+                                           ALL_KEYS)
+            if key is None:
+                key = self.ports.channel.wait_for_key(CALLBACK_NEXT_KEY_TIMEOUT_MS)
+            state.events.append(f"{node_id}: wait {wait_s} s, callback "
+                                f"{'chosen' if key == '1' else 'declined'}")
+            if key == "1":
+                state.intent = state.intent or node.intent
+                return node.callback
         # Routed on purpose: the queue node names the need. Sent here by "agent please" or
         # exhausted retries: what the caller chose before says more.
         intent = node.intent if not state.reason else (state.intent or node.intent)
@@ -296,6 +313,32 @@ class Interpreter:
                           skills=(*node.skills, f"lang-{state.language}"),
                           priority=node.priority, intent=intent)
         return self._outcome(outcome, state)
+
+    def _announce_wait(self, node: schema.QueueNode, state: CallState) -> int | None:
+        """Tell the caller how many wait before them and about how long, in their language.
+        Returns the estimated wait (None when the queue cannot be read)."""
+        info = self.ports.queue_info
+        settings = self.line.queue_wait
+        if info is None:
+            return None
+        load = info.load(node.queue, state.language)
+        if load is None:
+            return None
+        wait_s = estimated_wait_s(load, settings.average_handle_s)
+        if wait_s == 0 or not settings.announce:
+            return wait_s
+        if state.language in self.menus.figure_languages:
+            minutes = max(1, math.ceil(wait_s / 60))
+            sequence = [settings.ahead_prompt,
+                        *spoken.value_fragments("number", str(load.waiting), state.language),
+                        settings.callers_prompt, settings.wait_prompt,
+                        *spoken.value_fragments("number", str(minutes), state.language),
+                        settings.minutes_prompt]
+        else:
+            sequence = [settings.busy_prompt]
+        for prompt_id in sequence:
+            self.ports.prompter.play(prompt_id, state.language, "")
+        return wait_s
 
     def _record(self, node_id: str, node: schema.RecordNode, state: CallState) -> str:
         for prompt_id in node.prompt:
@@ -569,6 +612,16 @@ def _priority(base: int, state: CallState) -> int:
     if state.customer is not None and state.customer.attributes.get("vip") is True:
         return max(base, min(base + 2, 10))
     return base
+
+
+def estimated_wait_s(load: QueueLoad, average_handle_s: int) -> int:
+    """About how long until an agent is free for a caller joining now: 0 when a ready agent
+    waits for them; otherwise the callers ahead share the logged-in agents' calls."""
+    position = load.waiting + 1
+    if load.ready_agents >= position:
+        return 0
+    rounds = math.ceil((position - load.ready_agents) / max(1, load.logged_agents))
+    return rounds * average_handle_s
 
 
 def run_menus(menus: MenuSet, ports: Ports) -> Outcome:

@@ -313,6 +313,14 @@ class QueueNode(NodeBase):
     priority: int = Field(0, ge=0, le=10, description="Higher is answered first.")
     intent: str
     prompt: Prompts | None = None
+    callback: NodeId | None = Field(None, description=(
+        "A callback node offered when the estimated wait is long (line.queue_wait)."))
+
+    def edges(self) -> list[Edge]:
+        if self.callback:
+            return [Edge(label="callback instead of waiting", target=self.callback,
+                         takes_input=True)]
+        return []
 
     def prompt_ids(self) -> list[str]:
         return list(self.prompt or [])
@@ -472,6 +480,28 @@ class SpeechSettings(Strict):
     max_answer_s: int = Field(8, ge=2, le=30, description="Longest spoken answer.")
 
 
+class QueueWaitSettings(Strict):
+    """What callers hear as they join a queue: how many wait before them and about how long,
+    in their language; and, when the wait is long, an offer to be called back."""
+
+    announce: bool = True
+    average_handle_s: int = Field(180, ge=10, le=3600, description=(
+        "Average call length, for the estimated wait."))
+    offer_callback_after_s: int = Field(120, ge=0, le=3600, description=(
+        "Offer a callback (queue nodes with `callback:`) when the estimate is this long."))
+    ahead_prompt: PromptId = "queue.ahead"  # "there are" … callers ahead
+    callers_prompt: PromptId = "queue.callers"
+    wait_prompt: PromptId = "queue.wait"  # "about" … minutes
+    minutes_prompt: PromptId = "queue.minutes"
+    busy_prompt: PromptId = Field("queue.busy", description=(
+        "Instead of the figures, in languages the catalog cannot say numbers in."))
+    callback_offer_prompt: PromptId = "queue.callback_offer"
+
+    def prompt_ids(self) -> list[str]:
+        return [self.ahead_prompt, self.callers_prompt, self.wait_prompt,
+                self.minutes_prompt, self.busy_prompt, self.callback_offer_prompt]
+
+
 class LineSettings(Strict):
     name: str
     entry: NodeId
@@ -490,6 +520,8 @@ class LineSettings(Strict):
     business_hours: dict[str, BusinessHours] = Field(default_factory=dict)
     max_steps: int = Field(200, ge=10, le=10000, description="Guard against runaway flows.")
     speech: SpeechSettings = Field(default_factory=lambda: SpeechSettings.model_validate({}))
+    queue_wait: QueueWaitSettings = Field(
+        default_factory=lambda: QueueWaitSettings.model_validate({}))
 
     @model_validator(mode="after")
     def _default_enabled(self) -> LineSettings:
@@ -500,7 +532,7 @@ class LineSettings(Strict):
 
     def prompt_ids(self) -> list[str]:
         return [*self.no_input_prompt, *self.no_match_prompt, *self.agent_offer_prompt,
-                self.recording_disclosure_prompt]
+                self.recording_disclosure_prompt, *self.queue_wait.prompt_ids()]
 
 
 class QueueDef(Strict):

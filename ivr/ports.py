@@ -141,6 +141,19 @@ class MessageRecorder(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class QueueLoad:
+    waiting: int  # callers already waiting in the queue the caller would join
+    ready_agents: int  # logged in, not paused, not on a call
+    logged_agents: int
+
+
+class QueueInfo(Protocol):
+    def load(self, queue: str, language: str) -> QueueLoad | None:
+        """The queue a caller of `language` would join; None when it cannot be known."""
+        ...
+
+
 class EventSink(Protocol):
     """Durable record of what happened in a call (call path, callbacks, messages). Must not
     raise and must not block the call: adapters queue or spool."""

@@ -33,6 +33,7 @@ from ivr.ports import (
     Customer,
     DirectoryUnavailable,
     Heard,
+    QueueLoad,
     RecordedMessage,
     keys_until_hash,
 )
@@ -87,6 +88,12 @@ class Expected(_Strict):
     events: list[str] = Field(default_factory=list, description="Event kinds emitted.")
 
 
+class QueueLoadSpec(_Strict):
+    waiting: int = Field(ge=0)
+    ready_agents: int = Field(0, ge=0)
+    logged_agents: int = Field(1, ge=0)
+
+
 class Transcript(_Strict):
     name: str
     caller_number: str | None = "13900000000"
@@ -97,6 +104,9 @@ class Transcript(_Strict):
     expect: Expected
     dtmf_only: bool = Field(False, description="Runs through real Asterisk too (keys only).")
     message_text: str | None = Field(None, description="What a transcribed message says.")
+    queue_load: QueueLoadSpec | None = Field(None, description=(
+        "The queue the caller would join: callers waiting and agents (for wait "
+        "announcements and callback offers)."))
 
     @model_validator(mode="after")
     def _aware(self) -> Transcript:
@@ -258,6 +268,11 @@ class ScriptedCaller:
     def now(self) -> datetime:
         return self.transcript.at
 
+    def load(self, queue: str, language: str) -> QueueLoad | None:
+        spec = self.transcript.queue_load
+        return None if spec is None else QueueLoad(spec.waiting, spec.ready_agents,
+                                                   spec.logged_agents)
+
 
 class ScriptedPrompter:
     def __init__(self, caller: ScriptedCaller) -> None:
@@ -305,7 +320,8 @@ def run_transcript(menus: MenuSet, transcript: Transcript,
     ports = Ports(channel=caller, prompter=ScriptedPrompter(caller),
                   directory=TranscriptDirectory(transcript),
                   recorder=caller, events=caller, clock=caller,
-                  listener=None if transcript.dtmf_only else caller)
+                  listener=None if transcript.dtmf_only else caller,
+                  queue_info=caller if transcript.queue_load else None)
     outcome: Outcome | None = None
     try:
         outcome = run_menus(menus, ports)

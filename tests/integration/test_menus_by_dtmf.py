@@ -64,7 +64,9 @@ def transcript_routes(store: MenuStore, settings_dir: Path, prompts_dir: Path,
         return HotlineRoute(store=store, prompts_dir=prompts_dir,
                             messages_dir=settings_dir / "messages",
                             directory=TranscriptDirectory(transcript), events=events,
-                            clock=FixedClock(transcript.at))(channel)
+                            clock=FixedClock(transcript.at),
+                            # Timed from the menus alone: no live wait announcements.
+                            live_queue_state=False)(channel)
 
     return {"hotline": route}
 

@@ -23,7 +23,7 @@ from db.spool import EventSpool
 from hotline.agent_commands import queue_states
 from hotline.asterisk.ami import Ami, Event
 from hotline.asterisk.process import AsteriskInstance
-from hotline.calls import place_call
+from hotline.calls import CallTrace, place_call
 from hotline.prompt_commands import build_prompts
 from hotline.transcript_calls import plan_call
 from ivr.agents import Agent, load_agents, plan_route
@@ -94,10 +94,9 @@ def pause(ami: Ami, interface: str, paused: bool) -> None:
     ami.action("QueuePause", Interface=interface, Paused="true" if paused else "false")
 
 
-def test_a_cantonese_card_caller_reaches_the_cantonese_card_agent_with_context(
-        ami: Ami, start_fastagi, asterisk: AsteriskInstance, menus: MenuSet,
-        agents: list[Agent], talk_s: None) -> None:
-    """Through the real menus: the Cantonese dispute transcript by DTMF."""
+def dial_cantonese_dispute(ami: Ami, start_fastagi, asterisk: AsteriskInstance,
+                           menus: MenuSet, agents: list[Agent], stay_s: float) -> CallTrace:
+    """The Cantonese dispute transcript through the real menus by DTMF, with live queues."""
     settings = asterisk.settings
     report = build_prompts(settings, quiet=True)
     assert not report.problems
@@ -116,8 +115,13 @@ def test_a_cantonese_card_caller_reaches_the_cantonese_card_agent_with_context(
 
     start_fastagi({"hotline": route})
     plan = plan_call(menus, transcript, durations)
-    script = replace(plan.script, stay_s=8.0)
-    trace = place_call(ami, script, timeout_s=90)
+    return place_call(ami, replace(plan.script, stay_s=stay_s), timeout_s=90)
+
+
+def test_a_cantonese_card_caller_reaches_the_cantonese_card_agent_with_context(
+        ami: Ami, start_fastagi, asterisk: AsteriskInstance, menus: MenuSet,
+        agents: list[Agent], talk_s: None) -> None:
+    trace = dial_cantonese_dispute(ami, start_fastagi, asterisk, menus, agents, stay_s=8)
     answered = agent_answered(ami, trace.hotline_id, timeout_s=5)
     assert answered["Agent"] == "2001"
     assert trace.ended.get("Route") == "cards-disputes-yue"
@@ -126,6 +130,31 @@ def test_a_cantonese_card_caller_reaches_the_cantonese_card_agent_with_context(
     assert answered["Intent"] == "card-dispute"
     assert "cards.disputes" in answered["Path"]
     assert "lang-yue" in answered["Skills"]
+
+
+def test_a_caller_joining_a_long_queue_hears_place_and_wait_and_a_callback_offer(
+        ami: Ami, start_fastagi, asterisk: AsteriskInstance, menus: MenuSet,
+        agents: list[Agent], talk_s: None) -> None:
+    card_agents = [a.ring for a in agents if a.extension in ("2001", "2002")]
+    for interface in card_agents:
+        pause(ami, interface, True)
+    try:
+        for _ in range(2):
+            queue_call(ami, menus, agents, queue="cards-disputes", language="yue")
+        time.sleep(1.0)
+        trace = dial_cantonese_dispute(ami, start_fastagi, asterisk, menus, agents,
+                                       stay_s=25)
+    finally:
+        for interface in card_agents:
+            pause(ami, interface, False)
+    played = [command.split('"')[1].split("/prompts/")[-1] for command, _result
+              in trace.agi_commands if command.startswith("STREAM FILE")]
+    # 3rd in line, two card agents (both busy): about 6 minutes, so a callback is offered.
+    start = played.index("yue/queue/ahead")
+    assert played[start:start + 7] == ["yue/queue/ahead", "yue/say/d2", "yue/queue/callers",
+                                       "yue/queue/wait", "yue/say/d6", "yue/queue/minutes",
+                                       "yue/queue/callback_offer"], played
+    assert trace.ended.get("Route") == "cards-disputes-yue"  # declined: kept waiting
 
 
 def test_when_the_cantonese_agent_is_busy_another_card_agent_answers_after_the_wait(

@@ -1,0 +1,66 @@
+"""What callers hear as they join a queue: callers ahead, estimated wait, callback offer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ivr.interpreter import estimated_wait_s
+from ivr.menu_loader import MenuSet, load_menus
+from ivr.ports import QueueLoad
+from ivr.transcripts import Transcript, run_transcript
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def menus() -> MenuSet:
+    result = load_menus(ROOT / "menus", ROOT / "prompts" / "catalog.yaml")
+    assert result.menus is not None
+    return result.menus
+
+
+@pytest.mark.parametrize(("load", "wait_s"), [
+    (QueueLoad(waiting=0, ready_agents=1, logged_agents=3), 0),  # an agent is waiting
+    (QueueLoad(waiting=2, ready_agents=3, logged_agents=3), 0),
+    (QueueLoad(waiting=0, ready_agents=0, logged_agents=2), 180),
+    (QueueLoad(waiting=5, ready_agents=0, logged_agents=2), 540),  # 6th in line, 2 agents
+    (QueueLoad(waiting=3, ready_agents=0, logged_agents=0), 720),  # nobody logged in yet
+])
+def test_estimated_wait(load: QueueLoad, wait_s: int) -> None:
+    assert estimated_wait_s(load, 180) == wait_s
+
+
+def call(menus: MenuSet, language_key: str, waiting: int, ready: int = 0,
+         then: list[dict[str, object]] | None = None) -> list[str]:
+    transcript = Transcript.model_validate({
+        "name": "t", "at": "2026-11-23T10:00:00+08:00",
+        "queue_load": {"waiting": waiting, "ready_agents": ready, "logged_agents": 2},
+        "steps": [{"press": language_key}, {"press": "2"}, {"press": "3"}, *(then or [])],
+        "expect": {"outcome": "queue", "queue": "cards"}})
+    result = run_transcript(menus, transcript)
+    assert result.passed, result.failures
+    return [prompt for prompt, _language in result.caller.played]
+
+
+def test_callers_hear_their_place_and_wait_in_their_language(menus: MenuSet) -> None:
+    played = call(menus, "1", waiting=3)  # 4th in line, 2 agents: 2 rounds of 3 minutes
+    start = played.index("queue.ahead")
+    assert played[start:start + 6] == ["queue.ahead", "say.d3", "queue.callers",
+                                       "queue.wait", "say.d6", "queue.minutes"]
+
+
+def test_languages_without_figures_hear_a_plain_hold_message(menus: MenuSet) -> None:
+    played = call(menus, "3", waiting=1)
+    assert "queue.busy" in played and "queue.ahead" not in played
+
+
+def test_nothing_is_announced_when_an_agent_is_free(menus: MenuSet) -> None:
+    played = call(menus, "1", waiting=0, ready=1)
+    assert not [p for p in played if p.startswith("queue.")]
+
+
+def test_a_caller_who_declines_the_callback_keeps_waiting(menus: MenuSet) -> None:
+    played = call(menus, "1", waiting=6, then=[{"press": "2"}])
+    assert "queue.callback_offer" in played
