@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 from ivr import menu_schema as schema
 from ivr import spoken, vocabulary
 from ivr.calendar import is_open, time_between
+from ivr.contact_policy import earliest_call
 from ivr.errors import CallerHungUp
 from ivr.matching import CHECKS, phrase_matches
 from ivr.menu_loader import MenuSet
@@ -376,9 +377,12 @@ class Interpreter:
         if number is None:
             state.reason = "callback-not-booked"
             return node.fallback or self.line.exhausted
+        # The earliest time the customer may be called (never in the quiet hours).
+        not_before = earliest_call(self.ports.clock.now(), self.line.contact)
         self.ports.events.emit(self.ports.channel.call_id, "callback-requested", {
             "queue": node.queue, "number": number, "language": state.language,
-            "intent": state.intent, "node": node_id})
+            "intent": state.intent, "node": node_id,
+            "not_before": not_before.isoformat(timespec="minutes")})
         state.events.append(f"{node_id}: callback booked")
         for prompt_id in node.done_prompt:
             self.ports.prompter.play(prompt_id, state.language, "")

@@ -16,6 +16,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from ivr.contact_policy import ContactSettings
+
 NodeId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$",
                               description="Node id, e.g. `cards.menu`.")]
 PromptId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$",
@@ -522,6 +524,9 @@ class LineSettings(Strict):
     speech: SpeechSettings = Field(default_factory=lambda: SpeechSettings.model_validate({}))
     queue_wait: QueueWaitSettings = Field(
         default_factory=lambda: QueueWaitSettings.model_validate({}))
+    contact: ContactSettings = Field(
+        default_factory=lambda: ContactSettings.model_validate({}), description=(
+            "When customers may be called back: quiet hours and attempts per day."))
 
     @model_validator(mode="after")
     def _default_enabled(self) -> LineSettings:

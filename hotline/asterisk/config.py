@@ -25,6 +25,7 @@ from ivr.agents import (
     members,
 )
 from ivr.menu_loader import MenuSet, load_menus
+from speech.hold_music import write_hold_music
 
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
 AMI_USER = "hotline"
@@ -108,6 +109,7 @@ def render(settings: Settings, installation: AsteriskInstallation) -> Path:
         "rtp_start": str(settings.rtp_start),
         "rtp_end": str(settings.rtp_end),
         "agi_url": settings.agi_url,
+        "moh_dir": str(write_hold_music(settings.runtime_dir / "moh").parent),
     }
     for name in ("lib_dir", "spool_dir", "asterisk_run_dir", "log_dir"):
         Path(values[name]).mkdir(parents=True, exist_ok=True)

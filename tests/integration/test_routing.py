@@ -196,7 +196,10 @@ def test_queue_states_show_paused_busy_and_waiting(ami: Ami, menus: MenuSet,
         pause(ami, interface, True)
     try:
         call_id = queue_call(ami, menus, agents, queue="cards", language="yue")
-        time.sleep(1.0)
+        music = ami.wait_for(lambda e: e.get("Event") == "MusicOnHoldStart"
+                             and e.get("Uniqueid") == call_id, 10)
+        assert music.get("Class") == "hotline"  # the caller is not left in silence
+        time.sleep(0.5)
         states = {s.queue: s for s in queue_states(ami)}
         cards_yue = states["cards-yue"]
         assert cards_yue.waiting == 1
