@@ -93,6 +93,9 @@ def write_outcome(channel: AgiChannel, outcome: Outcome) -> None:
         variables.IVR_MAX_PENALTY: None if outcome.max_penalty is None
         else str(outcome.max_penalty),
         variables.IVR_QUEUE_RULE: outcome.queue_rule or None,
+        variables.IVR_CALLBACK: outcome.callback_node or None,
+        variables.IVR_CALLBACK_NUMBER: outcome.facts.get("callback_number"),
+        variables.IVR_CALLBACK_NOW: outcome.facts.get("callback_now"),
     }
     for name, value in values.items():
         if value is not None:

@@ -17,6 +17,7 @@ from agi.speech_listener import AgiListener
 from ivr.agents import Agent, plan_route
 from ivr.errors import CallerHungUp, ChannelError
 from ivr.interpreter import Ports, run_menus
+from ivr.menu_schema import CallbackNode
 from ivr.outcomes import Outcome, OutcomeKind
 from ivr.ports import ALL_KEYS, Channel, Clock, Directory, EventSink, RecordedMessage
 from speech.client import SpeechClient
@@ -128,7 +129,14 @@ class HotlineRoute:
                       events=self.events, clock=self.clock, listener=listener,
                       queue_info=AsteriskQueueInfo(channel, menus, self.agents)
                       if self.live_queue_state else None)
-        outcome = run_menus(menus, ports)
+        start = channel.get_variable(variables.IVR_START)
+        if start is not None and not isinstance(menus.nodes.get(start), CallbackNode):
+            log.warning("call %s: IVR_START %r is not a callback node; starting at the entry",
+                        channel.call_id, start)
+            start = None
+        language = channel.get_variable(variables.IVR_LANGUAGE) if start else None
+        outcome = run_menus(menus, ports, start,
+                            language if language in menus.line.languages else None)
         if outcome.kind is not OutcomeKind.QUEUE:
             return outcome
         plan = plan_route(outcome, menus, self.agents)

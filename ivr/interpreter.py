@@ -49,6 +49,8 @@ CALLBACK_OTHER_NUMBER_KEY = "2"
 CALLBACK_NUMBER_MIN_LENGTH = 5  # short internal extensions up to international numbers
 CALLBACK_NUMBER_MAX_LENGTH = 15
 CALLBACK_NEXT_KEY_TIMEOUT_MS = 3000
+CALLBACK_SLOT = "callback_number"  # where a booked callback's number is kept for the outcome
+CALLBACK_NOW_SLOT = "callback_now"  # "yes" when it may be dialled at once (not quiet hours)
 
 
 @dataclass(frozen=True)
@@ -97,13 +99,15 @@ class Interpreter:
             "goto": self._goto, "hangup": self._hangup,
         }
 
-    def run(self) -> Outcome:
+    def run(self, start: str | None = None, language: str | None = None) -> Outcome:
+        """Walk the menus from the line's entry (or from `start`, in `language`: a caller
+        coming back from a queue to book a callback)."""
         channel = self.ports.channel
-        state = CallState(language=self.line.default_language,
+        state = CallState(language=language or self.line.default_language,
                           caller_number=_caller_number(channel))
         outcome: Outcome | None = None
         try:
-            outcome = self._walk(state)
+            outcome = self._walk(state, start or self.line.entry)
             return outcome
         except CallerHungUp:
             state.events.append("caller hung up")
@@ -111,8 +115,7 @@ class Interpreter:
         finally:
             self._emit_summary(state, outcome)
 
-    def _walk(self, state: CallState) -> Outcome:
-        node_id = self.line.entry
+    def _walk(self, state: CallState, node_id: str) -> Outcome:
         for _step in range(self.line.max_steps):
             node = self.menus.nodes[node_id]
             state.path.append(node_id)
@@ -312,7 +315,8 @@ class Interpreter:
         intent = node.intent if not state.reason else (state.intent or node.intent)
         outcome = Outcome(OutcomeKind.QUEUE, queue=node.queue, reason=state.reason or "routed",
                           skills=(*node.skills, f"lang-{state.language}"),
-                          priority=node.priority, intent=intent)
+                          priority=node.priority, intent=intent,
+                          callback_node=node.callback or "")
         return self._outcome(outcome, state)
 
     def _announce_wait(self, node: schema.QueueNode, state: CallState) -> int | None:
@@ -384,6 +388,9 @@ class Interpreter:
             "intent": state.intent, "node": node_id,
             "not_before": not_before.isoformat(timespec="minutes")})
         state.events.append(f"{node_id}: callback booked")
+        state.slots[CALLBACK_SLOT] = number
+        state.slots[CALLBACK_NOW_SLOT] = "yes" if not_before <= self.ports.clock.now() \
+            else "no"
         for prompt_id in node.done_prompt:
             self.ports.prompter.play(prompt_id, state.language, "")
         return node.next
@@ -547,12 +554,15 @@ class Interpreter:
         first_key = _first_key(state.events)
         if first_key:
             facts["choice"] = first_key
+        if CALLBACK_SLOT in state.slots:
+            facts["callback_number"] = state.slots[CALLBACK_SLOT]
+            facts["callback_now"] = state.slots[CALLBACK_NOW_SLOT]
         return Outcome(
             outcome.kind, queue=outcome.queue, reason=outcome.reason, facts=facts,
             skills=outcome.skills, priority=_priority(outcome.priority, state),
             intent=outcome.intent, language=state.language, path=tuple(state.path),
             customer_id=state.customer.customer_id if state.customer else "",
-            menu_version=self.menus.version)
+            menu_version=self.menus.version, callback_node=outcome.callback_node)
 
     def _emit_summary(self, state: CallState, outcome: Outcome | None) -> None:
         self.ports.events.emit(self.ports.channel.call_id, "ivr-finished", {
@@ -628,5 +638,6 @@ def estimated_wait_s(load: QueueLoad, average_handle_s: int) -> int:
     return rounds * average_handle_s
 
 
-def run_menus(menus: MenuSet, ports: Ports) -> Outcome:
-    return Interpreter(menus, ports).run()
+def run_menus(menus: MenuSet, ports: Ports, start: str | None = None,
+              language: str | None = None) -> Outcome:
+    return Interpreter(menus, ports).run(start, language)

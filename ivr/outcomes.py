@@ -36,6 +36,7 @@ class Outcome:
     route_queue: str = ""
     max_penalty: int | None = None
     queue_rule: str = ""
+    callback_node: str = ""  # offered to a caller who leaves the queue (keeps their place)
 
     @classmethod
     def failed(cls, reason: str) -> "Outcome":

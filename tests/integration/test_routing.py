@@ -82,7 +82,7 @@ def queue_call(ami: Ami, menus: MenuSet, agents: list[Agent], *, queue: str, lan
     variables = {"IVR_QUEUE": queue, "IVR_LANGUAGE": language, "IVR_PRIORITY": str(priority),
                  "IVR_INTENT": intent, "IVR_ROUTE": plan.queue,
                  "IVR_MAX_PENALTY": str(plan.max_penalty), "IVR_QUEUE_RULE": plan.rule}
-    ami.action("Originate", Channel="Local/queue@hotline-outcome",
+    ami.action("Originate", Channel="Local/s@hotline-scripted-queue-entry",
                Context="hotline-scripted-caller", Exten="s", Priority="1",
                ChannelId=f"caller-{call_id}", OtherChannelId=call_id,
                Async="true", Timeout="30000",
@@ -228,3 +228,57 @@ def test_sip_accounts_exist_on_loopback_with_digests_only(ami: Ami,
         assert secret.stat().st_mode & 0o077 == 0  # the owner's only
     transports = ami.command("pjsip show transports")
     assert "127.0.0.1" in transports and "0.0.0.0" not in transports
+
+
+def test_a_caller_who_asks_to_be_called_back_keeps_their_place(
+        ami: Ami, start_fastagi, asterisk: AsteriskInstance, menus: MenuSet,
+        agents: list[Agent], talk_s: None) -> None:
+    """A Cantonese card caller presses 1 while waiting, confirms their number (1) to the
+    callback node, and hangs up. A routine caller joins after them. When the agent is free,
+    the placeholder holding the first caller's place is answered first, and only then is the
+    caller dialled."""
+    settings = asterisk.settings
+    assert not build_prompts(settings, quiet=True).problems
+    store = MenuStore(settings.menus, settings.catalog_file)
+    assert store.reload().applied
+    start_fastagi({"hotline": HotlineRoute(
+        store=store, prompts_dir=settings.prompts_audio_dir,
+        messages_dir=settings.messages_dir, directory=TranscriptDirectory(
+            load_transcript(ROOT / "menus" / "transcripts" / "card-dispute-cantonese.yaml")),
+        events=EventSpool(settings.spool_dir), agents=agents,
+        clock=FixedClock(datetime.fromisoformat("2026-11-23T10:00:00+08:00")))})  # not quiet hours
+    ami.action("Setvar", Variable="CALLBACK_TECH", Value="Local/")
+    ami.action("Setvar", Variable="CALLBACK_AT", Value="@hotline-scripted-callee")
+    card_agents = [a.ring for a in agents if a.extension in ("2001", "2002")]
+    for interface in card_agents:
+        pause(ami, interface, True)
+    plan = plan_route(Outcome(OutcomeKind.QUEUE, queue="cards", language="yue"), menus,
+                      agents)
+    first = f"route-{uuid.uuid4().hex[:12]}"
+    variables = {"IVR_QUEUE": "cards", "IVR_LANGUAGE": "yue", "IVR_PRIORITY": "0",
+                 "IVR_INTENT": "cards-general", "IVR_ROUTE": plan.queue,
+                 "IVR_MAX_PENALTY": str(plan.max_penalty), "IVR_QUEUE_RULE": plan.rule,
+                 "IVR_CALLBACK": "cards.callback"}
+    try:
+        ami.action("Originate", Channel="Local/s@hotline-scripted-queue-entry",
+                   Context="hotline-scripted-caller", Exten="s", Priority="1",
+                   ChannelId=f"caller-{first}", OtherChannelId=first, Async="true",
+                   CallerID="Caller <13800000001>", Timeout="30000",
+                   Variable=[f"__{k}={v}" for k, v in variables.items()]
+                   + ["CALLER_STEPS=3:1_2.5:1", "CALLER_STAY_S=20"])
+        booked = ami.wait_for(lambda e: e.get("Event") == "VarSet"
+                              and e.get("Variable") == "IVR_CALLBACK_NOW"
+                              and e.get("Uniqueid") == first, 40)
+        assert booked["Value"] == "yes"
+        time.sleep(2.0)  # the placeholder takes the first caller's place
+        second = queue_call(ami, menus, agents, queue="cards", language="yue")
+        time.sleep(1.0)
+    finally:
+        for interface in card_agents:
+            pause(ami, interface, False)
+    answered = ami.wait_for(lambda e: e.get("UserEvent") == "AgentAnswered"
+                            and e.get("Call") in (first, second), 30)
+    assert answered["Call"] == first and answered["Reason"] == "callback", answered
+    dialled = ami.wait_for(lambda e: e.get("UserEvent") == "CallbackAnswered", 30)
+    assert dialled["Number"] == "13800000001"
+    assert agent_answered(ami, second)["Call"] == second
