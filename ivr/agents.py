@@ -65,6 +65,8 @@ class RoutingSettings(_Strict):
         "After this wait, agents who do not speak the caller's language are tried too."))
     wrapup_s: int = Field(10, ge=0, le=300, description="Rest after each call.")
     ring_s: int = Field(15, ge=5, le=60, description="How long one agent rings.")
+    periodic_announce_s: int = Field(45, ge=0, le=600, description=(
+        "How often waiting callers hear line.queue_wait.periodic_prompt (0: never)."))
 
 
 class AgentsFile(_Strict):

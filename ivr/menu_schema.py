@@ -498,10 +498,14 @@ class QueueWaitSettings(Strict):
     busy_prompt: PromptId = Field("queue.busy", description=(
         "Instead of the figures, in languages the catalog cannot say numbers in."))
     callback_offer_prompt: PromptId = "queue.callback_offer"
+    periodic_prompt: PromptId = Field("queue.periodic", description=(
+        "Played every routing.periodic_announce_s while waiting: tells callers that 1 books "
+        "a callback keeping their place."))
 
     def prompt_ids(self) -> list[str]:
         return [self.ahead_prompt, self.callers_prompt, self.wait_prompt,
-                self.minutes_prompt, self.busy_prompt, self.callback_offer_prompt]
+                self.minutes_prompt, self.busy_prompt, self.callback_offer_prompt,
+                self.periodic_prompt]
 
 
 class LineSettings(Strict):

@@ -135,6 +135,16 @@ def menu_queues_conf(settings: Settings) -> str:
     plus the language-free fallback queue of every agent who takes general calls."""
     menus, agents = _menus_and_agents(settings)
     timing = [f"timeout = {agents.routing.ring_s}", f"wrapuptime = {agents.routing.wrapup_s}"]
+    periodic = menus.line.queue_wait.periodic_prompt
+
+    def reminder(language: str) -> list[str]:
+        # Rendered prompts live in the runtime folder, which Asterisk sees at the same path.
+        if not agents.routing.periodic_announce_s:
+            return []
+        sound = settings.prompts_audio_dir / language / Path(*periodic.split("."))
+        return [f"periodic-announce = {sound}",
+                f"periodic-announce-frequency = {agents.routing.periodic_announce_s}"]
+
     lines = ["; GENERATED from the menus' `queues:` sections and routing/agents.yaml by",
              "; `hotline asterisk up`; edit those files instead.", ""]
     for name, queue in sorted(menus.queues.items()):
@@ -142,7 +152,8 @@ def menu_queues_conf(settings: Settings) -> str:
             continue
         for language in menus.line.languages:
             lines += [f"; {queue.description} ({language})",
-                      f"[{asterisk_queue(name, language)}](hotline-queue)", *timing]
+                      f"[{asterisk_queue(name, language)}](hotline-queue)", *timing,
+                      *reminder(language)]
             lines += [_member_line(m) for m in members(agents.agents, list(queue.skills),
                                                        language)]
             lines.append("")

@@ -189,8 +189,10 @@ def test_a_lost_card_call_jumps_ahead_of_a_routine_one(
 
 
 def test_queue_states_show_paused_busy_and_waiting(ami: Ami, menus: MenuSet,
-                                                   agents: list[Agent], talk_s: None) -> None:
+                                                   agents: list[Agent], talk_s: None,
+                                                   asterisk: AsteriskInstance) -> None:
     """What `hotline agents` shows, read from the running Asterisk."""
+    assert not build_prompts(asterisk.settings, quiet=True).problems  # the reminder's audio
     everyone = [a.ring for a in agents if a.ring.startswith("Local/200")]
     for interface in everyone:
         pause(ami, interface, True)
@@ -205,6 +207,10 @@ def test_queue_states_show_paused_busy_and_waiting(ami: Ami, menus: MenuSet,
         assert cards_yue.waiting == 1
         assert sorted((m.agent, m.penalty, m.paused) for m in cards_yue.members) == \
             [("cards-cmn", 10, True), ("cards-yue", 0, True)]
+        # While waiting, the reminder of the callback key plays in the caller's language.
+        time.sleep(3.5)
+        log = (asterisk.settings.log_dir / "asterisk" / "messages.log").read_text()
+        assert "yue/queue/periodic" in log
     finally:
         for interface in everyone:
             pause(ami, interface, False)
