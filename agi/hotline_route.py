@@ -15,6 +15,7 @@ from agi.menu_store import MenuStore
 from agi.queue_info import AsteriskQueueInfo
 from agi.speech_listener import AgiListener
 from ivr.agents import Agent, plan_route
+from ivr.catalog import prompt_sound
 from ivr.errors import CallerHungUp, ChannelError
 from ivr.interpreter import Ports, run_menus
 from ivr.menu_schema import CallbackNode
@@ -31,11 +32,6 @@ MIN_MESSAGE_MS = 500  # shorter is a breath or the beep's echo, not a message
 
 class PromptMissing(ChannelError):
     """A prompt has no rendered audio: the caller must reach a human, not hear silence."""
-
-
-def prompt_sound(prompts_dir: Path, prompt_id: str, language: str) -> Path:
-    """Where the rendered prompt lives, without extension: `<dir>/<lang>/main/menu`."""
-    return prompts_dir / language / Path(*prompt_id.split("."))
 
 
 class AudioPrompter:
@@ -115,6 +111,14 @@ class HotlineRoute:
     live_queue_state: bool = True
 
     def __call__(self, channel: Channel) -> Outcome:
+        return self._serve(channel, resume=False)
+
+    def resume_for_callback(self, channel: Channel) -> Outcome:
+        """The `queue-callback` route: a caller who left a queue to be called back, served
+        from the queue's callback node (IVR_START) in their language (IVR_LANGUAGE)."""
+        return self._serve(channel, resume=True)
+
+    def _serve(self, channel: Channel, resume: bool) -> Outcome:
         menus = self.store.current()
         if menus is None:
             return Outcome.failed("no-valid-menus")
@@ -127,9 +131,10 @@ class HotlineRoute:
                       directory=self.directory,
                       recorder=ChannelMessageRecorder(channel, self.messages_dir, self.events),
                       events=self.events, clock=self.clock, listener=listener,
-                      queue_info=AsteriskQueueInfo(channel, menus, self.agents)
+                      queue_info=AsteriskQueueInfo(channel)
                       if self.live_queue_state else None)
-        start = channel.get_variable(variables.IVR_START)
+        # Only a resumed call reads these: one AGI round trip less on every new call.
+        start = channel.get_variable(variables.IVR_START) if resume else None
         if start is not None and not isinstance(menus.nodes.get(start), CallbackNode):
             log.warning("call %s: IVR_START %r is not a callback node; starting at the entry",
                         channel.call_id, start)

@@ -6,24 +6,19 @@ from __future__ import annotations
 
 import logging
 
-from ivr.agents import Agent, plan_route
+from ivr.agents import asterisk_queue
 from ivr.errors import ChannelError
-from ivr.menu_loader import MenuSet
-from ivr.outcomes import Outcome, OutcomeKind
 from ivr.ports import Channel, QueueLoad
 
 log = logging.getLogger(__name__)
 
 
 class AsteriskQueueInfo:
-    def __init__(self, channel: Channel, menus: MenuSet, agents: list[Agent]) -> None:
+    def __init__(self, channel: Channel) -> None:
         self.channel = channel
-        self.menus = menus
-        self.agents = agents
 
     def load(self, queue: str, language: str) -> QueueLoad | None:
-        target = plan_route(Outcome(OutcomeKind.QUEUE, queue=queue, language=language),
-                            self.menus, self.agents).queue
+        target = asterisk_queue(queue, language)
         try:
             if self.channel.get_variable(f"QUEUE_EXISTS({target})") != "1":
                 return None

@@ -2,6 +2,7 @@
 
 `AGI(agi://127.0.0.1:4573/<route>)` in the dialplan selects `<route>`; classic AGI passes the
 route as its first argument. `hotline` is the caller's IVR session through the live menus;
+`queue-callback` serves a caller who left a queue to book a callback keeping their place;
 `starter` is the smallest end-to-end flow, for smoke tests of the plumbing.
 """
 
@@ -13,12 +14,13 @@ from ivr.ports import Channel
 from ivr.starter import run_starter
 
 Route = Callable[[Channel], Outcome]
-ROUTE_NAMES = ("hotline", "starter")
+ROUTE_NAMES = ("hotline", "queue-callback", "starter")
 
 
 def starter_route(channel: Channel) -> Outcome:
     return run_starter(channel)
 
 
-def build_routes(hotline: Route) -> Mapping[str, Route]:
-    return MappingProxyType({"hotline": hotline, "starter": starter_route})
+def build_routes(hotline: Route, queue_callback: Route) -> Mapping[str, Route]:
+    return MappingProxyType({"hotline": hotline, "queue-callback": queue_callback,
+                             "starter": starter_route})

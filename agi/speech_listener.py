@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from ivr.catalog import prompt_sound
 from ivr.errors import CallerHungUp, ChannelError
 from ivr.menu_schema import SpeechSettings
 from ivr.ports import ALL_KEYS, Channel, Heard, SpeechUnavailable
@@ -97,8 +98,7 @@ class AgiListener:
     def _prompt_file(self, prompt_id: str, language: str) -> Path:
         if self.prompts_dir is None:
             raise SpeechUnavailable("streaming needs the prompts folder")
-        file = self.prompts_dir / language / Path(*prompt_id.split("."))
-        file = file.with_suffix(".wav")
+        file = prompt_sound(self.prompts_dir, prompt_id, language).with_suffix(".wav")
         if not file.is_file():
             raise SpeechUnavailable(f"no audio for prompt {prompt_id} ({language})")
         return file

@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ivr.menu_loader import MenuSet
 from ivr.outcomes import Outcome
 from ivr.problems import Problem
-from ivr.yamlsource import read_yaml
+from ivr.yamlsource import load_validated
 
 MAX_LEVEL = 5
 OTHER_LANGUAGE_PENALTY = 10
@@ -134,22 +134,8 @@ def plan_route(outcome: Outcome, menus: MenuSet, agents: list[Agent]) -> RoutePl
 
 
 def load_agents(file: Path) -> tuple[AgentsFile | None, list[Problem]]:
-    if not file.is_file():
-        return None, [Problem(file, 1, "agents file not found",
-                              "create it with `routing:` and `agents:`")]
-    source = read_yaml(file)
-    problems = [Problem(file, p.line, p.message, p.fix) for p in source.problems]
-    if problems:
-        return None, problems
-    try:
-        return AgentsFile.model_validate(source.data or {}), []
-    except ValidationError as exc:
-        for error in exc.errors():
-            loc = tuple(error["loc"])
-            problems.append(Problem(file, source.line_of(loc),
-                                    f"{'.'.join(str(x) for x in loc) or '(file)'}: "
-                                    f"{error['msg']}", _fix(str(error["msg"]))))
-        return None, problems
+    return load_validated(file, AgentsFile, "agents file",
+                          "create it with `routing:` and `agents:`", _fix)
 
 
 def _fix(message: str) -> str:

@@ -6,6 +6,7 @@ Must not import pyst2, Asterisk, Vosk or SQLAlchemy.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,6 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from ivr.menu_schema import Language, PromptId
 
 Regulation = Literal["recording-disclosure", "collections-disclosure", "privacy-notice"]
+
+
+def prompt_sound(prompts_dir: Path, prompt_id: str, language: str) -> Path:
+    """Where a rendered prompt lives, without extension: `<dir>/<lang>/main/menu`. The one
+    rule shared by the renderer, the players and the generated Asterisk config."""
+    return prompts_dir / language / Path(*prompt_id.split("."))
 
 
 class PromptEntry(BaseModel):

@@ -9,12 +9,17 @@ Must not import pyst2, Asterisk, Vosk or SQLAlchemy.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
+from pydantic import BaseModel, ValidationError
+
+from ivr.problems import Problem
+
+M = TypeVar("M", bound=BaseModel)
 
 Path_ = tuple[str | int, ...]
 
@@ -141,3 +146,24 @@ def _duplicate_keys(node: yaml.Node) -> Iterator[SourceProblem]:
     elif isinstance(node, yaml.SequenceNode):
         for item in node.value:
             yield from _duplicate_keys(item)
+
+
+def load_validated(file: Path, model: type[M], what: str, create_fix: str,
+                   fix_for: Callable[[str], str]) -> tuple[M | None, list[Problem]]:
+    """A whole operator-edited YAML file validated by one pydantic model: the model, or every
+    problem at its line (`fix_for` turns a validation message into the fix to suggest)."""
+    if not file.is_file():
+        return None, [Problem(file, 1, f"{what} not found", create_fix)]
+    source = read_yaml(file)
+    problems = [Problem(file, p.line, p.message, p.fix) for p in source.problems]
+    if problems:
+        return None, problems
+    try:
+        return model.model_validate(source.data), []
+    except ValidationError as exc:
+        for error in exc.errors():
+            loc = tuple(error["loc"])
+            problems.append(Problem(file, source.line_of(loc),
+                                    f"{'.'.join(str(x) for x in loc) or '(file)'}: "
+                                    f"{error['msg']}", fix_for(str(error["msg"]))))
+        return None, problems

@@ -29,12 +29,12 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, BinaryIO
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ivr.menu_schema import Language
 from ivr.problems import Problem
 from ivr.vocabulary import Vocabulary
-from ivr.yamlsource import read_yaml
+from ivr.yamlsource import load_validated
 
 log = logging.getLogger(__name__)
 
@@ -94,21 +94,13 @@ class RegistryError(Exception):
 
 
 def load_registry(file: Path) -> Registry:
-    if not file.is_file():
-        raise RegistryError([Problem(file, 1, "speech model registry not found",
-                                     "create it with `base_url:`, `models:` and `languages:`")])
-    source = read_yaml(file)
-    problems = [Problem(file, p.line, p.message, p.fix) for p in source.problems]
-    if not problems:
-        try:
-            return Registry.model_validate(source.data)
-        except ValidationError as exc:
-            for error in exc.errors():
-                loc = tuple(error["loc"])
-                problems.append(Problem(file, source.line_of(loc),
-                                        f"{'.'.join(str(x) for x in loc)}: {error['msg']}",
-                                        "see the comments at the top of the file"))
-    raise RegistryError(problems)
+    registry, problems = load_validated(
+        file, Registry, "speech model registry",
+        "create it with `base_url:`, `models:` and `languages:`",
+        lambda _message: "see the comments at the top of the file")
+    if registry is None:
+        raise RegistryError(problems)
+    return registry
 
 
 class State(StrEnum):

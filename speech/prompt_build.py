@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ivr.catalog import Catalog
+from ivr.catalog import Catalog, prompt_sound
 from speech.audio import TELEPHONY_RATE, AudioError, check_playable, convert, inspect
 from speech.tts import TtsJob, espeak_version, render
 
@@ -37,7 +37,7 @@ class PromptAudio:
         return f"{self.language}/{self.prompt_id}"
 
     def path(self, out_dir: Path, rate: int = TELEPHONY_RATE) -> Path:
-        stem = out_dir / self.language / Path(*self.prompt_id.split("."))
+        stem = prompt_sound(out_dir, self.prompt_id, self.language)
         return stem.with_name(stem.name + EXTENSIONS[rate])
 
 

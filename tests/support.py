@@ -7,11 +7,22 @@ import socket
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from types import MappingProxyType
 
 from agi.dispatch import SessionReport
 from agi.routes import Route, starter_route
 from agi.server import FastAgiServer
+
+
+class FixedClock:
+    """`ivr.ports.Clock` stopped at one moment (a transcript's business hours)."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def now(self) -> datetime:
+        return self.at
 
 
 def free_port() -> int:

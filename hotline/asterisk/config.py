@@ -24,6 +24,7 @@ from ivr.agents import (
     load_agents,
     members,
 )
+from ivr.catalog import prompt_sound
 from ivr.menu_loader import MenuSet, load_menus
 from speech.hold_music import write_hold_music
 
@@ -61,10 +62,9 @@ def sip_password(settings: Settings, user: str) -> str:
     return _private_secret(settings.asterisk_dir / "sip-secrets" / user)
 
 
-def sip_endpoints_conf(settings: Settings) -> str:
+def sip_endpoints_conf(settings: Settings, agents: AgentsFile) -> str:
     """PJSIP endpoints on the loopback transport: the softphone that calls the hotline and
     one phone per agent of routing/agents.yaml."""
-    _menus, agents = _menus_and_agents(settings)
     lines = ["; GENERATED from routing/agents.yaml by `hotline asterisk up`; passwords are in",
              "; the runtime folder (`hotline sip`), only their digests are here.", "",
              "[hotline-phone](!)", "type = endpoint", "transport = transport-loopback",
@@ -120,20 +120,22 @@ def render(settings: Settings, installation: AsteriskInstallation) -> Path:
         _render_file(source, target / source.name, values)
     for source in sorted((settings.project_dir / "dialplan").glob("*.conf")):
         _render_file(source, target / "dialplan" / source.name, values)
-    (target / "queues-menus.conf").write_text(menu_queues_conf(settings), encoding="utf-8")
-    (target / "queuerules.conf").write_text(queue_rules_conf(settings), encoding="utf-8")
-    (target / "pjsip-endpoints.conf").write_text(sip_endpoints_conf(settings), encoding="utf-8")
+    menus, agents = menus_and_agents(settings)
+    generated = {"queues-menus.conf": menu_queues_conf(settings, menus, agents),
+                 "queuerules.conf": queue_rules_conf(agents),
+                 "pjsip-endpoints.conf": sip_endpoints_conf(settings, agents)}
+    for name, text in generated.items():
+        (target / name).write_text(text, encoding="utf-8")
     return target / "asterisk.conf"
 
 
 FALLBACK_QUEUE = "fallback"  # every failure lands here: always generated, never per language
 
 
-def menu_queues_conf(settings: Settings) -> str:
+def menu_queues_conf(settings: Settings, menus: MenuSet, agents: AgentsFile) -> str:
     """The queues callers join: one per menu queue and caller language, each agent with the
     queue's skills a member with the penalty the routing policy gives (see ivr/agents.py);
     plus the language-free fallback queue of every agent who takes general calls."""
-    menus, agents = _menus_and_agents(settings)
     timing = [f"timeout = {agents.routing.ring_s}", f"wrapuptime = {agents.routing.wrapup_s}"]
     periodic = menus.line.queue_wait.periodic_prompt
 
@@ -141,7 +143,7 @@ def menu_queues_conf(settings: Settings) -> str:
         # Rendered prompts live in the runtime folder, which Asterisk sees at the same path.
         if not agents.routing.periodic_announce_s:
             return []
-        sound = settings.prompts_audio_dir / language / Path(*periodic.split("."))
+        sound = prompt_sound(settings.prompts_audio_dir, periodic, language)
         return [f"periodic-announce = {sound}",
                 f"periodic-announce-frequency = {agents.routing.periodic_announce_s}"]
 
@@ -164,9 +166,8 @@ def menu_queues_conf(settings: Settings) -> str:
     return "\n".join(lines)
 
 
-def queue_rules_conf(settings: Settings) -> str:
+def queue_rules_conf(agents: AgentsFile) -> str:
     """The rule that widens the pool: after `widen_after_s`, any agent with the skill."""
-    _menus, agents = _menus_and_agents(settings)
     return "\n".join(["; GENERATED from routing/agents.yaml; edit that file instead.",
                       f"[{WIDEN_RULE}]",
                       f"penaltychange => {agents.routing.widen_after_s},{WIDE_MAX_PENALTY}", ""])
@@ -178,7 +179,8 @@ def _member_line(member: Member) -> str:
     return f"member => {agent.ring},{member.penalty},{agent.id},{state}"
 
 
-def _menus_and_agents(settings: Settings) -> tuple[MenuSet, AgentsFile]:
+def menus_and_agents(settings: Settings) -> tuple[MenuSet, AgentsFile]:
+    """The valid menus and agents the generated config is made from (read once)."""
     result = load_menus(settings.menus, settings.catalog_file)
     if result.menus is None:
         first = "; ".join(p.render(settings.project_dir) for p in result.problems[:3])

@@ -7,7 +7,6 @@ import json
 import shutil
 import time
 from collections.abc import Iterator, Mapping
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -28,6 +27,7 @@ from ivr.outcomes import Outcome
 from ivr.ports import Channel
 from ivr.transcripts import Transcript, TranscriptDirectory, load_transcript
 from speech.audio import inspect
+from tests.support import FixedClock
 
 ROOT = Path(__file__).resolve().parents[2]
 # Keys-only transcripts short enough for every CI run (the silent caller takes over 2 min of
@@ -43,14 +43,6 @@ def durations(asterisk: AsteriskInstance) -> dict[str, int]:
     assert not report.problems, report.problems
     manifest = json.loads((asterisk.settings.prompts_audio_dir / "manifest.json").read_text())
     return {key: int(entry["duration_ms"]) for key, entry in manifest.items()}
-
-
-class FixedClock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def now(self) -> datetime:
-        return self.at
 
 
 def transcript_routes(store: MenuStore, settings_dir: Path, prompts_dir: Path,

@@ -32,17 +32,10 @@ from ivr.outcomes import Outcome, OutcomeKind
 from ivr.ports import Channel
 from ivr.transcripts import TranscriptDirectory, load_transcript
 from tests.integration.conftest import ROUTING_AGENTS
+from tests.support import FixedClock
 
 ROOT = ROUTING_AGENTS.parents[2]
 CANTONESE_CARDS = "Local/2001@hotline-simulated-agent/n"
-
-
-class FixedClock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def now(self) -> datetime:
-        return self.at
 
 
 @pytest.fixture(scope="module")
@@ -247,12 +240,13 @@ def test_a_caller_who_asks_to_be_called_back_keeps_their_place(
     assert not build_prompts(settings, quiet=True).problems
     store = MenuStore(settings.menus, settings.catalog_file)
     assert store.reload().applied
-    start_fastagi({"hotline": HotlineRoute(
+    route = HotlineRoute(
         store=store, prompts_dir=settings.prompts_audio_dir,
         messages_dir=settings.messages_dir, directory=TranscriptDirectory(
             load_transcript(ROOT / "menus" / "transcripts" / "card-dispute-cantonese.yaml")),
         events=EventSpool(settings.spool_dir), agents=agents,
-        clock=FixedClock(datetime.fromisoformat("2026-11-23T10:00:00+08:00")))})  # not quiet hours
+        clock=FixedClock(datetime.fromisoformat("2026-11-23T10:00:00+08:00")))  # not quiet hours
+    start_fastagi({"hotline": route, "queue-callback": route.resume_for_callback})
     ami.action("Setvar", Variable="CALLBACK_TECH", Value="Local/")
     ami.action("Setvar", Variable="CALLBACK_AT", Value="@hotline-scripted-callee")
     card_agents = [a.ring for a in agents if a.extension in ("2001", "2002")]

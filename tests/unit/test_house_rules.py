@@ -73,8 +73,8 @@ def test_every_outcome_has_a_dialplan_extension() -> None:
 
 def test_every_menu_queue_exists_in_asterisk_for_every_language(tmp_path: Path) -> None:
     settings = Settings(project_dir=ROOT, runtime_dir=tmp_path, asterisk_root=tmp_path)
-    generated = set(re.findall(r"^\[([\w-]+)\]\(hotline-queue\)",
-                               config.menu_queues_conf(settings), re.MULTILINE))
+    conf = config.menu_queues_conf(settings, *config.menus_and_agents(settings))
+    generated = set(re.findall(r"^\[([\w-]+)\]\(hotline-queue\)", conf, re.MULTILINE))
     menus = load_menus(ROOT / "menus", ROOT / "prompts" / "catalog.yaml").menus
     assert menus is not None
     wanted = {asterisk_queue(queue, language) for queue in menus.queues

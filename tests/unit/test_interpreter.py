@@ -23,13 +23,6 @@ TRANSCRIPTS = sorted((ROOT / "menus" / "transcripts").glob("*.yaml"))
 CST = timezone(timedelta(hours=8))
 
 
-@pytest.fixture(scope="module")
-def menus() -> MenuSet:
-    result = load_menus(ROOT / "menus", ROOT / "prompts" / "catalog.yaml")
-    assert result.menus is not None
-    return result.menus
-
-
 @pytest.mark.parametrize("file", TRANSCRIPTS, ids=[f.stem for f in TRANSCRIPTS])
 def test_shipped_transcript(menus: MenuSet, file: Path) -> None:
     result = run_transcript(menus, load_transcript(file))

@@ -7,18 +7,11 @@ from pathlib import Path
 import pytest
 
 from ivr.interpreter import estimated_wait_s
-from ivr.menu_loader import MenuSet, load_menus
+from ivr.menu_loader import MenuSet
 from ivr.ports import QueueLoad
 from ivr.transcripts import Transcript, run_transcript
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def menus() -> MenuSet:
-    result = load_menus(ROOT / "menus", ROOT / "prompts" / "catalog.yaml")
-    assert result.menus is not None
-    return result.menus
 
 
 @pytest.mark.parametrize(("load", "wait_s"), [

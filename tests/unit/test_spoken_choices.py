@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from ivr.interpreter import run_menus
-from ivr.menu_loader import MenuSet, load_menus
+from ivr.menu_loader import MenuSet
 from ivr.ports import Heard, SpeechUnavailable
 from ivr.transcripts import (
     ScriptedCaller,
@@ -21,13 +21,6 @@ from ivr.transcripts import (
 from ivr.vocabulary import Vocabulary, grammar, unchecked_languages, vocabulary_problems
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def menus() -> MenuSet:
-    result = load_menus(ROOT / "menus", ROOT / "prompts" / "catalog.yaml")
-    assert result.menus is not None
-    return result.menus
 
 
 def transcript(steps: list[dict[str, object]], **expect: object) -> Transcript:
