@@ -94,6 +94,7 @@ def write_outcome(channel: AgiChannel, outcome: Outcome) -> None:
         else str(outcome.max_penalty),
         variables.IVR_QUEUE_RULE: outcome.queue_rule or None,
         variables.IVR_CALLBACK: outcome.callback_node or None,
+        variables.IVR_LEAVE_TO: outcome.leave_node or None,
         variables.IVR_CALLBACK_NUMBER: outcome.facts.get("callback_number"),
         variables.IVR_CALLBACK_NOW: outcome.facts.get("callback_now"),
     }

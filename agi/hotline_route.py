@@ -18,7 +18,7 @@ from ivr.agents import Agent, plan_route
 from ivr.catalog import prompt_sound
 from ivr.errors import CallerHungUp, ChannelError
 from ivr.interpreter import Ports, run_menus
-from ivr.menu_schema import CallbackNode
+from ivr.menu_schema import CallbackNode, MenuNode
 from ivr.outcomes import Outcome, OutcomeKind
 from ivr.ports import ALL_KEYS, Channel, Clock, Directory, EventSink, RecordedMessage
 from speech.client import SpeechClient
@@ -113,9 +113,9 @@ class HotlineRoute:
     def __call__(self, channel: Channel) -> Outcome:
         return self._serve(channel, resume=False)
 
-    def resume_for_callback(self, channel: Channel) -> Outcome:
-        """The `queue-callback` route: a caller who left a queue to be called back, served
-        from the queue's callback node (IVR_START) in their language (IVR_LANGUAGE)."""
+    def resume_from_queue(self, channel: Channel) -> Outcome:
+        """The `queue-exit` route: a caller who left a queue, to be called back or to go back
+        to a menu, served from that node (IVR_START) in their language (IVR_LANGUAGE)."""
         return self._serve(channel, resume=True)
 
     def _serve(self, channel: Channel, resume: bool) -> Outcome:
@@ -135,8 +135,10 @@ class HotlineRoute:
                       if self.live_queue_state else None)
         # Only a resumed call reads these: one AGI round trip less on every new call.
         start = channel.get_variable(variables.IVR_START) if resume else None
-        if start is not None and not isinstance(menus.nodes.get(start), CallbackNode):
-            log.warning("call %s: IVR_START %r is not a callback node; starting at the entry",
+        if start is not None and not isinstance(menus.nodes.get(start),
+                                                (CallbackNode, MenuNode)):
+            log.warning("call %s: IVR_START %r is not a callback or menu node; starting at "
+                        "the entry",
                         channel.call_id, start)
             start = None
         language = channel.get_variable(variables.IVR_LANGUAGE) if start else None

@@ -2,7 +2,8 @@
 
 `AGI(agi://127.0.0.1:4573/<route>)` in the dialplan selects `<route>`; classic AGI passes the
 route as its first argument. `hotline` is the caller's IVR session through the live menus;
-`queue-callback` serves a caller who left a queue to book a callback keeping their place;
+`queue-exit` serves a caller who pressed a key while waiting in a queue: 1 books a callback
+keeping their place, * goes back to a menu;
 `starter` is the smallest end-to-end flow, for smoke tests of the plumbing.
 """
 
@@ -14,13 +15,13 @@ from ivr.ports import Channel
 from ivr.starter import run_starter
 
 Route = Callable[[Channel], Outcome]
-ROUTE_NAMES = ("hotline", "queue-callback", "starter")
+ROUTE_NAMES = ("hotline", "queue-exit", "starter")
 
 
 def starter_route(channel: Channel) -> Outcome:
     return run_starter(channel)
 
 
-def build_routes(hotline: Route, queue_callback: Route) -> Mapping[str, Route]:
-    return MappingProxyType({"hotline": hotline, "queue-callback": queue_callback,
+def build_routes(hotline: Route, queue_exit: Route) -> Mapping[str, Route]:
+    return MappingProxyType({"hotline": hotline, "queue-exit": queue_exit,
                              "starter": starter_route})

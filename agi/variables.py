@@ -21,11 +21,12 @@ IVR_ROUTE: Final = "IVR_ROUTE"  # Asterisk queue for the caller's language (defa
 IVR_MAX_PENALTY: Final = "IVR_MAX_PENALTY"  # QUEUE_MAX_PENALTY at first: best-fit agents
 IVR_QUEUE_RULE: Final = "IVR_QUEUE_RULE"  # queue rule widening the pool while the caller waits
 IVR_CALLBACK: Final = "IVR_CALLBACK"  # callback node for a caller leaving the queue (key 1)
+IVR_LEAVE_TO: Final = "IVR_LEAVE_TO"  # menu node for a caller leaving the queue (key *)
 IVR_START: Final = "IVR_START"  # set by the dialplan: run the menus from this node
 IVR_CALLBACK_NUMBER: Final = "IVR_CALLBACK_NUMBER"  # a booked callback's number (never logged)
 IVR_CALLBACK_NOW: Final = "IVR_CALLBACK_NOW"  # "yes": outside quiet hours, dial when answered
 
 ALL: Final = (IVR_OUTCOME, IVR_QUEUE, IVR_REASON, IVR_CHOICE, IVR_PRIORITY, IVR_SKILLS,
               IVR_INTENT, IVR_LANGUAGE, IVR_PATH, IVR_CUSTOMER, IVR_MENU_VERSION, IVR_ROUTE,
-              IVR_MAX_PENALTY, IVR_QUEUE_RULE, IVR_CALLBACK, IVR_START, IVR_CALLBACK_NUMBER,
-              IVR_CALLBACK_NOW)
+              IVR_MAX_PENALTY, IVR_QUEUE_RULE, IVR_CALLBACK, IVR_LEAVE_TO, IVR_START,
+              IVR_CALLBACK_NUMBER, IVR_CALLBACK_NOW)

@@ -44,7 +44,7 @@ def build_app(settings: Settings) -> HotlineApp:
                          speech=SpeechClient(settings.agi_host, settings.speech_port),
                          utterances_dir=settings.utterances_dir,
                          agents=list(agents.agents) if agents else [])
-    return HotlineApp(settings, store, build_routes(route, route.resume_for_callback), events)
+    return HotlineApp(settings, store, build_routes(route, route.resume_from_queue), events)
 
 
 def classic_main() -> int:

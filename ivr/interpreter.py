@@ -316,7 +316,7 @@ class Interpreter:
         outcome = Outcome(OutcomeKind.QUEUE, queue=node.queue, reason=state.reason or "routed",
                           skills=(*node.skills, f"lang-{state.language}"),
                           priority=node.priority, intent=intent,
-                          callback_node=node.callback or "")
+                          callback_node=node.callback or "", leave_node=node.leave_to or "")
         return self._outcome(outcome, state)
 
     def _announce_wait(self, node: schema.QueueNode, state: CallState) -> int | None:
@@ -562,7 +562,8 @@ class Interpreter:
             skills=outcome.skills, priority=_priority(outcome.priority, state),
             intent=outcome.intent, language=state.language, path=tuple(state.path),
             customer_id=state.customer.customer_id if state.customer else "",
-            menu_version=self.menus.version, callback_node=outcome.callback_node)
+            menu_version=self.menus.version, callback_node=outcome.callback_node,
+            leave_node=outcome.leave_node)
 
     def _emit_summary(self, state: CallState, outcome: Outcome | None) -> None:
         self.ports.events.emit(self.ports.channel.call_id, "ivr-finished", {

@@ -157,6 +157,13 @@ class _Checker:
                 yield self._at(node_id, f"unknown queue '{node.queue}'",
                                f"use a queue from a `queues:` section{hint} or define it",
                                value=node.queue)
+        if isinstance(node, schema.QueueNode):
+            # A waiting caller leaves the queue to these; the dialplan resumes the menus there.
+            for target, kind in ((node.callback, "callback"), (node.leave_to, "menu")):
+                found = self.parts.nodes.get(target) if target else None
+                if found is not None and found.kind != kind:
+                    yield self._at(node_id, f"'{target}' is a {found.kind} node, not a "
+                                   f"{kind} node", f"point it at a {kind} node", value=target)
 
     def _conditions(self, node_id: str, node: schema.Node) -> Iterator[Problem]:
         if not isinstance(node, schema.ConditionNode):

@@ -316,13 +316,20 @@ class QueueNode(NodeBase):
     intent: str
     prompt: Prompts | None = None
     callback: NodeId | None = Field(None, description=(
-        "A callback node offered when the estimated wait is long (line.queue_wait)."))
+        "A callback node offered when the estimated wait is long (line.queue_wait), and "
+        "reached by pressing 1 while waiting: the callback keeps the caller's place."))
+    leave_to: NodeId | None = Field(None, description=(
+        "A menu node a waiting caller goes back to by pressing * (else * keeps them "
+        "waiting in their place)."))
 
     def edges(self) -> list[Edge]:
+        out = []
         if self.callback:
-            return [Edge(label="callback instead of waiting", target=self.callback,
-                         takes_input=True)]
-        return []
+            out.append(Edge(label="callback instead of waiting", target=self.callback,
+                            takes_input=True))
+        if self.leave_to:
+            out.append(Edge(label="* while waiting", target=self.leave_to, takes_input=True))
+        return out
 
     def prompt_ids(self) -> list[str]:
         return list(self.prompt or [])

@@ -37,6 +37,7 @@ class Outcome:
     max_penalty: int | None = None
     queue_rule: str = ""
     callback_node: str = ""  # offered to a caller who leaves the queue (keeps their place)
+    leave_node: str = ""  # the menu a waiting caller goes back to with *
 
     @classmethod
     def failed(cls, reason: str) -> "Outcome":

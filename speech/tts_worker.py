@@ -12,13 +12,16 @@ from __future__ import annotations
 import json
 import re
 import sys
+import time
 import wave
 from pathlib import Path
 
 import pyttsx3
+from pyttsx3.drivers import _espeak
 
 SENTENCE_END = re.compile(r"(?<=[。！？!?.；;])\s*")
 PAUSE_S = 0.25
+WAV_HEADER_BYTES = 44
 
 
 def sentences(text: str) -> list[str]:
@@ -38,6 +41,43 @@ def join_wavs(parts: list[Path], target: Path) -> None:
                 out.writeframes(silence)
 
 
+SENTENCE_ATTEMPTS = 3
+FILE_WAIT_S = 5.0
+
+
+def render_sentence(engine: pyttsx3.Engine, sentence: str, part: Path) -> bool:
+    """One sentence to `part`; True when it holds audio. pyttsx3's espeak driver now and then
+    returns from runAndWait while espeak's thread is still synthesising, or saves a file with
+    no samples (its callback state races the next utterance): wait for espeak, then for the
+    file, and say the sentence again when it came out empty."""
+    for _attempt in range(SENTENCE_ATTEMPTS):
+        part.unlink(missing_ok=True)
+        engine.save_to_file(sentence, str(part))
+        # One file per run: queued save_to_file calls overwrite each other.
+        engine.runAndWait()
+        _espeak.Synchronize()
+        deadline = time.monotonic() + FILE_WAIT_S
+        frames = _frames_written(part)
+        while frames is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+            frames = _frames_written(part)
+        if frames:
+            return True
+    return False
+
+
+def _frames_written(path: Path) -> int | None:
+    """Frames in a completely written WAV file; None while it is missing or being written
+    (the wave module writes the header with the final length before the samples)."""
+    try:
+        with wave.open(str(path), "rb") as audio:
+            frames = audio.getnframes()
+            expected = frames * audio.getsampwidth() * audio.getnchannels()
+        return frames if path.stat().st_size >= WAV_HEADER_BYTES + expected else None
+    except (OSError, EOFError, wave.Error):
+        return None
+
+
 def main() -> int:
     jobs = [json.loads(line) for line in sys.stdin if line.strip()]
     engine = pyttsx3.init("espeak")
@@ -46,13 +86,14 @@ def main() -> int:
         engine.setProperty("rate", int(job["rate"]))
         target = Path(job["path"])
         parts = []
+        complete = True
         for index, sentence in enumerate(sentences(job["text"])):
             part = target.with_name(f"{target.stem}.{index}.wav")
-            engine.save_to_file(sentence, str(part))
-            # One file per run: queued save_to_file calls overwrite each other.
-            engine.runAndWait()
             parts.append(part)
-        if parts and all(p.is_file() for p in parts):
+            if not render_sentence(engine, sentence, part):
+                complete = False  # no target: the parent renders the job again on its own
+                break
+        if parts and complete:
             join_wavs(parts, target)
         for part in parts:
             part.unlink(missing_ok=True)

@@ -246,7 +246,7 @@ def test_a_caller_who_asks_to_be_called_back_keeps_their_place(
             load_transcript(ROOT / "menus" / "transcripts" / "card-dispute-cantonese.yaml")),
         events=EventSpool(settings.spool_dir), agents=agents,
         clock=FixedClock(datetime.fromisoformat("2026-11-23T10:00:00+08:00")))  # not quiet hours
-    start_fastagi({"hotline": route, "queue-callback": route.resume_for_callback})
+    start_fastagi({"hotline": route, "queue-exit": route.resume_from_queue})
     ami.action("Setvar", Variable="CALLBACK_TECH", Value="Local/")
     ami.action("Setvar", Variable="CALLBACK_AT", Value="@hotline-scripted-callee")
     card_agents = [a.ring for a in agents if a.extension in ("2001", "2002")]
@@ -282,3 +282,49 @@ def test_a_caller_who_asks_to_be_called_back_keeps_their_place(
     dialled = ami.wait_for(lambda e: e.get("UserEvent") == "CallbackAnswered", 30)
     assert dialled["Number"] == "13800000001"
     assert agent_answered(ami, second)["Call"] == second
+
+
+def test_a_waiting_caller_presses_star_for_the_main_menu_and_chooses_again(
+        ami: Ami, start_fastagi, asterisk: AsteriskInstance, menus: MenuSet,
+        agents: list[Agent], talk_s: None) -> None:
+    """A Cantonese caller waiting for a card agent presses *, is back at the main menu in
+    Cantonese, picks cards (2) then other card services (3), and reaches a card agent whose
+    screen shows the new choice."""
+    settings = asterisk.settings
+    assert not build_prompts(settings, quiet=True).problems
+    store = MenuStore(settings.menus, settings.catalog_file)
+    assert store.reload().applied
+    route = HotlineRoute(
+        store=store, prompts_dir=settings.prompts_audio_dir,
+        messages_dir=settings.messages_dir, directory=TranscriptDirectory(
+            load_transcript(ROOT / "menus" / "transcripts" / "card-dispute-cantonese.yaml")),
+        events=EventSpool(settings.spool_dir), agents=agents,
+        clock=FixedClock(datetime.fromisoformat("2026-11-23T10:00:00+08:00")))
+    start_fastagi({"hotline": route, "queue-exit": route.resume_from_queue})
+    card_agents = [a.ring for a in agents if a.extension in ("2001", "2002")]
+    plan = plan_route(Outcome(OutcomeKind.QUEUE, queue="cards-disputes", language="yue"),
+                      menus, agents)
+    call_id = f"route-{uuid.uuid4().hex[:12]}"
+    variables = {"IVR_QUEUE": "cards-disputes", "IVR_LANGUAGE": "yue", "IVR_PRIORITY": "2",
+                 "IVR_INTENT": "card-dispute", "IVR_ROUTE": plan.queue,
+                 "IVR_MAX_PENALTY": str(plan.max_penalty), "IVR_QUEUE_RULE": plan.rule,
+                 "IVR_CALLBACK": "cards.callback", "IVR_LEAVE_TO": "main.menu"}
+    for interface in card_agents:
+        pause(ami, interface, True)
+    try:
+        ami.action("Originate", Channel="Local/s@hotline-scripted-queue-entry",
+                   Context="hotline-scripted-caller", Exten="s", Priority="1",
+                   ChannelId=f"caller-{call_id}", OtherChannelId=call_id, Async="true",
+                   Timeout="30000", Variable=[f"__{k}={v}" for k, v in variables.items()]
+                   + ["CALLER_STEPS=3:*_4:2_3:3", "CALLER_STAY_S=30"])
+        left = ami.wait_for(lambda e: e.get("Event") == "VarSet"
+                            and e.get("Variable") == "IVR_START"
+                            and e.get("Uniqueid") == call_id, 20)
+        assert left["Value"] == "main.menu"
+    finally:
+        for interface in card_agents:
+            pause(ami, interface, False)
+    answered = agent_answered(ami, call_id, 40)
+    assert answered["Intent"] == "cards-general", answered
+    assert answered["Language"] == "yue"
+    assert answered["Path"].split(">")[:3] == ["main.menu", "cards.menu", "cards.general"]

@@ -42,6 +42,8 @@ def test_shipped_menus_are_valid() -> None:
     (23, "orphan", "unreachable"),
     (28, "hours", "business hours 'office' are not defined"),
     (31, "typo.kind", "Input tag 'menus'"),
+    (37, "wrong.exits", "'menu' is a menu node, not a callback node"),
+    (38, "wrong.exits", "'spin.again' is a play node, not a menu node"),
 ])
 def test_each_mistake_is_reported_with_its_line(line: int, node: str, words: str) -> None:
     found = [p for p in problems_in(BROKEN)

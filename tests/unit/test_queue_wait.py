@@ -57,3 +57,19 @@ def test_nothing_is_announced_when_an_agent_is_free(menus: MenuSet) -> None:
 def test_a_caller_who_declines_the_callback_keeps_waiting(menus: MenuSet) -> None:
     played = call(menus, "1", waiting=6, then=[{"press": "2"}])
     assert "queue.callback_offer" in played
+
+
+def test_waiting_callers_are_told_the_way_back_to_the_main_menu(menus: MenuSet) -> None:
+    """The queue node's `leave_to` reaches the dialplan (IVR_LEAVE_TO) as the node that *
+    returns to; the lost-card queue has none, so * there keeps the caller in place."""
+    routine = run_transcript(menus, Transcript.model_validate({
+        "name": "t", "at": "2026-11-23T10:00:00+08:00",
+        "steps": [{"press": "1"}, {"press": "2"}, {"press": "3"}],
+        "expect": {"outcome": "queue", "queue": "cards"}}))
+    lost = run_transcript(menus, Transcript.model_validate({
+        "name": "t", "at": "2026-11-23T10:00:00+08:00", "steps": [{"press": "1"}, {"press": "1"}],
+        "expect": {"outcome": "queue", "queue": "cards-priority"}}))
+    assert routine.outcome is not None and lost.outcome is not None
+    assert routine.outcome.leave_node == "main.menu"
+    assert menus.nodes["main.menu"].kind == "menu"
+    assert lost.outcome.leave_node == ""
