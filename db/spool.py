@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import threading
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -27,7 +28,9 @@ class EventSpool:
 
     def emit(self, call_id: str, kind: str, data: dict[str, object]) -> None:
         now = datetime.now(UTC)
-        record = {"at": now.isoformat(timespec="milliseconds"), "call_id": call_id,
+        # The id makes replaying idempotent (db/replay.py).
+        record = {"id": uuid.uuid4().hex, "at": now.isoformat(timespec="milliseconds"),
+                  "call_id": call_id,
                   "kind": kind, "data": data}
         line = json.dumps(record, ensure_ascii=False, default=str) + "\n"
         path = self.directory / f"events-{now:%Y%m%d}.jsonl"

@@ -9,9 +9,13 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
+from db import migrate
+from db.database import masked_url
 from hotline import (
     agent_commands,
+    db_commands,
     menu_commands,
     model_commands,
     prompt_commands,
@@ -22,7 +26,12 @@ from hotline.asterisk.config import ConfigError
 from hotline.asterisk.process import AsteriskInstance
 from hotline.asterisk.provision import ProvisionError, find_or_provision
 from hotline.calls import CallerScript, CallTrace, place_call
-from hotline.services import FastAgiService, ServiceError, SpeechServiceProcess
+from hotline.services import (
+    FastAgiService,
+    RecorderService,
+    ServiceError,
+    SpeechServiceProcess,
+)
 from hotline.settings import Settings
 from hotline.transcript_calls import PlannedCall, plan_call
 from ivr.menu_loader import load_menus
@@ -40,6 +49,8 @@ agent_commands.register(app)
 app.add_typer(prompt_commands.prompts_app, name="prompts")
 app.add_typer(model_commands.models_app, name="models")
 app.add_typer(speech_commands.speech_app, name="speech")
+app.add_typer(db_commands.db_app, name="db")
+app.add_typer(db_commands.records_app, name="records")
 
 console = Console()
 QUEUE_ANNOUNCEMENT_ALLOWANCE_S = 20.0
@@ -132,21 +143,28 @@ def asterisk_status() -> None:
 
 @app.command()
 def up() -> None:
-    """Bring the hotline up: Asterisk, the speech service and the FastAGI server, in the
-    background."""
+    """Bring the hotline up: the database schema, Asterisk, the call-records service, the
+    speech service and the FastAGI server, in the background."""
     try:
         instance = _instance(allow_provision=True)
+        migrate.upgrade(instance.settings.database_url)
         status = instance.up()
+        records_pid = RecorderService(instance.settings).up()
         speech_pid = SpeechServiceProcess(instance.settings).up()
         agi_pid = FastAgiService(instance.settings).up()
     except OPERATIONAL_ERRORS as exc:
         raise _fail(exc) from exc
+    except SQLAlchemyError as exc:
+        raise _fail(RuntimeError(f"database {masked_url(instance.settings.database_url)}: "
+                                 f"{str(exc).splitlines()[0]}")) from exc
     settings = instance.settings
     console.print(f"Asterisk {status.version} running (pid {status.pid}), AMI 127.0.0.1:"
                   f"{settings.ami_port}, SIP 127.0.0.1:{settings.sip_port}")
     console.print(f"speech service running (pid {speech_pid}) on 127.0.0.1:"
                   f"{settings.speech_port}; languages: {_speech_summary(settings)}")
     console.print(f"FastAGI server running (pid {agi_pid}) on {settings.agi_url}")
+    console.print(f"call records (pid {records_pid}) into "
+                  f"{masked_url(settings.database_url)}")
 
 
 def _speech_summary(settings: Settings) -> str:
@@ -160,17 +178,20 @@ def _speech_summary(settings: Settings) -> str:
 
 @app.command()
 def down() -> None:
-    """Stop the FastAGI server, the speech service and Asterisk."""
+    """Stop the FastAGI server, the speech service, Asterisk and the call-records service."""
     try:
         instance = _instance(allow_provision=False)
         agi_stopped = FastAgiService(instance.settings).down()
         speech_stopped = SpeechServiceProcess(instance.settings).down()
         asterisk_stopped = instance.down()
+        # Last: it records what the others reported while stopping.
+        records_stopped = RecorderService(instance.settings).down()
     except OPERATIONAL_ERRORS as exc:
         raise _fail(exc) from exc
     console.print(f"FastAGI server {'stopped' if agi_stopped else 'was not running'}; "
                   f"speech service {'stopped' if speech_stopped else 'was not running'}; "
-                  f"Asterisk {'stopped' if asterisk_stopped else 'was not running'}")
+                  f"Asterisk {'stopped' if asterisk_stopped else 'was not running'}; "
+                  f"call records {'stopped' if records_stopped else 'was not running'}")
 
 
 @app.command()

@@ -1,5 +1,6 @@
-"""Background services of one runtime folder (pid file + log): the FastAGI server and the
-speech service, each a `python -m hotline ...` process listening on loopback."""
+"""Background services of one runtime folder (pid file + log): the FastAGI server, the
+speech service and the call-records service, each a `python -m hotline ...` process
+listening on loopback."""
 
 from __future__ import annotations
 
@@ -107,6 +108,13 @@ class SpeechServiceProcess(BackgroundService):
                          settings.speech_port, SPEECH_START_TIMEOUT_S)
 
 
+class RecorderService(BackgroundService):
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings, "records", ["records", "serve", "--port",
+                                               str(settings.recorder_port)],
+                         settings.recorder_port)
+
+
 def alive(pid: int, markers: list[bytes]) -> bool:
     """Alive (not a zombie) and really ours: a recycled pid must not be mistaken for it."""
     try:
@@ -141,3 +149,4 @@ def reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:
         pass
+

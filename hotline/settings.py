@@ -14,6 +14,9 @@ HOTLINE_MODELS_DIR    installed speech models (var/models; shared by every runti
 HOTLINE_MODELS_URL    mirror of the official model archives
 HOTLINE_SPEECH_PORT   the speech service's loopback port
 HOTLINE_AUDIOSOCKET_PORT  where Asterisk streams callers' audio to the speech service
+HOTLINE_RECORDER_PORT the call-records service's status port
+HOTLINE_DATABASE_URL  call-records database (SQLAlchemy URL; default a SQLite file in the
+                      runtime folder); PostgreSQL: postgresql+psycopg://user@127.0.0.1/db
 HOTLINE_AGI_PORT, HOTLINE_AMI_PORT, HOTLINE_SIP_PORT, HOTLINE_RTP_START  loopback ports
 """
 
@@ -51,8 +54,10 @@ class Settings:
     models_file: Path | None = None  # None: <project>/speech/models.yaml
     models_dir: Path | None = None  # None: <project>/var/models
     models_url: str | None = None  # None: the registry's base_url
+    database_url_setting: str | None = None  # None: SQLite file in the runtime folder
     speech_port: int = 4574
     audiosocket_port: int = 4575
+    recorder_port: int = 4576
     agi_host: str = LOOPBACK
     agi_port: int = 4573
     ami_port: int = 5038
@@ -80,8 +85,10 @@ class Settings:
                                      project / "speech" / "models.yaml")).resolve(),
             models_dir=Path(env.get("HOTLINE_MODELS_DIR", project / "var" / "models")).resolve(),
             models_url=env.get("HOTLINE_MODELS_URL") or None,
+            database_url_setting=env.get("HOTLINE_DATABASE_URL") or None,
             speech_port=int(env.get("HOTLINE_SPEECH_PORT", "4574")),
             audiosocket_port=int(env.get("HOTLINE_AUDIOSOCKET_PORT", "4575")),
+            recorder_port=int(env.get("HOTLINE_RECORDER_PORT", "4576")),
             agi_port=int(env.get("HOTLINE_AGI_PORT", "4573")),
             ami_port=int(env.get("HOTLINE_AMI_PORT", "5038")),
             sip_port=int(env.get("HOTLINE_SIP_PORT", "5060")),
@@ -97,8 +104,11 @@ class Settings:
             "HOTLINE_CUSTOMERS_FILE": self.customers, "HOTLINE_CATALOG_FILE": self.catalog_file,
             "HOTLINE_AGENTS_FILE": self.agents_file,
             "HOTLINE_MODELS_FILE": self.model_registry, "HOTLINE_MODELS_DIR": self.models,
-            "HOTLINE_MODELS_URL": self.models_url or "", "HOTLINE_SPEECH_PORT": self.speech_port,
+            "HOTLINE_MODELS_URL": self.models_url or "",
+            "HOTLINE_DATABASE_URL": self.database_url_setting or "",
+            "HOTLINE_SPEECH_PORT": self.speech_port,
             "HOTLINE_AUDIOSOCKET_PORT": self.audiosocket_port,
+            "HOTLINE_RECORDER_PORT": self.recorder_port,
             "HOTLINE_AGI_PORT": self.agi_port, "HOTLINE_AMI_PORT": self.ami_port,
             "HOTLINE_SIP_PORT": self.sip_port, "HOTLINE_RTP_START": self.rtp_start}
         return {name: str(value) for name, value in values.items()}
@@ -165,3 +175,12 @@ class Settings:
     @property
     def spool_dir(self) -> Path:
         return self.runtime_dir / "spool"
+
+    @property
+    def database_url(self) -> str:
+        return self.database_url_setting or f"sqlite:///{self.runtime_dir / 'hotline.db'}"
+
+    @property
+    def secrets_dir(self) -> Path:
+        """Generated per runtime folder, mode 0700 (SIP passwords, the caller-number key)."""
+        return self.runtime_dir / "secrets"

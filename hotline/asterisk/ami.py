@@ -149,6 +149,17 @@ class Ami:
             if match(event):
                 return event
 
+    def next_event(self, timeout_s: float) -> Event | None:
+        """The next event for a long-running consumer (kept out of `history`)."""
+        try:
+            return self._events.get(timeout=timeout_s)
+        except queue.Empty:
+            return None
+
+    @property
+    def connected(self) -> bool:
+        return self._manager is not None and bool(self._manager.connected())
+
     def drain(self) -> list[Event]:
         """Move every event received so far into `history` and return the history."""
         while True:

@@ -1,0 +1,256 @@
+"""The call-records database: SQLAlchemy 2 typed models. One schema for SQLite (the default
+file) and PostgreSQL (by URL); Alembic migrations in db/migrations create it.
+
+Caller data: calls hold only a masked number and a keyed hash (to find repeat callers); a
+callback's number is stored because the dialler needs it, and is never logged.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Stable constraint names: migrations can refer to them on every database.
+NAMING = {"ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_name)s",
+          "ck": "ck_%(table_name)s_%(constraint_name)s",
+          "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+          "pk": "pk_%(table_name)s"}
+
+CALL_ID = String(64)  # Asterisk uniqueid/linkedid ("1732350000.42"), or a test's own id
+Moment = DateTime(timezone=True)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, datetime: Moment}
+
+
+class Call(Base):
+    """One caller's call, from Asterisk answering it to the hang-up."""
+
+    __tablename__ = "calls"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True)
+    call_id: Mapped[str] = mapped_column(CALL_ID, unique=True)  # Asterisk uniqueid
+    linked_id: Mapped[str | None] = mapped_column(CALL_ID)
+    caller_masked: Mapped[str | None] = mapped_column(String(32))  # "*******1234"
+    caller_key: Mapped[str | None] = mapped_column(String(64), index=True)  # keyed hash
+    started_at: Mapped[datetime | None]
+    ended_at: Mapped[datetime | None]
+    menu_version: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str | None] = mapped_column(String(16))
+    outcome: Mapped[str | None] = mapped_column(String(16))  # queue | hangup | failed | hung-up
+    reason: Mapped[str | None] = mapped_column(String(64))
+    intent: Mapped[str | None] = mapped_column(String(64))
+    queue: Mapped[str | None] = mapped_column(String(64))  # menu queue (service line)
+    customer_id: Mapped[str | None] = mapped_column(String(64))
+    path: Mapped[str | None] = mapped_column(Text)  # menu nodes, '>'-separated
+    failure: Mapped[str | None] = mapped_column(String(64))  # [hotline-failure] extension
+
+    events: Mapped[list[CallEvent]] = relationship(back_populates="call",
+                                                   order_by="CallEvent.at")
+    queue_legs: Mapped[list[QueueLeg]] = relationship(back_populates="call",
+                                                      order_by="QueueLeg.joined_at")
+
+    __table_args__ = (Index("ix_calls_started_at", "started_at"),)
+
+
+class CallEvent(Base):
+    """What happened in a call, as the IVR and Asterisk reported it (the IVR path, messages,
+    callbacks, queue moves). `event_id` makes replaying the spool idempotent."""
+
+    __tablename__ = "call_events"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(40), unique=True)
+    call_id: Mapped[str] = mapped_column(CALL_ID, ForeignKey("calls.call_id"), index=True)
+    at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(String(40))
+    data: Mapped[dict[str, Any]]
+
+    call: Mapped[Call] = relationship(back_populates="events")
+
+
+class SpeechResult(Base):
+    __tablename__ = "speech_results"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(40), unique=True)
+    call_id: Mapped[str] = mapped_column(CALL_ID, ForeignKey("calls.call_id"), index=True)
+    at: Mapped[datetime]
+    node: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text)
+    confidence: Mapped[float] = mapped_column(Float)
+    accepted: Mapped[bool] = mapped_column(Boolean)
+    interrupted_prompt: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class QueueLeg(Base):
+    """A call's time in one agent queue: joined, then answered by an agent, abandoned, or left
+    by a key (callback, menu)."""
+
+    __tablename__ = "queue_legs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[str] = mapped_column(CALL_ID, ForeignKey("calls.call_id"), index=True)
+    queue: Mapped[str] = mapped_column(String(64))  # Asterisk queue, e.g. cards-yue
+    joined_at: Mapped[datetime]
+    position: Mapped[int | None] = mapped_column(Integer)  # on joining
+    result: Mapped[str | None] = mapped_column(String(16))  # answered|abandoned|left-by-key
+    ended_at: Mapped[datetime | None]  # answered, abandoned or left
+    wait_s: Mapped[int | None] = mapped_column(Integer)
+    abandon_position: Mapped[int | None] = mapped_column(Integer)
+    agent: Mapped[str | None] = mapped_column(String(64))  # member name
+    talk_s: Mapped[int | None] = mapped_column(Integer)
+    completed_at: Mapped[datetime | None]  # the agent leg ended
+
+    call: Mapped[Call] = relationship(back_populates="queue_legs")
+    __table_args__ = (UniqueConstraint("call_id", "queue", "joined_at",
+                                       name="uq_queue_legs_call_queue_joined"),)
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    customer_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    vip: Mapped[bool] = mapped_column(Boolean, default=False)
+    preferred_language: Mapped[str | None] = mapped_column(String(16))
+    phone_numbers: Mapped[list[PhoneNumber]] = relationship(back_populates="customer")
+    accounts: Mapped[list[Account]] = relationship(back_populates="customer")
+
+
+class PhoneNumber(Base):
+    __tablename__ = "phone_numbers"
+    number: Mapped[str] = mapped_column(String(32), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.customer_id"))
+    customer: Mapped[Customer] = relationship(back_populates="phone_numbers")
+
+
+class Account(Base):
+    """A card or loan: what lookups read out and route on."""
+
+    __tablename__ = "accounts"
+    account_no: Mapped[str] = mapped_column(String(32), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.customer_id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # account | card
+    status: Mapped[str] = mapped_column(String(16))  # active | blocked | lost | closed
+    balance: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    due_date: Mapped[date | None] = mapped_column(Date)
+    days_overdue: Mapped[int] = mapped_column(Integer, default=0)
+    customer: Mapped[Customer] = relationship(back_populates="accounts")
+
+
+class Callback(Base):
+    """A booked callback: from a queue (keeping the caller's place) or for the dialler."""
+
+    __tablename__ = "callbacks"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(40), unique=True)
+    call_id: Mapped[str] = mapped_column(CALL_ID, ForeignKey("calls.call_id"), index=True)
+    booked_at: Mapped[datetime]
+    number: Mapped[str] = mapped_column(String(32))  # needed to dial; never logged
+    queue: Mapped[str] = mapped_column(String(64))
+    language: Mapped[str] = mapped_column(String(16))
+    intent: Mapped[str | None] = mapped_column(String(64))
+    not_before: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16), default="booked")  # booked|done|failed
+    attempts: Mapped[list[CallbackAttempt]] = relationship(back_populates="callback",
+                                                           order_by="CallbackAttempt.at")
+
+
+class CallbackAttempt(Base):
+    """Every outbound dial, kept or not: the daily cap per number is counted from these."""
+
+    __tablename__ = "callback_attempts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    callback_id: Mapped[int | None] = mapped_column(ForeignKey("callbacks.id"), index=True)
+    number_key: Mapped[str] = mapped_column(String(64), index=True)  # keyed hash
+    at: Mapped[datetime]
+    result: Mapped[str] = mapped_column(String(16))  # answered|no-answer|busy|failed|refused
+    callback: Mapped[Callback | None] = relationship(back_populates="attempts")
+
+
+class Complaint(Base):
+    __tablename__ = "complaints"
+    ticket: Mapped[str] = mapped_column(String(16), primary_key=True)
+    call_id: Mapped[str | None] = mapped_column(CALL_ID, ForeignKey("calls.call_id"),
+                                                index=True)
+    event_id: Mapped[str | None] = mapped_column(String(40), unique=True)
+    category: Mapped[str] = mapped_column(String(32))
+    description_ref: Mapped[str | None] = mapped_column(Text)  # recorded message
+    transcript: Mapped[str | None] = mapped_column(Text)
+    callback_number: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="new")
+    assigned_to: Mapped[str | None] = mapped_column(String(64))
+    opened_at: Mapped[datetime]
+    reply_due: Mapped[datetime]
+    resolution_due: Mapped[datetime]
+    replied_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    extensions: Mapped[list[ComplaintExtension]] = relationship(back_populates="complaint")
+
+
+class ComplaintExtension(Base):
+    __tablename__ = "complaint_extensions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket: Mapped[str] = mapped_column(ForeignKey("complaints.ticket"), index=True)
+    extended_at: Mapped[datetime]
+    new_due: Mapped[datetime]
+    approved_by: Mapped[str | None] = mapped_column(String(64))
+    approval_ref: Mapped[str | None] = mapped_column(Text)
+    complaint: Mapped[Complaint] = relationship(back_populates="extensions")
+
+
+class Survey(Base):
+    __tablename__ = "surveys"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(40), unique=True)
+    call_id: Mapped[str] = mapped_column(CALL_ID, ForeignKey("calls.call_id"), index=True)
+    at: Mapped[datetime]
+    queue: Mapped[str | None] = mapped_column(String(64))
+    agent: Mapped[str | None] = mapped_column(String(64))
+    score: Mapped[int] = mapped_column(Integer)  # 1-5
+    by_voice: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Recording(Base):
+    __tablename__ = "recordings"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[str] = mapped_column(CALL_ID, ForeignKey("calls.call_id"), index=True)
+    path: Mapped[str] = mapped_column(Text, unique=True)
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    duration_ms: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    agent: Mapped[str | None] = mapped_column(String(64))
+    queue: Mapped[str | None] = mapped_column(String(64))
+    category: Mapped[str] = mapped_column(String(32), default="call")
+    retain_until: Mapped[date] = mapped_column(Date)
+    legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
+    registered_at: Mapped[datetime]
+
+
+class SpoolProgress(Base):
+    """How far the spool has been replayed: updated in the same transaction as the events it
+    covers, so a replay interrupted at any point neither loses nor repeats an event."""
+
+    __tablename__ = "spool_progress"
+    file: Mapped[str] = mapped_column(String(64), primary_key=True)  # events-YYYYMMDD.jsonl
+    offset: Mapped[int] = mapped_column(BigInteger)  # bytes applied

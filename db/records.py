@@ -1,0 +1,223 @@
+"""Spooled events → call records. Each event is applied at most once (its `event_id`); the
+typed tables (calls, speech results, queue legs, callbacks) are filled from the event kinds
+below, and every event is also kept as it came in `call_events` (the call's path).
+
+Events come from the IVR (ivr.interpreter: ivr-finished, speech-result, callback-requested,
+message-recorded, message-transcribed) and from Asterisk through db.collector (call-started,
+call-ended, queue-joined, queue-answered, queue-abandoned, queue-left, agent-completed).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from db.models import Call, Callback, CallEvent, QueueLeg, SpeechResult
+
+log = logging.getLogger(__name__)
+
+Record = dict[str, Any]  # one spool line: id, at, call_id, kind, data
+
+
+class BadEvent(ValueError):
+    """A spool line that cannot be applied (malformed, missing fields): set aside, not
+    retried forever."""
+
+
+def apply_event(session: Session, record: Record, event_id: str) -> bool:
+    """Apply one event in the caller's transaction; False when it was applied before."""
+    try:
+        call_id = str(record["call_id"])
+        kind = str(record["kind"])
+        at = _moment(record["at"])
+        data = record.get("data") or {}
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BadEvent(f"event {event_id}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise BadEvent(f"event {event_id}: data is not an object")
+    if session.scalar(select(CallEvent.id).where(CallEvent.event_id == event_id)) is not None:
+        return False
+    call = _call(session, call_id)
+    session.add(CallEvent(event_id=event_id, call_id=call.call_id, at=at, kind=kind,
+                          data=data))
+    handler = HANDLERS.get(kind)
+    if handler is not None:
+        try:
+            handler(session, call, at, data, event_id)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BadEvent(f"event {event_id} ({kind}): {exc!r}") from exc
+    return True
+
+
+def _call(session: Session, call_id: str) -> Call:
+    call = session.scalar(select(Call).where(Call.call_id == call_id))
+    if call is None:
+        call = Call(call_id=call_id)
+        session.add(call)
+        session.flush()
+    return call
+
+
+def _moment(value: object) -> datetime:
+    # Stored in UTC: SQLite keeps no offset, and reports compare moments across sources.
+    moment = datetime.fromisoformat(str(value))
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _text(data: dict[str, Any], key: str) -> str | None:
+    value = data.get(key)
+    return None if value in (None, "") else str(value)
+
+
+def _int(data: dict[str, Any], key: str) -> int | None:
+    value = data.get(key)
+    return None if value in (None, "") else int(value)
+
+
+# -- handlers -------------------------------------------------------------------------------
+
+Handler = Callable[[Session, Call, datetime, dict[str, Any], str], None]
+
+
+def _call_started(session: Session, call: Call, at: datetime, data: dict[str, Any],
+                  _event_id: str) -> None:
+    call.started_at = call.started_at or at
+    call.linked_id = _text(data, "linked_id") or call.linked_id
+    call.caller_masked = _text(data, "caller_masked") or call.caller_masked
+    call.caller_key = _text(data, "caller_key") or call.caller_key
+
+
+def _ivr_finished(session: Session, call: Call, at: datetime, data: dict[str, Any],
+                  _event_id: str) -> None:
+    call.menu_version = _text(data, "menu_version") or call.menu_version
+    call.language = _text(data, "language") or call.language
+    call.outcome = _text(data, "outcome") or call.outcome
+    call.queue = _text(data, "queue") or call.queue
+    call.intent = _text(data, "intent") or call.intent
+    call.customer_id = _text(data, "customer_id") or call.customer_id
+    path = data.get("path")
+    if isinstance(path, list) and path:
+        # A caller who went back to a menu from a queue runs the IVR twice: keep it all.
+        text = ">".join(str(node) for node in path)
+        call.path = f"{call.path}>{text}" if call.path else text
+
+
+def _call_ended(session: Session, call: Call, at: datetime, data: dict[str, Any],
+                _event_id: str) -> None:
+    call.ended_at = at
+    call.started_at = call.started_at or at
+    # The dialplan's view completes what the IVR reported (and stands alone when the IVR
+    # never ran: AGI unreachable).
+    call.outcome = call.outcome or _text(data, "outcome") or "hung-up"
+    call.reason = _text(data, "reason") or call.reason
+    call.failure = _text(data, "failure") or call.failure
+    for field in ("language", "intent", "queue", "menu_version"):
+        if getattr(call, field) is None:
+            setattr(call, field, _text(data, field))
+    if call.customer_id is None:
+        call.customer_id = _text(data, "customer")
+
+
+def _speech_result(session: Session, call: Call, at: datetime, data: dict[str, Any],
+                   event_id: str) -> None:
+    session.add(SpeechResult(
+        event_id=event_id, call_id=call.call_id, at=at, node=str(data["node"]),
+        language=str(data["language"]), text=str(data["text"]),
+        confidence=float(data["confidence"]), accepted=bool(data["accepted"]),
+        interrupted_prompt=bool(data.get("interrupted_prompt", False))))
+
+
+def _callback_requested(session: Session, call: Call, at: datetime, data: dict[str, Any],
+                        event_id: str) -> None:
+    session.add(Callback(
+        event_id=event_id, call_id=call.call_id, booked_at=at, number=str(data["number"]),
+        queue=str(data["queue"]), language=str(data["language"]),
+        intent=_text(data, "intent"), not_before=_moment(data["not_before"]),
+        status="booked"))
+
+
+def _open_leg(session: Session, call: Call, queue: str) -> QueueLeg | None:
+    return session.scalar(select(QueueLeg).where(
+        QueueLeg.call_id == call.call_id, QueueLeg.queue == queue)
+        .order_by(QueueLeg.joined_at.desc()).limit(1))
+
+
+def _queue_joined(session: Session, call: Call, at: datetime, data: dict[str, Any],
+                  _event_id: str) -> None:
+    session.add(QueueLeg(call_id=call.call_id, queue=str(data["queue"]), joined_at=at,
+                         position=_int(data, "position")))
+    session.flush()
+
+
+def _queue_answered(session: Session, call: Call, at: datetime, data: dict[str, Any],
+                    _event_id: str) -> None:
+    leg = _leg_for(session, call, at, data)
+    leg.result = "answered"
+    leg.ended_at = at
+    leg.agent = _text(data, "agent")
+    leg.wait_s = _int(data, "hold_s")
+
+
+def _queue_abandoned(session: Session, call: Call, at: datetime, data: dict[str, Any],
+                     _event_id: str) -> None:
+    leg = _leg_for(session, call, at, data)
+    leg.result = "abandoned"
+    leg.ended_at = at
+    leg.abandon_position = _int(data, "position")
+    leg.wait_s = _int(data, "hold_s")
+
+
+def _queue_left(session: Session, call: Call, at: datetime, data: dict[str, Any],
+                _event_id: str) -> None:
+    # Asterisk reports every leaving (answered and abandoned too): only a leg with no other
+    # result was left by a key (callback, back to a menu) or by the queue's time limit.
+    leg = _leg_for(session, call, at, data)
+    if leg.result is None:
+        leg.result = "left"
+        leg.ended_at = at
+        leg.wait_s = int((at - _aware(leg.joined_at)).total_seconds())
+
+
+def _agent_completed(session: Session, call: Call, at: datetime, data: dict[str, Any],
+                     _event_id: str) -> None:
+    leg = _leg_for(session, call, at, data)
+    leg.result = "answered"
+    leg.agent = leg.agent or _text(data, "agent")
+    leg.talk_s = _int(data, "talk_s")
+    leg.completed_at = at
+
+
+def _leg_for(session: Session, call: Call, at: datetime, data: dict[str, Any]) -> QueueLeg:
+    queue = str(data["queue"])
+    leg = _open_leg(session, call, queue)
+    if leg is None:  # the join was not seen (collector started mid-call)
+        hold_s = _int(data, "hold_s") or 0
+        leg = QueueLeg(call_id=call.call_id, queue=queue,
+                       joined_at=at - timedelta(seconds=hold_s))
+        session.add(leg)
+        session.flush()
+    return leg
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes for timezone-aware columns: they were stored as UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+HANDLERS: dict[str, Handler] = {
+    "call-started": _call_started,
+    "ivr-finished": _ivr_finished,
+    "call-ended": _call_ended,
+    "speech-result": _speech_result,
+    "callback-requested": _callback_requested,
+    "queue-joined": _queue_joined,
+    "queue-answered": _queue_answered,
+    "queue-abandoned": _queue_abandoned,
+    "queue-left": _queue_left,
+    "agent-completed": _agent_completed,
+}

@@ -1,0 +1,114 @@
+"""The call-records service (`hotline records serve`, started by `hotline up`): collects
+Asterisk's call events into the spool and replays the spool into the database every
+second. While the database is down, calls go on and the spool grows; when it returns, the
+backlog is applied, each event once.
+
+A one-line JSON status is served on HOTLINE_RECORDER_PORT (loopback) for `hotline records
+status` and monitoring.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import socketserver
+import threading
+from dataclasses import asdict, dataclass
+from typing import cast
+
+from db.database import make_engine, masked_url
+from db.privacy import load_number_secret
+from db.replay import SpoolReplayer
+from db.spool import EventSpool
+from hotline.asterisk import config
+from hotline.asterisk.ami import Ami
+from hotline.asterisk.call_events import AmiCollector
+from hotline.settings import LOOPBACK, Settings
+
+log = logging.getLogger(__name__)
+
+REPLAY_EVERY_S = 1.0
+NUMBER_SECRET_FILE = "caller-number-key"
+
+
+@dataclass
+class RecorderStatus:
+    database: str  # the URL without password
+    database_up: bool = False
+    applied: int = 0
+    rejected: int = 0
+    last_error: str | None = None
+    ami_connected: bool = False
+    events_collected: int = 0
+
+
+class Recorder:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine = make_engine(settings.database_url)
+        self.replayer = SpoolReplayer(settings.spool_dir, self.engine)
+        secret = load_number_secret(settings.secrets_dir / NUMBER_SECRET_FILE)
+        self.collector = AmiCollector(
+            lambda: Ami(LOOPBACK, settings.ami_port, config.AMI_USER,
+                        config.ami_secret(settings)),
+            EventSpool(settings.spool_dir), secret)
+        self.status = RecorderStatus(database=masked_url(settings.database_url))
+        self._stop = threading.Event()
+
+    def run(self, port: int) -> None:
+        server = _StatusServer((LOOPBACK, port), self)
+        threads = [threading.Thread(target=self.collector.run, name="ami", daemon=True),
+                   threading.Thread(target=server.serve_forever, name="status", daemon=True)]
+        for thread in threads:
+            thread.start()
+        log.info("call records: %s, spool %s", self.status.database, self.settings.spool_dir)
+        try:
+            while not self._stop.is_set():
+                self.replay_once()
+                self._stop.wait(REPLAY_EVERY_S)
+            self.replay_once()  # what came in while stopping
+        finally:
+            self.collector.stop()
+            server.shutdown()
+            server.server_close()
+            self.engine.dispose()
+
+    def replay_once(self) -> None:
+        self.settings.spool_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        report = self.replayer.replay()
+        self.status.applied += report.applied
+        self.status.rejected += report.rejected
+        self.status.database_up = report.error is None
+        if report.error is not None:
+            self.status.last_error = report.error
+        self.status.ami_connected = self.collector.connected
+        self.status.events_collected = self.collector.spooled
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+class _StatusServer(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], recorder: Recorder) -> None:
+        self.recorder = recorder
+        super().__init__(address, _StatusHandler)
+
+
+class _StatusHandler(socketserver.StreamRequestHandler):
+    def handle(self) -> None:
+        recorder = cast(_StatusServer, self.server).recorder
+        status = recorder.status
+        status.ami_connected = recorder.collector.connected
+        self.wfile.write((json.dumps(asdict(status)) + "\n").encode())
+
+
+def read_status(port: int, timeout_s: float = 3.0) -> dict[str, object]:
+    with socket.create_connection((LOOPBACK, port), timeout=timeout_s) as connection:
+        data = connection.makefile("rb").readline()
+    result: dict[str, object] = json.loads(data)
+    return result
+

@@ -1,0 +1,153 @@
+"""Spooled events become call records (SQLite file per test): each event once, bad lines set
+aside, half-written lines left for later, queue legs from Asterisk's queue events."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, delete, func, select
+
+from db import migrate
+from db.database import make_engine, sessions
+from db.models import Call, Callback, CallEvent, QueueLeg, SpeechResult, SpoolProgress
+from db.privacy import mask_number, number_key
+from db.replay import REJECTED_FILE, SpoolReplayer
+from db.spool import EventSpool
+from hotline.asterisk.call_events import spool_event
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    url = f"sqlite:///{tmp_path / 'records.db'}"
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    yield engine
+    engine.dispose()
+
+
+def write(spool_dir: Path, *records: dict[str, object], raw: str = "") -> None:
+    spool_dir.mkdir(exist_ok=True)
+    with open(spool_dir / "events-20261123.jsonl", "a", encoding="utf-8") as spool:
+        for record in records:
+            spool.write(json.dumps(record, ensure_ascii=False) + "\n")
+        spool.write(raw)
+
+
+def event(n: int, kind: str, at: str, **data: object) -> dict[str, object]:
+    return {"id": f"e{n}", "at": at, "call_id": "1732350000.7", "kind": kind, "data": data}
+
+
+A_CALL = [
+    event(1, "call-started", "2026-11-23T02:00:00.000+00:00", linked_id="1732350000.6",
+          caller_masked="*******0001", caller_key="k1"),
+    event(2, "speech-result", "2026-11-23T02:00:09.000+00:00", node="main.menu",
+          language="yue", text="信用卡", confidence=0.91, accepted=True,
+          interrupted_prompt=True),
+    event(3, "ivr-finished", "2026-11-23T02:00:20.000+00:00", menu_version="v1",
+          language="yue", path=["welcome.start", "main.menu", "cards.general"],
+          outcome="queue", queue="cards", intent="cards-general", customer_id="C1001"),
+    event(4, "queue-joined", "2026-11-23T02:00:21.000+00:00", queue="cards-yue",
+          position="2"),
+    event(5, "queue-left", "2026-11-23T02:00:51.000+00:00", queue="cards-yue", position="1"),
+    event(6, "queue-answered", "2026-11-23T02:00:51.000+00:00", queue="cards-yue",
+          agent="cards-yue", hold_s="30"),
+    event(7, "agent-completed", "2026-11-23T02:03:51.000+00:00", queue="cards-yue",
+          agent="cards-yue", talk_s="180", hold_s="30"),
+    event(8, "call-ended", "2026-11-23T02:03:52.000+00:00", outcome="queue",
+          reason="routed"),
+]
+
+
+def test_a_call_becomes_one_complete_record_and_replaying_again_adds_nothing(
+        tmp_path: Path, engine: Engine) -> None:
+    write(tmp_path / "spool", *A_CALL)
+    replayer = SpoolReplayer(tmp_path / "spool", engine)
+    first = replayer.replay()
+    assert (first.applied, first.rejected, first.error) == (8, 0, None)
+    with sessions(engine)() as session:
+        call = session.scalar(select(Call))
+        assert call is not None
+        assert (call.caller_masked, call.language, call.outcome, call.intent, call.queue,
+                call.customer_id) == ("*******0001", "yue", "queue", "cards-general", "cards",
+                                      "C1001")
+        assert call.path == "welcome.start>main.menu>cards.general"
+        assert call.started_at is not None and call.ended_at is not None
+        leg = session.scalar(select(QueueLeg))
+        assert leg is not None
+        assert (leg.queue, leg.result, leg.agent, leg.wait_s, leg.talk_s, leg.position) == \
+            ("cards-yue", "answered", "cards-yue", 30, 180, 2)
+        speech = session.scalar(select(SpeechResult))
+        assert speech is not None and speech.text == "信用卡" and speech.interrupted_prompt
+    # The progress is committed with the events: a second replay finds nothing new, and
+    # even a lost progress row cannot apply an event twice.
+    assert replayer.replay().applied == 0
+    with sessions(engine)() as session, session.begin():
+        session.execute(delete(SpoolProgress))
+    again = replayer.replay()
+    assert (again.applied, again.duplicates) == (0, 8)
+    with sessions(engine)() as session:
+        assert session.scalar(select(func.count()).select_from(CallEvent)) == 8
+
+
+def test_a_half_written_line_waits_and_a_broken_one_is_set_aside(tmp_path: Path,
+                                                                  engine: Engine) -> None:
+    spool = tmp_path / "spool"
+    write(spool, A_CALL[0], raw='{"id": "broken", "at": "2026-11-23T02:00:01+00:00"}\n'
+                                'not json at all\n{"id": "e9", "at": "2026-11-23T02:0')
+    replayer = SpoolReplayer(spool, engine)
+    report = replayer.replay()
+    assert (report.applied, report.rejected) == (1, 2)
+    rejected = [json.loads(line) for line in (spool / REJECTED_FILE).read_text().splitlines()]
+    assert [r["line"].strip()[:16] for r in rejected] == ['{"id": "broken",', "not json at all"]
+    # The writer finishes its line: now it is applied.
+    write(spool, raw='0:02+00:00", "call_id": "1732350000.7", "kind": "note", "data": {}}\n')
+    assert replayer.replay().applied == 1
+
+
+def test_callbacks_are_stored_with_their_earliest_time(tmp_path: Path, engine: Engine) -> None:
+    spool = EventSpool(tmp_path / "spool")
+    spool.emit("1732350000.9", "callback-requested", {
+        "queue": "cards", "number": "13800000001", "language": "cmn", "intent": "cards",
+        "node": "cards.callback", "not_before": "2026-11-24T08:00+08:00"})
+    assert SpoolReplayer(tmp_path / "spool", engine).replay().applied == 1
+    with sessions(engine)() as session:
+        callback = session.scalar(select(Callback))
+        assert callback is not None and callback.status == "booked"
+        assert callback.not_before.replace(tzinfo=None).isoformat() == "2026-11-24T00:00:00"
+
+
+def test_a_database_that_cannot_be_reached_is_reported_not_raised(tmp_path: Path) -> None:
+    write(tmp_path / "spool", *A_CALL)
+    engine = make_engine(f"sqlite:///{tmp_path / 'missing' / 'nowhere.db'}")
+    report = SpoolReplayer(tmp_path / "spool", engine).replay()
+    assert report.error is not None and report.applied == 0
+
+
+def test_caller_numbers_are_masked_and_keyed() -> None:
+    assert mask_number("13800000001") == "*******0001"
+    assert mask_number("+86 138-0000-0001") == "*********0001"
+    key = bytes(32)
+    assert number_key("13800000001", key) == number_key("138 0000 0001", key)
+    assert number_key("13800000001", key) != number_key("13800000001", bytes([1]) * 32)
+    assert number_key("13800000001", key) != number_key("13800000002", key)
+
+
+def test_asterisk_events_map_to_spool_events_without_the_number() -> None:
+    secret = bytes(32)
+    started = spool_event({"Event": "UserEvent", "UserEvent": "HotlineCallStarted",
+                           "Uniqueid": "1.1", "Linkedid": "1.0", "Caller": "13800000001"},
+                          secret)
+    assert started is not None
+    call_id, kind, data = started
+    assert (call_id, kind, data["caller_masked"]) == ("1.1", "call-started", "*******0001")
+    assert "13800000001" not in json.dumps(data)
+    abandoned = spool_event({"Event": "QueueCallerAbandon", "Uniqueid": "1.1",
+                             "Queue": "cards-yue", "Position": "3", "OriginalPosition": "5",
+                             "HoldTime": "40"}, secret)
+    assert abandoned == ("1.1", "queue-abandoned", {"queue": "cards-yue", "position": "3",
+                                                    "original_position": "5",
+                                                    "hold_s": "40"})
+    assert spool_event({"Event": "Newchannel", "Uniqueid": "1.1"}, secret) is None
