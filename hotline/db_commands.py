@@ -16,8 +16,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from db import migrate
 from db.database import make_engine, masked_url, sessions
 from db.models import Call, QueueLeg
+from db.postgres import PostgresError, ensure_postgres_installed
 from db.replay import SpoolReplayer
 from db.sample_data import SampleDataError, load_sample_customers
+from hotline.asterisk.provision import ProvisionError
 from hotline.recorder import Recorder, read_status
 from hotline.settings import Settings
 
@@ -44,6 +46,18 @@ def upgrade_command() -> None:
     except SQLAlchemyError as exc:
         raise _database_error(url, exc) from exc
     console.print(f"database {masked_url(url)} at schema {migrate.head_revision()}")
+
+
+@db_app.command("install-postgres")
+def install_postgres_command() -> None:
+    """Install the distribution's PostgreSQL server programs if missing (the tests start a
+    private server from them; needs root the first time)."""
+    try:
+        found = ensure_postgres_installed()
+    except (PostgresError, ProvisionError) as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    console.print(f"PostgreSQL server programs in {found}")
 
 
 @db_app.command("load-sample")

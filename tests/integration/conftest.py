@@ -6,12 +6,15 @@ These tests never skip: if Asterisk cannot be found or started, they fail and sa
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
 
 from agi.routes import Route
+from db.postgres import PostgresServer, postgres_bin_dir
 from hotline.asterisk.ami import Ami
 from hotline.asterisk.process import AsteriskInstance
 from hotline.asterisk.provision import ProvisionError, find_or_provision
@@ -75,3 +78,20 @@ def fastagi(start_fastagi: ServerFactory) -> RunningServer:
 def ami(asterisk: AsteriskInstance) -> Iterator[Ami]:
     with asterisk.ami() as connected:
         yield connected
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A private PostgreSQL server from the distribution's packages (`make postgres`), on a
+    free loopback port; its folder sits directly in /tmp so the `postgres` user (the server
+    refuses root) can reach it."""
+    base = Path(tempfile.mkdtemp(prefix="hotline-pg-"))
+    bin_dir = postgres_bin_dir()
+    if bin_dir is None:
+        pytest.fail("PostgreSQL is not installed (the README's test command installs it)")
+    server = PostgresServer(base, free_port(), bin_dir)
+    server.init()
+    yield server
+    if server.running():
+        server.stop("immediate")
+    shutil.rmtree(base, ignore_errors=True)

@@ -8,11 +8,9 @@ routing policy computes — to set up waits, busy agents and competing callers e
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import datetime
 
 import pytest
@@ -23,15 +21,13 @@ from db.spool import EventSpool
 from hotline.agent_commands import queue_states
 from hotline.asterisk.ami import Ami, Event
 from hotline.asterisk.process import AsteriskInstance
-from hotline.calls import CallTrace, place_call
 from hotline.prompt_commands import build_prompts
-from hotline.transcript_calls import plan_call
 from ivr.agents import Agent, load_agents, plan_route
 from ivr.menu_loader import MenuSet
 from ivr.outcomes import Outcome, OutcomeKind
-from ivr.ports import Channel
 from ivr.transcripts import TranscriptDirectory, load_transcript
 from tests.integration.conftest import ROUTING_AGENTS
+from tests.integration.dialling import dial_cantonese_dispute
 from tests.support import FixedClock
 
 ROOT = ROUTING_AGENTS.parents[2]
@@ -85,30 +81,6 @@ def queue_call(ami: Ami, menus: MenuSet, agents: list[Agent], *, queue: str, lan
 
 def pause(ami: Ami, interface: str, paused: bool) -> None:
     ami.action("QueuePause", Interface=interface, Paused="true" if paused else "false")
-
-
-def dial_cantonese_dispute(ami: Ami, start_fastagi, asterisk: AsteriskInstance,
-                           menus: MenuSet, agents: list[Agent], stay_s: float) -> CallTrace:
-    """The Cantonese dispute transcript through the real menus by DTMF, with live queues."""
-    settings = asterisk.settings
-    report = build_prompts(settings, quiet=True)
-    assert not report.problems
-    manifest = json.loads((settings.prompts_audio_dir / "manifest.json").read_text())
-    durations = {key: int(entry["duration_ms"]) for key, entry in manifest.items()}
-    transcript = load_transcript(ROOT / "menus" / "transcripts" / "card-dispute-cantonese.yaml")
-    store = MenuStore(settings.menus, settings.catalog_file)
-    assert store.reload().applied
-
-    def route(channel: Channel) -> Outcome:
-        return HotlineRoute(store=store, prompts_dir=settings.prompts_audio_dir,
-                            messages_dir=settings.messages_dir,
-                            directory=TranscriptDirectory(transcript),
-                            events=EventSpool(settings.spool_dir),
-                            clock=FixedClock(transcript.at), agents=agents)(channel)
-
-    start_fastagi({"hotline": route})
-    plan = plan_call(menus, transcript, durations)
-    return place_call(ami, replace(plan.script, stay_s=stay_s), timeout_s=90)
 
 
 def test_a_cantonese_card_caller_reaches_the_cantonese_card_agent_with_context(

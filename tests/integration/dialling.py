@@ -1,0 +1,51 @@
+"""Calls the integration tests place through the real menus by DTMF."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+from agi.hotline_route import HotlineRoute
+from agi.menu_store import MenuStore
+from db.spool import EventSpool
+from hotline.asterisk.ami import Ami
+from hotline.asterisk.process import AsteriskInstance
+from hotline.calls import CallTrace, place_call
+from hotline.prompt_commands import build_prompts
+from hotline.transcript_calls import plan_call
+from ivr.agents import Agent
+from ivr.menu_loader import MenuSet
+from ivr.outcomes import Outcome
+from ivr.ports import Channel
+from ivr.transcripts import TranscriptDirectory, load_transcript
+from tests.support import FixedClock
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def dial_cantonese_dispute(ami: Ami, start_fastagi, asterisk: AsteriskInstance,
+                           menus: MenuSet, agents: list[Agent], stay_s: float,
+                           serve: bool = True) -> CallTrace:
+    """The Cantonese dispute transcript through the real menus by DTMF, with live queues.
+    `serve`: start the FastAGI server (not again for a test's second call)."""
+    settings = asterisk.settings
+    report = build_prompts(settings, quiet=True)
+    assert not report.problems
+    manifest = json.loads((settings.prompts_audio_dir / "manifest.json").read_text())
+    durations = {key: int(entry["duration_ms"]) for key, entry in manifest.items()}
+    transcript = load_transcript(ROOT / "menus" / "transcripts" / "card-dispute-cantonese.yaml")
+    store = MenuStore(settings.menus, settings.catalog_file)
+    assert store.reload().applied
+
+    def route(channel: Channel) -> Outcome:
+        return HotlineRoute(store=store, prompts_dir=settings.prompts_audio_dir,
+                            messages_dir=settings.messages_dir,
+                            directory=TranscriptDirectory(transcript),
+                            events=EventSpool(settings.spool_dir),
+                            clock=FixedClock(transcript.at), agents=agents)(channel)
+
+    if serve:
+        start_fastagi({"hotline": route})
+    plan = plan_call(menus, transcript, durations)
+    return place_call(ami, replace(plan.script, stay_s=stay_s), timeout_s=90)

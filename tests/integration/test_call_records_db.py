@@ -1,0 +1,221 @@
+"""Call records in real databases: the migrations on SQLite and on a real PostgreSQL server,
+the spool replayed while PostgreSQL stops and comes back, and calls through real Asterisk
+recorded by the records service."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, inspect, select
+
+from agi.menu_store import MenuStore
+from db import migrate
+from db.database import make_engine, sessions
+from db.models import Base, Call, CallEvent, QueueLeg
+from db.postgres import PostgresServer
+from db.replay import SpoolReplayer
+from db.spool import EventSpool
+from hotline.asterisk.ami import Ami
+from hotline.asterisk.process import AsteriskInstance
+from hotline.recorder import Recorder
+from ivr.agents import Agent, load_agents
+from ivr.menu_loader import MenuSet
+from tests.integration.conftest import ROUTING_AGENTS
+from tests.integration.dialling import dial_cantonese_dispute
+from tests.support import free_port
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'records.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres")
+    url = server.url
+    engine = make_engine(url)
+    with engine.begin() as connection:  # every test starts from an empty database
+        Base.metadata.drop_all(connection)
+        connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    migrate.upgrade(database_url)
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+def test_migrations_create_the_whole_schema(database_url: str) -> None:
+    migrate.upgrade(database_url)
+    migrate.upgrade(database_url)  # a second run changes nothing
+    engine = make_engine(database_url)
+    try:
+        tables = set(inspect(engine).get_table_names())
+        assert set(Base.metadata.tables) <= tables
+        assert migrate.current_revision(engine) == migrate.head_revision()
+    finally:
+        engine.dispose()
+    assert migrate.is_current(database_url)
+
+
+def count(engine: Engine, model: type[Base]) -> int:
+    with sessions(engine)() as session:
+        return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_calls_spooled_while_postgresql_is_stopped_are_all_recorded_once_it_returns(
+        tmp_path: Path, postgres: PostgresServer) -> None:
+    """Calls write events the whole time; PostgreSQL stops in the middle and comes back.
+    The replayer keeps trying; in the end every event is in the database exactly once."""
+    url = postgres.url
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        Base.metadata.drop_all(connection)
+        connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    migrate.upgrade(url)
+    spool = EventSpool(tmp_path / "spool")
+    replayer = SpoolReplayer(tmp_path / "spool", engine)
+    written = 0
+    stop_writing = threading.Event()
+
+    def calls() -> None:  # 4 calls' worth of events every 10 ms, never blocked
+        nonlocal written
+        while not stop_writing.is_set():
+            for n in range(4):
+                spool.emit(f"outage.{written // 4}.{n}", "ivr-finished",
+                           {"outcome": "hangup", "language": "cmn", "path": ["welcome.start"]})
+            written += 4
+            time.sleep(0.01)
+
+    writer = threading.Thread(target=calls)
+    writer.start()
+    errors = []
+    try:
+        for _ in range(5):
+            replayer.replay()
+            time.sleep(0.1)
+        postgres.stop("fast")
+        written_when_stopped = written
+        for _ in range(5):
+            errors.append(replayer.replay().error)
+            time.sleep(0.1)
+        assert written > written_when_stopped, "calls were blocked while the database was down"
+        postgres.start()
+        for _ in range(5):
+            replayer.replay()
+            time.sleep(0.1)
+    finally:
+        stop_writing.set()
+        writer.join()
+        if not postgres.running():
+            postgres.start()
+    final = replayer.replay()
+    assert final.error is None
+    assert all(error is not None for error in errors)
+    assert count(engine, CallEvent) == written
+    assert count(engine, Call) == written
+    engine.dispose()
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.3)
+
+
+@pytest.fixture(scope="module")
+def agents() -> list[Agent]:
+    loaded, problems = load_agents(ROUTING_AGENTS)
+    assert loaded is not None, problems
+    return list(loaded.agents)
+
+
+@pytest.fixture(scope="module")
+def menus(asterisk: AsteriskInstance) -> MenuSet:
+    store = MenuStore(asterisk.settings.menus, asterisk.settings.catalog_file)
+    assert store.reload().applied
+    current = store.current()
+    assert current is not None
+    return current
+
+
+def test_a_call_through_real_asterisk_leaves_a_complete_record_in_postgresql(
+        ami: Ami, start_fastagi, asterisk: AsteriskInstance, menus: MenuSet,
+        agents: list[Agent], postgres: PostgresServer) -> None:
+    """The records service (AMI events + the IVR's spool) writes the call: start, masked
+    number, language, path, outcome, the queue leg with the agent who answered, the end.
+    A second call runs while PostgreSQL is stopped: its record is complete once it returns."""
+    url = postgres.url
+    reset = make_engine(url)
+    with reset.begin() as connection:
+        Base.metadata.drop_all(connection)
+        connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    reset.dispose()
+    migrate.upgrade(url)
+    settings = asterisk.settings.with_changes(database_url_setting=url)
+    recorder = Recorder(settings)
+    service = threading.Thread(target=recorder.run, args=(free_port(),))
+    service.start()
+    engine = make_engine(url)
+    try:
+        wait_for(lambda: recorder.collector.connected, 10)
+        first = dial_cantonese_dispute(ami, start_fastagi, asterisk, menus, agents, stay_s=6)
+        record = wait_for_record(engine, first.hotline_id)
+        assert record.started_at is not None and record.ended_at is not None
+        assert record.caller_masked == "*******0000"  # the scripted caller's 13800000000
+        assert record.caller_key and "13800000000" not in record.caller_key
+        assert (record.language, record.outcome, record.intent) == ("yue", "queue",
+                                                                     "card-dispute")
+        assert record.path and "cards.disputes" in record.path
+        legs = queue_legs(engine, first.hotline_id)
+        assert [(leg.queue, leg.result, leg.agent) for leg in legs] == \
+            [("cards-disputes-yue", "answered", "cards-yue")]
+        assert legs[0].talk_s is not None
+
+        postgres.stop("fast")
+        try:
+            second = dial_cantonese_dispute(ami, start_fastagi, asterisk, menus, agents,
+                                            stay_s=6, serve=False)
+            time.sleep(2)
+            assert not recorder.status.database_up
+        finally:
+            postgres.start()
+        record = wait_for_record(engine, second.hotline_id)
+        assert (record.language, record.outcome) == ("yue", "queue")
+        assert [leg.result for leg in queue_legs(engine, second.hotline_id)] == ["answered"]
+        with sessions(engine)() as session:
+            ids = session.scalars(select(CallEvent.event_id)).all()
+        assert len(ids) == len(set(ids))
+    finally:
+        recorder.stop()
+        service.join(15)
+        engine.dispose()
+
+
+def wait_for_record(engine: Engine, call_id: str, timeout_s: float = 30) -> Call:
+    found: list[Call] = []
+
+    def complete() -> bool:
+        with sessions(engine)() as session:
+            call = session.scalar(select(Call).where(Call.call_id == call_id))
+            legs = session.scalars(select(QueueLeg).where(QueueLeg.call_id == call_id)).all()
+        if call is None or call.ended_at is None or not legs or legs[-1].talk_s is None:
+            return False
+        found.append(call)
+        return True
+
+    wait_for(complete, timeout_s)
+    return found[-1]
+
+
+def queue_legs(engine: Engine, call_id: str) -> list[QueueLeg]:
+    with sessions(engine)() as session:
+        return list(session.scalars(select(QueueLeg).where(QueueLeg.call_id == call_id)
+                                    .order_by(QueueLeg.joined_at)).all())
