@@ -7,7 +7,7 @@ callback's number is stored because the dialler needs it, and is never logged.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -27,7 +27,9 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names: migrations can refer to them on every database.
 NAMING = {"ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -36,12 +38,32 @@ NAMING = {"ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_nam
           "pk": "pk_%(table_name)s"}
 
 CALL_ID = String(64)  # Asterisk uniqueid/linkedid ("1732350000.42"), or a test's own id
-Moment = DateTime(timezone=True)
+
+
+class Moment(TypeDecorator[datetime]):
+    """A point in time, stored in UTC and read back timezone-aware on every database (SQLite
+    keeps no offset: comparisons there only work when everything is UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: give moments a timezone")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None,
+                             dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map = {dict[str, Any]: JSON, datetime: Moment}
+    type_annotation_map = {dict[str, Any]: JSON, datetime: Moment()}
 
 
 class Call(Base):
@@ -170,21 +192,25 @@ class Callback(Base):
     language: Mapped[str] = mapped_column(String(16))
     intent: Mapped[str | None] = mapped_column(String(64))
     not_before: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(16), default="booked")  # booked|done|failed
+    # booked: the dialler will dial it at not_before; dialling: a placeholder waits for an
+    # agent (from the queue or the dialler); done: the customer answered; failed: given up.
+    status: Mapped[str] = mapped_column(String(16), default="booked")
+    updated_at: Mapped[datetime | None]
     attempts: Mapped[list[CallbackAttempt]] = relationship(back_populates="callback",
                                                            order_by="CallbackAttempt.at")
 
 
 class CallbackAttempt(Base):
-    """Every outbound dial, kept or not: the daily cap per number is counted from these."""
+    """Every outbound dial, kept or not: the daily cap per number is counted from these
+    (through the callback's number)."""
 
     __tablename__ = "callback_attempts"
     id: Mapped[int] = mapped_column(primary_key=True)
-    callback_id: Mapped[int | None] = mapped_column(ForeignKey("callbacks.id"), index=True)
-    number_key: Mapped[str] = mapped_column(String(64), index=True)  # keyed hash
+    event_id: Mapped[str] = mapped_column(String(40), unique=True)
+    callback_id: Mapped[int] = mapped_column(ForeignKey("callbacks.id"), index=True)
     at: Mapped[datetime]
-    result: Mapped[str] = mapped_column(String(16))  # answered|no-answer|busy|failed|refused
-    callback: Mapped[Callback | None] = relationship(back_populates="attempts")
+    result: Mapped[str] = mapped_column(String(16))  # Asterisk's DIALSTATUS: ANSWER, BUSY, ...
+    callback: Mapped[Callback] = relationship(back_populates="attempts")
 
 
 class Complaint(Base):

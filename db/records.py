@@ -3,8 +3,9 @@ typed tables (calls, speech results, queue legs, callbacks) are filled from the 
 below, and every event is also kept as it came in `call_events` (the call's path).
 
 Events come from the IVR (ivr.interpreter: ivr-finished, speech-result, callback-requested,
-message-recorded, message-transcribed) and from Asterisk through db.collector (call-started,
-call-ended, queue-joined, queue-answered, queue-abandoned, queue-left, agent-completed).
+message-recorded, message-transcribed) and from Asterisk through hotline.asterisk.call_events
+(call-started, call-ended, queue-joined, queue-answered, queue-abandoned, queue-left,
+agent-completed, callback-placeholder, callback-attempt).
 """
 
 from __future__ import annotations
@@ -14,14 +15,16 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from db.models import Call, Callback, CallEvent, QueueLeg, SpeechResult
+from db.models import Call, Callback, CallbackAttempt, CallEvent, QueueLeg, SpeechResult
 
 log = logging.getLogger(__name__)
 
 Record = dict[str, Any]  # one spool line: id, at, call_id, kind, data
+CALLBACK_ATTEMPTS = 3  # dials per booked callback before it is given up (and reported)
+CALLBACK_RETRY_AFTER = timedelta(minutes=10)
 
 
 class BadEvent(ValueError):
@@ -141,6 +144,42 @@ def _callback_requested(session: Session, call: Call, at: datetime, data: dict[s
         status="booked"))
 
 
+def _latest_callback(session: Session, call: Call) -> Callback:
+    callback = session.scalar(select(Callback).where(Callback.call_id == call.call_id)
+                              .order_by(Callback.booked_at.desc(), Callback.id.desc()).limit(1))
+    if callback is None:
+        raise ValueError(f"no callback booked by call {call.call_id}")
+    return callback
+
+
+def _callback_placeholder(session: Session, call: Call, at: datetime, data: dict[str, Any],
+                          _event_id: str) -> None:
+    # The caller left a queue keeping their place: the dialplan dials them, not the dialler.
+    callback = _latest_callback(session, call)
+    if callback.status == "booked":
+        callback.status = "dialling"
+        callback.updated_at = at
+
+
+def _callback_attempt(session: Session, call: Call, at: datetime, data: dict[str, Any],
+                      event_id: str) -> None:
+    callback = _latest_callback(session, call)
+    status = str(data.get("status") or "UNKNOWN")
+    session.add(CallbackAttempt(event_id=event_id, callback_id=callback.id, at=at,
+                                result=status[:16]))
+    session.flush()
+    callback.updated_at = at
+    if status == "ANSWER":
+        callback.status = "done"
+    elif (session.scalar(select(func.count()).select_from(CallbackAttempt)
+                         .where(CallbackAttempt.callback_id == callback.id)) or 0) \
+            >= CALLBACK_ATTEMPTS:
+        callback.status = "failed"
+    else:  # the dialler tries again later (calling windows and the daily cap permitting)
+        callback.status = "booked"
+        callback.not_before = at + CALLBACK_RETRY_AFTER
+
+
 def _open_leg(session: Session, call: Call, queue: str) -> QueueLeg | None:
     return session.scalar(select(QueueLeg).where(
         QueueLeg.call_id == call.call_id, QueueLeg.queue == queue)
@@ -180,7 +219,7 @@ def _queue_left(session: Session, call: Call, at: datetime, data: dict[str, Any]
     if leg.result is None:
         leg.result = "left"
         leg.ended_at = at
-        leg.wait_s = int((at - _aware(leg.joined_at)).total_seconds())
+        leg.wait_s = int((at - leg.joined_at).total_seconds())
 
 
 def _agent_completed(session: Session, call: Call, at: datetime, data: dict[str, Any],
@@ -204,17 +243,14 @@ def _leg_for(session: Session, call: Call, at: datetime, data: dict[str, Any]) -
     return leg
 
 
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes for timezone-aware columns: they were stored as UTC.
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 HANDLERS: dict[str, Handler] = {
     "call-started": _call_started,
     "ivr-finished": _ivr_finished,
     "call-ended": _call_ended,
     "speech-result": _speech_result,
     "callback-requested": _callback_requested,
+    "callback-placeholder": _callback_placeholder,
+    "callback-attempt": _callback_attempt,
     "queue-joined": _queue_joined,
     "queue-answered": _queue_answered,
     "queue-abandoned": _queue_abandoned,

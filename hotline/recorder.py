@@ -1,7 +1,8 @@
 """The call-records service (`hotline records serve`, started by `hotline up`): collects
 Asterisk's call events into the spool and replays the spool into the database every
 second. While the database is down, calls go on and the spool grows; when it returns, the
-backlog is applied, each event once.
+backlog is applied, each event once. It also runs the callback dialler (hotline/dialler.py)
+every DIAL_EVERY_S.
 
 A one-line JSON status is served on HOTLINE_RECORDER_PORT (loopback) for `hotline records
 status` and monitoring.
@@ -14,9 +15,14 @@ import logging
 import socket
 import socketserver
 import threading
+import time
 from dataclasses import asdict, dataclass
 from typing import cast
 
+from sqlalchemy.exc import SQLAlchemyError
+
+from agi.hotline_route import SystemClock
+from agi.menu_store import MenuStore
 from db.database import make_engine, masked_url
 from db.privacy import load_number_secret
 from db.replay import SpoolReplayer
@@ -24,11 +30,15 @@ from db.spool import EventSpool
 from hotline.asterisk import config
 from hotline.asterisk.ami import Ami
 from hotline.asterisk.call_events import AmiCollector
+from hotline.dialler import CallbackDialler, ami_originate
 from hotline.settings import LOOPBACK, Settings
+from ivr.agents import load_agents
+from ivr.ports import Clock
 
 log = logging.getLogger(__name__)
 
 REPLAY_EVERY_S = 1.0
+DIAL_EVERY_S = 15.0
 NUMBER_SECRET_FILE = "caller-number-key"
 
 
@@ -41,20 +51,33 @@ class RecorderStatus:
     last_error: str | None = None
     ami_connected: bool = False
     events_collected: int = 0
+    callbacks_dialled: int = 0
+    callbacks_deferred: int = 0
 
 
 class Recorder:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
         self.settings = settings
         self.engine = make_engine(settings.database_url)
         self.replayer = SpoolReplayer(settings.spool_dir, self.engine)
         secret = load_number_secret(settings.secrets_dir / NUMBER_SECRET_FILE)
-        self.collector = AmiCollector(
-            lambda: Ami(LOOPBACK, settings.ami_port, config.AMI_USER,
-                        config.ami_secret(settings)),
-            EventSpool(settings.spool_dir), secret)
+        def connect() -> Ami:
+            return Ami(LOOPBACK, settings.ami_port, config.AMI_USER,
+                       config.ami_secret(settings))
+
+        self.collector = AmiCollector(connect, EventSpool(settings.spool_dir), secret)
+        store = MenuStore(settings.menus, settings.catalog_file)
+        store.reload()
+        agents, problems = load_agents(settings.agents_file)
+        for problem in problems:
+            log.error("agents: %s (callbacks go to the widest pool)", problem.render())
+        self.dialler = CallbackDialler(self.engine, store.current,
+                                       list(agents.agents) if agents else [],
+                                       ami_originate(connect), clock or SystemClock())
+        self._dial_lock = threading.Lock()  # the loop and a caller of dial_once
         self.status = RecorderStatus(database=masked_url(settings.database_url))
         self._stop = threading.Event()
+        self._next_dial = 0.0
 
     def run(self, port: int) -> None:
         server = _StatusServer((LOOPBACK, port), self)
@@ -84,6 +107,20 @@ class Recorder:
             self.status.last_error = report.error
         self.status.ami_connected = self.collector.connected
         self.status.events_collected = self.collector.spooled
+        if report.error is None and time.monotonic() >= self._next_dial:
+            self._next_dial = time.monotonic() + DIAL_EVERY_S
+            self.dial_once()
+
+    def dial_once(self) -> None:
+        try:
+            with self._dial_lock:
+                dialled = self.dialler.dial_due()
+        except SQLAlchemyError as exc:
+            log.warning("callback dialler paused, database unavailable: %s",
+                        str(exc).splitlines()[0][:200])
+            return
+        self.status.callbacks_dialled += dialled.dialled
+        self.status.callbacks_deferred += dialled.deferred
 
     def stop(self) -> None:
         self._stop.set()

@@ -52,6 +52,11 @@ def spool_event(event: Event, number_secret: bytes) -> tuple[str, str, dict[str,
 def _user_event(event: Event, call_id: str,
                 number_secret: bytes) -> tuple[str, str, dict[str, object]] | None:
     kind = event.get("UserEvent")
+    # Callback events belong to the call that booked the callback (For), not the placeholder.
+    if kind == "CallbackPlaceholder" and event.get("For"):
+        return event["For"], "callback-placeholder", {}
+    if kind == "CallbackResult" and event.get("For"):
+        return event["For"], "callback-attempt", {"status": event.get("Status")}
     if kind == "HotlineCallStarted":
         number = event.get("Caller", "")
         return call_id, "call-started", {

@@ -8,27 +8,34 @@ routing policy computes — to set up waits, busy agents and competing callers e
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from agi.hotline_route import HotlineRoute
 from agi.menu_store import MenuStore
+from db import migrate
+from db.database import make_engine, sessions
+from db.models import Call, Callback, CallbackAttempt
 from db.spool import EventSpool
 from hotline.agent_commands import queue_states
 from hotline.asterisk.ami import Ami, Event
 from hotline.asterisk.process import AsteriskInstance
 from hotline.prompt_commands import build_prompts
+from hotline.recorder import Recorder
 from ivr.agents import Agent, load_agents, plan_route
 from ivr.menu_loader import MenuSet
 from ivr.outcomes import Outcome, OutcomeKind
 from ivr.transcripts import TranscriptDirectory, load_transcript
 from tests.integration.conftest import ROUTING_AGENTS
 from tests.integration.dialling import dial_cantonese_dispute
-from tests.support import FixedClock
+from tests.support import FixedClock, free_port
 
 ROOT = ROUTING_AGENTS.parents[2]
 CANTONESE_CARDS = "Local/2001@hotline-simulated-agent/n"
@@ -300,3 +307,54 @@ def test_a_waiting_caller_presses_star_for_the_main_menu_and_chooses_again(
     assert answered["Intent"] == "cards-general", answered
     assert answered["Language"] == "yue"
     assert answered["Path"].split(">")[:3] == ["main.menu", "cards.menu", "cards.general"]
+
+
+def test_the_dialler_calls_a_due_callback_agent_first_and_logs_the_attempt(
+        ami: Ami, asterisk: AsteriskInstance, agents: list[Agent], talk_s: None,
+        tmp_path: Path) -> None:
+    """A callback booked earlier (e.g. in the quiet hours) is due: the records service's
+    dialler puts a placeholder in the Cantonese card queue; the agent answers first, then the
+    customer is dialled; the attempt comes back through AMI and the spool into the database."""
+    url = f"sqlite:///{tmp_path / 'records.db'}"
+    migrate.upgrade(url)
+    settings = asterisk.settings.with_changes(database_url_setting=url)
+    daytime = datetime.fromisoformat("2026-11-23T10:00:00+08:00")
+    recorder = Recorder(settings, clock=FixedClock(daytime))
+    service = threading.Thread(target=recorder.run, args=(free_port(),))
+    service.start()
+    ami.action("Setvar", Variable="CALLBACK_TECH", Value="Local/")
+    ami.action("Setvar", Variable="CALLBACK_AT", Value="@hotline-scripted-callee")
+    call_id = f"booked-{uuid.uuid4().hex[:8]}"
+    engine = make_engine(url)
+    try:
+        with sessions(engine)() as session, session.begin():
+            session.add(Call(call_id=call_id))
+            session.flush()
+            session.add(Callback(event_id=call_id, call_id=call_id, number="13800000009",
+                                 booked_at=daytime - timedelta(hours=12), queue="cards",
+                                 language="yue", intent="cards-general",
+                                 not_before=daytime - timedelta(hours=2)))
+        recorder.dial_once()
+        assert recorder.status.callbacks_dialled == 1
+        answered = agent_answered(ami, call_id)
+        assert (answered["Agent"], answered["Reason"]) == ("2001", "callback")
+        dialled = ami.wait_for(lambda e: e.get("UserEvent") == "CallbackAnswered"
+                               and e.get("Number") == "13800000009", 30)
+        assert dialled["Number"] == "13800000009"
+
+        def logged() -> Callback | None:
+            with sessions(engine)() as session:
+                found = session.scalar(select(Callback).where(Callback.call_id == call_id))
+                return found if found is not None and found.status == "done" else None
+
+        deadline = time.monotonic() + 30
+        while logged() is None:
+            assert time.monotonic() < deadline, "the attempt never reached the database"
+            time.sleep(0.5)
+        with sessions(engine)() as session:
+            results = session.scalars(select(CallbackAttempt.result)).all()
+        assert results == ["ANSWER"]
+    finally:
+        recorder.stop()
+        service.join(15)
+        engine.dispose()

@@ -1,0 +1,141 @@
+"""The callback dialler: dials booked callbacks when they are due — those booked in the quiet
+hours, from menus outside a queue, or to be tried again — within the line's calling windows
+and daily attempt cap per number (ivr.contact_policy), counting every attempt logged.
+
+A due callback is dialled the way a caller who left a queue is: a placeholder waits in the
+queue for the caller's language ([hotline-virtual-hold]) and the customer is dialled only
+once an agent has answered it, so no customer answers to silence. The attempt's result comes
+back as a call event (db/records.py) and decides what happens next.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from db.database import sessions
+from db.models import Callback, CallbackAttempt
+from hotline.asterisk.ami import Ami, AmiError
+from ivr.agents import Agent, plan_route
+from ivr.contact_policy import may_call
+from ivr.menu_loader import MenuSet
+from ivr.outcomes import Outcome, OutcomeKind
+from ivr.ports import Clock
+
+log = logging.getLogger(__name__)
+
+# A callback booked for "now" belongs to the dialplan first (the caller left a queue keeping
+# their place): the dialler leaves it alone this long, until the placeholder is recorded.
+HANDOVER_GRACE = timedelta(seconds=30)
+CALLBACK_PRIORITY = 5  # ahead of routine calls, behind lost cards
+
+
+@dataclass(frozen=True)
+class DialRequest:
+    """What the placeholder needs (channel variables of [hotline-virtual-hold])."""
+
+    call_id: str  # the call that booked the callback
+    number: str
+    queue: str  # Asterisk queue for the caller's language
+    priority: int
+    max_penalty: int | None
+    rule: str
+    intent: str
+    language: str
+
+
+Originate = Callable[[DialRequest], None]  # raises on failure
+
+
+@dataclass
+class DialRound:
+    dialled: int = 0
+    deferred: int = 0  # quiet hours or daily cap: not_before moved
+    failed: int = 0
+
+
+class CallbackDialler:
+    def __init__(self, engine: Engine, menus: Callable[[], MenuSet | None],
+                 agents: list[Agent], originate: Originate, clock: Clock) -> None:
+        self.sessions = sessions(engine)
+        self.menus = menus
+        self.agents = agents
+        self.originate = originate
+        self.clock = clock
+
+    def dial_due(self) -> DialRound:
+        round_ = DialRound()
+        menus = self.menus()
+        if menus is None:
+            log.error("no valid menus: callbacks are not dialled until they load")
+            return round_
+        now = self.clock.now().astimezone(UTC)
+        with self.sessions() as session, session.begin():
+            due = session.scalars(select(Callback).where(
+                Callback.status == "booked", Callback.not_before <= now,
+                Callback.booked_at <= now - HANDOVER_GRACE).order_by(Callback.not_before)
+                .with_for_update(skip_locked=True)).all()
+            for callback in due:
+                self._dial(session, callback, menus, now, round_)
+        return round_
+
+    def _dial(self, session: Session, callback: Callback, menus: MenuSet, now: datetime,
+              round_: DialRound) -> None:
+        attempts = list(session.scalars(
+            select(CallbackAttempt.at).join(Callback)
+            .where(Callback.number == callback.number,
+                   CallbackAttempt.at >= now - timedelta(days=2))).all())
+        decision = may_call(now, attempts, menus.line.contact)
+        if not decision.allowed:
+            callback.not_before = decision.not_before.astimezone(UTC)
+            callback.updated_at = now
+            round_.deferred += 1
+            log.info("callback %d deferred to %s: %s", callback.id,
+                     callback.not_before.isoformat(timespec="minutes"), decision.reason)
+            return
+        plan = plan_route(Outcome(OutcomeKind.QUEUE, queue=callback.queue,
+                                  language=callback.language,
+                                  priority=CALLBACK_PRIORITY), menus, self.agents)
+        request = DialRequest(call_id=callback.call_id, number=callback.number,
+                              queue=plan.queue, priority=plan.priority,
+                              max_penalty=plan.max_penalty, rule=plan.rule,
+                              intent=callback.intent or "callback",
+                              language=callback.language)
+        try:
+            self.originate(request)
+        except (OSError, RuntimeError) as exc:
+            round_.failed += 1
+            log.error("callback %d: could not start the placeholder (%s); trying next round",
+                      callback.id, exc)
+            return
+        callback.status = "dialling"
+        callback.updated_at = now
+        round_.dialled += 1
+        log.info("callback %d: waiting for an agent in %s", callback.id, plan.queue)
+
+
+def ami_originate(connect: Callable[[], Ami]) -> Originate:
+    """Start the placeholder through AMI (a connection per round keeps no state to lose)."""
+
+    def originate(request: DialRequest) -> None:
+        variables = {"HOLD_QUEUE": request.queue, "HOLD_PRIO": str(request.priority),
+                     "HOLD_POSITION": "", "HOLD_RULE": request.rule,
+                     "HOLD_MAX_PENALTY": "" if request.max_penalty is None
+                     else str(request.max_penalty),
+                     "CALLBACK_NUMBER": request.number, "HOLD_FOR": request.call_id,
+                     "HOLD_INTENT": request.intent, "HOLD_LANGUAGE": request.language}
+        try:
+            with connect() as ami:
+                ami.action("Originate", Channel="Local/s@hotline-virtual-hold",
+                           Context="hotline-callback-dial", Exten="s", Priority="1",
+                           Async="true", Timeout="3600000",
+                           Variable=[f"__{name}={value}" for name, value in variables.items()])
+        except AmiError as exc:
+            raise RuntimeError(f"AMI: {exc}") from exc
+
+    return originate
