@@ -20,7 +20,15 @@ from ivr.errors import CallerHungUp, ChannelError
 from ivr.interpreter import Ports, run_menus
 from ivr.menu_schema import CallbackNode, MenuNode
 from ivr.outcomes import Outcome, OutcomeKind
-from ivr.ports import ALL_KEYS, Channel, Clock, Directory, EventSink, RecordedMessage
+from ivr.ports import (
+    ALL_KEYS,
+    Channel,
+    Clock,
+    Directory,
+    EventSink,
+    RecordedMessage,
+    TicketIssuer,
+)
 from speech.client import SpeechClient
 
 log = logging.getLogger(__name__)
@@ -109,6 +117,7 @@ class HotlineRoute:
     # Read the live queue for wait announcements and callback offers. Off only where a test
     # needs a call's prompts to be exactly what the menus alone predict.
     live_queue_state: bool = True
+    tickets: TicketIssuer | None = None  # None: complaints go to an agent
 
     def __call__(self, channel: Channel) -> Outcome:
         return self._serve(channel, resume=False)
@@ -132,7 +141,7 @@ class HotlineRoute:
                       recorder=ChannelMessageRecorder(channel, self.messages_dir, self.events),
                       events=self.events, clock=self.clock, listener=listener,
                       queue_info=AsteriskQueueInfo(channel)
-                      if self.live_queue_state else None)
+                      if self.live_queue_state else None, tickets=self.tickets)
         # Only a resumed call reads these: one AGI round trip less on every new call.
         start = channel.get_variable(variables.IVR_START) if resume else None
         if start is not None and not isinstance(menus.nodes.get(start),

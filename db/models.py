@@ -126,6 +126,16 @@ class SpeechResult(Base):
     interrupted_prompt: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class MessageText(Base):
+    """The free-text transcript of a recorded message (complaint descriptions, voicemail)."""
+
+    __tablename__ = "message_texts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[str] = mapped_column(CALL_ID, ForeignKey("calls.call_id"), index=True)
+    reference: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column(Text)
+
+
 class QueueLeg(Base):
     """A call's time in one agent queue: joined, then answered by an agent, abandoned, or left
     by a key (callback, menu)."""

@@ -18,7 +18,17 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from db.models import Call, Callback, CallbackAttempt, CallEvent, QueueLeg, SpeechResult
+from db.complaints import open_complaint
+from db.models import (
+    Call,
+    Callback,
+    CallbackAttempt,
+    CallEvent,
+    Complaint,
+    MessageText,
+    QueueLeg,
+    SpeechResult,
+)
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +152,36 @@ def _callback_requested(session: Session, call: Call, at: datetime, data: dict[s
         queue=str(data["queue"]), language=str(data["language"]),
         intent=_text(data, "intent"), not_before=_moment(data["not_before"]),
         status="booked"))
+    # The number a complaint filed earlier in the call is answered on.
+    for complaint in session.scalars(select(Complaint).where(
+            Complaint.call_id == call.call_id)):
+        complaint.callback_number = str(data["number"])
+
+
+def _complaint_filed(session: Session, call: Call, at: datetime, data: dict[str, Any],
+                     event_id: str) -> None:
+    reference = _text(data, "message")
+    transcript = None
+    if reference is not None:  # transcribed before the ticket was issued
+        transcript = session.scalar(select(MessageText.text).where(
+            MessageText.call_id == call.call_id, MessageText.reference == reference))
+    number = session.scalar(select(Callback.number).where(Callback.call_id == call.call_id)
+                            .order_by(Callback.id.desc()).limit(1))
+    open_complaint(session, ticket=str(data["ticket"]), call_id=call.call_id,
+                   category=str(data["category"]), opened_at=at, description_ref=reference,
+                   transcript=transcript, callback_number=number, event_id=event_id)
+
+
+def _message_transcribed(session: Session, call: Call, at: datetime, data: dict[str, Any],
+                         _event_id: str) -> None:
+    reference, text = _text(data, "reference"), _text(data, "text")
+    if reference is None or text is None:
+        return
+    session.add(MessageText(call_id=call.call_id, reference=reference, text=text))
+    session.flush()
+    for complaint in session.scalars(select(Complaint).where(
+            Complaint.call_id == call.call_id, Complaint.description_ref == reference)):
+        complaint.transcript = text
 
 
 def _latest_callback(session: Session, call: Call) -> Callback:
@@ -250,6 +290,8 @@ HANDLERS: dict[str, Handler] = {
     "speech-result": _speech_result,
     "callback-requested": _callback_requested,
     "callback-placeholder": _callback_placeholder,
+    "complaint-filed": _complaint_filed,
+    "message-transcribed": _message_transcribed,
     "callback-attempt": _callback_attempt,
     "queue-joined": _queue_joined,
     "queue-answered": _queue_answered,

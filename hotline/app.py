@@ -15,6 +15,7 @@ from agi.menu_store import MenuStore
 from agi.routes import Route, build_routes
 from db.directory import YamlDirectory
 from db.spool import EventSpool
+from db.tickets import FileTicketIssuer
 from hotline.settings import Settings
 from ivr.agents import load_agents
 from speech.client import SpeechClient
@@ -43,7 +44,8 @@ def build_app(settings: Settings) -> HotlineApp:
                          directory=YamlDirectory(settings.customers), events=events,
                          speech=SpeechClient(settings.agi_host, settings.speech_port),
                          utterances_dir=settings.utterances_dir,
-                         agents=list(agents.agents) if agents else [])
+                         agents=list(agents.agents) if agents else [],
+                         tickets=FileTicketIssuer(settings.tickets_dir))
     return HotlineApp(settings, store, build_routes(route, route.resume_from_queue), events)
 
 

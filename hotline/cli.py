@@ -15,6 +15,7 @@ from db import migrate
 from db.database import masked_url
 from hotline import (
     agent_commands,
+    complaint_commands,
     db_commands,
     menu_commands,
     model_commands,
@@ -51,6 +52,7 @@ app.add_typer(model_commands.models_app, name="models")
 app.add_typer(speech_commands.speech_app, name="speech")
 app.add_typer(db_commands.db_app, name="db")
 app.add_typer(db_commands.records_app, name="records")
+app.add_typer(complaint_commands.complaints_app, name="complaints")
 
 console = Console()
 QUEUE_ANNOUNCEMENT_ALLOWANCE_S = 20.0

@@ -173,6 +173,11 @@ class Settings:
         return self.runtime_dir / "messages"
 
     @property
+    def tickets_dir(self) -> Path:
+        """Complaint ticket sequences (db/tickets.py)."""
+        return self.runtime_dir / "tickets"
+
+    @property
     def spool_dir(self) -> Path:
         return self.runtime_dir / "spool"
 

@@ -40,6 +40,8 @@ from ivr.ports import (
     QueueInfo,
     QueueLoad,
     SpeechUnavailable,
+    TicketIssuer,
+    TicketUnavailable,
 )
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,7 @@ CALLBACK_NUMBER_MAX_LENGTH = 15
 CALLBACK_NEXT_KEY_TIMEOUT_MS = 3000
 CALLBACK_SLOT = "callback_number"  # where a booked callback's number is kept for the outcome
 CALLBACK_NOW_SLOT = "callback_now"  # "yes" when it may be dialled at once (not quiet hours)
+TICKET_SLOT = "ticket"  # a filed complaint's ticket number, for a say node to read back
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,7 @@ class Ports:
     clock: Clock
     listener: Listener | None = None  # None: DTMF only
     queue_info: QueueInfo | None = None  # None: no wait announcements or callback offers
+    tickets: TicketIssuer | None = None  # None: complaints go to an agent
 
 
 @dataclass
@@ -79,6 +83,7 @@ class CallState:
     menu_stack: list[str] = field(default_factory=list)
     pending_key: str | None = None  # type-ahead: pressed during an announcement
     keys_only: bool = False  # speech failed for this call: never wait on it again
+    message: str | None = None  # the last recorded message's reference (complaints)
 
 
 class FlowError(Exception):
@@ -95,7 +100,7 @@ class Interpreter:
             "play": self._play, "menu": self._menu, "collect": self._collect,
             "language": self._language, "condition": self._condition, "lookup": self._lookup,
             "queue": self._queue, "record": self._record, "callback": self._callback,
-            "say": self._say,
+            "complaint": self._complaint, "say": self._say,
             "goto": self._goto, "hangup": self._hangup,
         }
 
@@ -357,6 +362,7 @@ class Interpreter:
             "purpose": node.purpose, "reference": message.reference,
             "duration_ms": message.duration_ms, "node": node_id})
         state.events.append(f"{node_id}: recorded {message.duration_ms} ms")
+        state.message = message.reference
         if node.transcribe:
             self._transcribe(node_id, message.reference, state)
         return node.next
@@ -393,6 +399,27 @@ class Interpreter:
             else "no"
         for prompt_id in node.done_prompt:
             self.ports.prompter.play(prompt_id, state.language, "")
+        return node.next
+
+    def _complaint(self, node_id: str, node: schema.ComplaintNode, state: CallState) -> str:
+        now = self.ports.clock.now().astimezone(ZoneInfo(self.line.timezone))
+        try:
+            if self.ports.tickets is None:
+                raise TicketUnavailable("no ticket store on this line")
+            ticket = self.ports.tickets.issue(now)
+        except TicketUnavailable as exc:
+            log.error("call %s: complaint not filed: %s", self.ports.channel.call_id, exc)
+            state.events.append(f"{node_id}: not filed")
+            state.reason = "complaint-not-filed"
+            return node.failed or self.line.agent
+        category = node.category or state.intent or "other"
+        # Deadlines run from now; the records layer sets them (db/complaints.py).
+        self.ports.events.emit(self.ports.channel.call_id, "complaint-filed", {
+            "ticket": ticket, "category": category, "language": state.language,
+            "message": state.message, "node": node_id,
+            "customer_id": state.customer.customer_id if state.customer else None})
+        state.slots[TICKET_SLOT] = ticket
+        state.events.append(f"{node_id}: filed")
         return node.next
 
     def _callback_number(self, node_id: str, node: schema.CallbackNode,

@@ -28,7 +28,7 @@ from ivr.yamlsource import YamlSource, read_yaml
 M = TypeVar("M", bound=BaseModel)
 NODE_ADAPTER: TypeAdapter[schema.Node] = TypeAdapter(schema.Node)
 NODE_KINDS = ("play", "menu", "collect", "language", "condition", "lookup", "queue", "record",
-              "callback", "say", "goto", "hangup")
+              "callback", "complaint", "say", "goto", "hangup")
 
 
 @dataclass(frozen=True)

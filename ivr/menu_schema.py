@@ -387,6 +387,25 @@ class CallbackNode(NodeBase):
         return [*self.prompt, *self.number_prompt, *self.done_prompt]
 
 
+class ComplaintNode(NodeBase):
+    """File a complaint: a ticket number is issued (slot `ticket`, read back by a say node)
+    and the complaint is registered with its category (the caller's intent unless given),
+    the message the caller recorded and their language. Reply and resolution deadlines start
+    now."""
+
+    kind: Literal["complaint"]
+    category: str | None = Field(None, description="Default: the intent the caller chose.")
+    next: NodeId
+    failed: NodeId | None = Field(None, description="No ticket could be issued; default: "
+                                                    "the line's agent node.")
+
+    def edges(self) -> list[Edge]:
+        out = [Edge(label="filed", target=self.next, takes_input=False)]
+        if self.failed:
+            out.append(Edge(label="not filed", target=self.failed, takes_input=False))
+        return out
+
+
 ValueRef = Annotated[str, Field(pattern=r"^(customer|slot)\.[a-z][a-z0-9_]*$",
                                 description="customer.<attribute> or slot.<name>")]
 
@@ -464,7 +483,7 @@ class HangupNode(NodeBase):
 
 Node = Annotated[
     PlayNode | MenuNode | CollectNode | LanguageNode | ConditionNode | LookupNode | QueueNode
-    | RecordNode | CallbackNode | SayNode | GotoNode | HangupNode,
+    | RecordNode | CallbackNode | ComplaintNode | SayNode | GotoNode | HangupNode,
     Field(discriminator="kind"),
 ]
 # Nodes that wait for the caller: a cycle through one of them is the caller's choice, a cycle

@@ -161,6 +161,17 @@ class EventSink(Protocol):
     def emit(self, call_id: str, kind: str, data: dict[str, object]) -> None: ...
 
 
+class TicketUnavailable(Exception):
+    """No ticket number can be issued now (its store is unwritable)."""
+
+
+class TicketIssuer(Protocol):
+    def issue(self, now: datetime) -> str:
+        """A new complaint ticket number (digits only, unique, read back to the caller).
+        `now` is local time on the line. Raises TicketUnavailable."""
+        ...
+
+
 class Clock(Protocol):
     def now(self) -> datetime:
         """Timezone-aware current time."""

@@ -107,6 +107,8 @@ class Transcript(_Strict):
     queue_load: QueueLoadSpec | None = Field(None, description=(
         "The queue the caller would join: callers waiting and agents (for wait "
         "announcements and callback offers)."))
+    ticket: str = Field("26112300017", pattern=r"^\d+$",
+                        description="The ticket number a filed complaint gets.")
 
     @model_validator(mode="after")
     def _aware(self) -> Transcript:
@@ -268,6 +270,9 @@ class ScriptedCaller:
     def now(self) -> datetime:
         return self.transcript.at
 
+    def issue(self, now: datetime) -> str:
+        return self.transcript.ticket
+
     def load(self, queue: str, language: str) -> QueueLoad | None:
         spec = self.transcript.queue_load
         return None if spec is None else QueueLoad(spec.waiting, spec.ready_agents,
@@ -321,7 +326,7 @@ def run_transcript(menus: MenuSet, transcript: Transcript,
                   directory=TranscriptDirectory(transcript),
                   recorder=caller, events=caller, clock=caller,
                   listener=None if transcript.dtmf_only else caller,
-                  queue_info=caller if transcript.queue_load else None)
+                  queue_info=caller if transcript.queue_load else None, tickets=caller)
     outcome: Outcome | None = None
     try:
         outcome = run_menus(menus, ports)

@@ -4,29 +4,41 @@ recorded by the records service."""
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, func, inspect, select
+from typer.testing import CliRunner
 
+from agi.hotline_route import HotlineRoute
 from agi.menu_store import MenuStore
 from db import migrate
 from db.database import make_engine, sessions
-from db.models import Base, Call, CallEvent, QueueLeg
+from db.models import Base, Call, CallEvent, Complaint, QueueLeg
 from db.postgres import PostgresServer
 from db.replay import SpoolReplayer
 from db.spool import EventSpool
+from db.tickets import FileTicketIssuer
 from hotline.asterisk.ami import Ami
 from hotline.asterisk.process import AsteriskInstance
+from hotline.calls import place_call
+from hotline.cli import app
+from hotline.prompt_commands import build_prompts
 from hotline.recorder import Recorder
+from hotline.transcript_calls import plan_call
 from ivr.agents import Agent, load_agents
 from ivr.menu_loader import MenuSet
+from ivr.transcripts import TranscriptDirectory, load_transcript
 from tests.integration.conftest import ROUTING_AGENTS
 from tests.integration.dialling import dial_cantonese_dispute
-from tests.support import free_port
+from tests.support import FixedClock, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -219,3 +231,60 @@ def queue_legs(engine: Engine, call_id: str) -> list[QueueLeg]:
     with sessions(engine)() as session:
         return list(session.scalars(select(QueueLeg).where(QueueLeg.call_id == call_id)
                                     .order_by(QueueLeg.joined_at)).all())
+
+
+def test_a_complaint_filed_by_a_scripted_caller_gets_a_ticket_and_a_deadline(
+        ami: Ami, start_fastagi, asterisk: AsteriskInstance, tmp_path: Path) -> None:
+    """Through real Asterisk: a Mandarin caller picks complaints, a fee complaint, speaks a
+    message, hears the ticket number digit by digit and confirms the callback number. The
+    complaint is in the database with its clocks and appears in `hotline complaints`."""
+    settings = asterisk.settings
+    assert not build_prompts(settings, quiet=True).problems
+    manifest = json.loads((settings.prompts_audio_dir / "manifest.json").read_text())
+    durations = {key: int(entry["duration_ms"]) for key, entry in manifest.items()}
+    transcript = load_transcript(ROOT / "menus" / "transcripts" /
+                                 "complaint-with-callback.yaml")
+    store = MenuStore(settings.menus, settings.catalog_file)
+    assert store.reload().applied
+    spool_dir = tmp_path / "spool"
+    route = HotlineRoute(store=store, prompts_dir=settings.prompts_audio_dir,
+                         messages_dir=settings.messages_dir,
+                         directory=TranscriptDirectory(transcript), events=EventSpool(spool_dir),
+                         clock=FixedClock(transcript.at), live_queue_state=False,
+                         tickets=FileTicketIssuer(tmp_path / "tickets"))
+    start_fastagi({"hotline": route})
+    menus = store.current()
+    assert menus is not None
+    plan = plan_call(menus, transcript, durations, message_prompt=("cmn", "complaints.intro"),
+                     prompts_dir=str(settings.prompts_audio_dir))
+    trace = place_call(ami, plan.script, timeout_s=plan.duration_s + 60)
+    assert trace.ivr_variables.get("IVR_OUTCOME") == "hangup", "\n".join(map(str, [*trace.agi_commands[-8:], plan.script.steps]))
+
+    url = f"sqlite:///{tmp_path / 'records.db'}"
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    try:
+        assert SpoolReplayer(spool_dir, engine).replay().rejected == 0
+        with sessions(engine)() as session:
+            complaint = session.scalar(select(Complaint))
+            assert complaint is not None
+            ticket = complaint.ticket
+            assert (complaint.call_id, complaint.category, complaint.status,
+                    complaint.callback_number) == (trace.hotline_id, "complaint-fees", "new",
+                                                   "13800000009")
+            assert complaint.reply_due - complaint.opened_at == timedelta(hours=48)
+            assert complaint.description_ref is not None
+            assert Path(complaint.description_ref).stat().st_size > 8000  # a spoken message
+    finally:
+        engine.dispose()
+    assert ticket.startswith("261123") and len(ticket) == 11
+    played = [command.split('"')[1].split("/prompts/")[-1] for command, _result
+              in trace.agi_commands if command.startswith("STREAM FILE")]
+    start = played.index("cmn/complaints/ticket_is") + 1
+    spoken = played[start:start + len(ticket)]
+    assert spoken == [f"cmn/say/{'yao' if d == '1' else 'd' + d}" for d in ticket], spoken
+    listed = CliRunner().invoke(app, ["complaints", "--csv"],
+                                env={**settings.environment(), "HOTLINE_DATABASE_URL": url})
+    assert listed.exit_code == 0, listed.output
+    row = next(line for line in listed.output.splitlines() if line.startswith(ticket))
+    assert "complaint-fees" in row and "*******0009" in row
