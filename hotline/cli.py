@@ -20,6 +20,7 @@ from hotline import (
     menu_commands,
     model_commands,
     prompt_commands,
+    report_commands,
     speech_commands,
 )
 from hotline.asterisk.ami import AmiError
@@ -53,6 +54,7 @@ app.add_typer(speech_commands.speech_app, name="speech")
 app.add_typer(db_commands.db_app, name="db")
 app.add_typer(db_commands.records_app, name="records")
 app.add_typer(complaint_commands.complaints_app, name="complaints")
+app.command("report")(report_commands.report_command)
 
 console = Console()
 QUEUE_ANNOUNCEMENT_ALLOWANCE_S = 20.0

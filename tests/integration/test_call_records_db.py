@@ -258,7 +258,7 @@ def test_a_complaint_filed_by_a_scripted_caller_gets_a_ticket_and_a_deadline(
     plan = plan_call(menus, transcript, durations, message_prompt=("cmn", "complaints.intro"),
                      prompts_dir=str(settings.prompts_audio_dir))
     trace = place_call(ami, plan.script, timeout_s=plan.duration_s + 60)
-    assert trace.ivr_variables.get("IVR_OUTCOME") == "hangup", "\n".join(map(str, [*trace.agi_commands[-8:], plan.script.steps]))
+    assert trace.ivr_variables.get("IVR_OUTCOME") == "hangup", trace.agi_commands[-8:]
 
     url = f"sqlite:///{tmp_path / 'records.db'}"
     migrate.upgrade(url)

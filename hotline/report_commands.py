@@ -1,0 +1,145 @@
+"""`hotline report`: KPIs for a period (db/kpis.py) as a table, CSV and PNG charts."""
+
+from __future__ import annotations
+
+import csv
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
+
+from db.database import make_engine, masked_url, sessions
+from db.kpis import Kpis, KpiSettings, compute, percent
+from hotline.settings import Settings
+
+console = Console()
+
+
+def report_command(
+        start: str = typer.Option(..., "--from", help="First day (YYYY-MM-DD, local time)."),
+        end: str | None = typer.Option(None, "--to", help="Last day, included (default: "
+                                                          "the first day)."),
+        service_level_s: int = typer.Option(20, help="Answered within this many seconds."),
+        short_abandon_s: int = typer.Option(5, help="Abandons shorter than this are left "
+                                                    "out of the second service level."),
+        repeat_days: int = typer.Option(7, help="First-contact resolution window."),
+        csv_file: Path | None = typer.Option(None, "--csv", help="Also write the figures "
+                                                                 "here."),
+        charts_dir: Path | None = typer.Option(None, "--charts", help="Also draw PNG charts "
+                                                                      "into this folder."),
+) -> None:
+    """Calls, IVR containment, service level, speed of answer, abandonment, handle time,
+    first-contact resolution, callbacks kept, complaint replies and satisfaction."""
+    settings = KpiSettings(service_level_s=service_level_s, short_abandon_s=short_abandon_s,
+                           repeat_window_days=repeat_days)
+    local = ZoneInfo(settings.timezone)
+    try:
+        first = date.fromisoformat(start)
+        last = date.fromisoformat(end) if end else first
+    except ValueError as exc:
+        console.print(f"[red]error:[/red] {exc}; dates are YYYY-MM-DD")
+        raise typer.Exit(2) from exc
+    since = datetime.combine(first, time(0), local)
+    until = datetime.combine(last + timedelta(days=1), time(0), local)
+    url = Settings.from_env().database_url
+    engine = make_engine(url)
+    try:
+        with sessions(engine)() as session:
+            kpis = compute(session, since, until, datetime.now(UTC), settings)
+    except SQLAlchemyError as exc:
+        console.print(f"[red]error:[/red] database {masked_url(url)}: "
+                      f"{str(exc).splitlines()[0]}")
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    table = Table("measure", "value", title=f"{first} – {last}")
+    for measure, value in kpis.rows():
+        table.add_row(measure, value)
+    console.print(table)
+    _satisfaction_tables(kpis)
+    if csv_file is not None:
+        write_csv(kpis, csv_file)
+        console.print(f"figures written to {csv_file}")
+    if charts_dir is not None:
+        for chart in draw_charts(kpis, charts_dir):
+            console.print(f"chart {chart}")
+
+
+def _satisfaction_tables(kpis: Kpis) -> None:
+    for title, groups in (("by day", kpis.satisfaction_by_day),
+                          ("by queue", kpis.satisfaction_by_queue),
+                          ("by agent", kpis.satisfaction_by_agent)):
+        if not groups:
+            continue
+        goal = percent(kpis.settings.satisfaction_goal)
+        table = Table(title.split()[1], "surveys", "satisfied",
+                      title=f"satisfaction {title} (goal {goal})")
+        for name, group in sorted(groups.items()):
+            below = group.rate is not None and group.rate < kpis.settings.satisfaction_goal
+            table.add_row(name, str(group.surveys), percent(group.rate),
+                          style="red" if below else None)
+        console.print(table)
+
+
+def write_csv(kpis: Kpis, path: Path) -> None:
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["measure", "value"])
+        writer.writerows(kpis.rows())
+        for dimension, groups in (("day", kpis.satisfaction_by_day),
+                                  ("queue", kpis.satisfaction_by_queue),
+                                  ("agent", kpis.satisfaction_by_agent)):
+            for name, group in sorted(groups.items()):
+                writer.writerow([f"satisfaction {dimension} {name}",
+                                 f"{percent(group.rate)} ({group.surveys} surveys)"])
+
+
+def draw_charts(kpis: Kpis, folder: Path) -> list[Path]:
+    """Satisfaction per day against the goal, where callers abandon, how queue legs end."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: no display on a server
+    from matplotlib import pyplot
+
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    days = sorted(kpis.satisfaction_by_day)
+    figure, axes = pyplot.subplots(figsize=(7, 3.5))
+    axes.bar(days, [(kpis.satisfaction_by_day[d].rate or 0) * 100 for d in days],
+             color="#4c72b0")
+    axes.axhline(kpis.settings.satisfaction_goal * 100, color="#c44e52", linestyle="--",
+                 label="goal")
+    axes.set_ylim(0, 100)
+    axes.set_ylabel("satisfied (%)")
+    axes.set_title("Satisfaction by day")
+    axes.legend()
+    figure.autofmt_xdate()
+    written.append(_save(figure, folder / "satisfaction-by-day.png", pyplot))
+
+    figure, axes = pyplot.subplots(figsize=(7, 3.5))
+    positions = sorted(kpis.abandon_positions)
+    axes.bar([str(p) for p in positions], [kpis.abandon_positions[p] for p in positions],
+             color="#dd8452")
+    axes.set_xlabel("position in queue when the caller hung up")
+    axes.set_ylabel("abandoned calls")
+    axes.set_title("Where callers abandon")
+    written.append(_save(figure, folder / "abandon-positions.png", pyplot))
+
+    figure, axes = pyplot.subplots(figsize=(7, 3.5))
+    in_time = kpis.answered_in_time
+    labels = [f"answered ≤ {kpis.settings.service_level_s} s", "answered later", "abandoned"]
+    axes.bar(labels, [in_time, kpis.answered - in_time, kpis.abandoned],
+             color=["#55a868", "#8172b3", "#c44e52"])
+    axes.set_title("How queue waits ended")
+    written.append(_save(figure, folder / "queue-results.png", pyplot))
+    return written
+
+
+def _save(figure: object, path: Path, pyplot: object) -> Path:
+    figure.savefig(path, dpi=100, bbox_inches="tight")  # type: ignore[attr-defined]
+    pyplot.close(figure)  # type: ignore[attr-defined]
+    return path
