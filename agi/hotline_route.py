@@ -127,7 +127,15 @@ class HotlineRoute:
         to a menu, served from that node (IVR_START) in their language (IVR_LANGUAGE)."""
         return self._serve(channel, resume=True)
 
-    def _serve(self, channel: Channel, resume: bool) -> Outcome:
+    def survey(self, channel: Channel) -> Outcome:
+        """The `survey` route: after the agent hung up, the line's satisfaction survey in the
+        caller's language (IVR_LANGUAGE)."""
+        menus = self.store.current()
+        if menus is None or menus.line.survey is None:
+            return Outcome(OutcomeKind.HANGUP, reason="no-survey")
+        return self._serve(channel, resume=False, survey=menus.line.survey)
+
+    def _serve(self, channel: Channel, resume: bool, survey: str | None = None) -> Outcome:
         menus = self.store.current()
         if menus is None:
             return Outcome.failed("no-valid-menus")
@@ -143,9 +151,9 @@ class HotlineRoute:
                       queue_info=AsteriskQueueInfo(channel)
                       if self.live_queue_state else None, tickets=self.tickets)
         # Only a resumed call reads these: one AGI round trip less on every new call.
-        start = channel.get_variable(variables.IVR_START) if resume else None
-        if start is not None and not isinstance(menus.nodes.get(start),
-                                                (CallbackNode, MenuNode)):
+        start = channel.get_variable(variables.IVR_START) if resume else survey
+        if resume and start is not None and not isinstance(menus.nodes.get(start),
+                                                           (CallbackNode, MenuNode)):
             log.warning("call %s: IVR_START %r is not a callback or menu node; starting at "
                         "the entry",
                         channel.call_id, start)

@@ -28,6 +28,7 @@ from db.models import (
     MessageText,
     QueueLeg,
     SpeechResult,
+    Survey,
 )
 
 log = logging.getLogger(__name__)
@@ -109,7 +110,8 @@ def _ivr_finished(session: Session, call: Call, at: datetime, data: dict[str, An
                   _event_id: str) -> None:
     call.menu_version = _text(data, "menu_version") or call.menu_version
     call.language = _text(data, "language") or call.language
-    call.outcome = _text(data, "outcome") or call.outcome
+    if call.outcome != "queue":  # a later run (the survey, a menu after the queue) keeps it
+        call.outcome = _text(data, "outcome") or call.outcome
     call.queue = _text(data, "queue") or call.queue
     call.intent = _text(data, "intent") or call.intent
     call.customer_id = _text(data, "customer_id") or call.customer_id
@@ -182,6 +184,17 @@ def _message_transcribed(session: Session, call: Call, at: datetime, data: dict[
     for complaint in session.scalars(select(Complaint).where(
             Complaint.call_id == call.call_id, Complaint.description_ref == reference)):
         complaint.transcript = text
+
+
+def _survey_answered(session: Session, call: Call, at: datetime, data: dict[str, Any],
+                     event_id: str) -> None:
+    # Asked after the agent hung up: the call's last answered queue leg says who and where.
+    leg = session.scalar(select(QueueLeg).where(QueueLeg.call_id == call.call_id,
+                                                QueueLeg.result == "answered")
+                         .order_by(QueueLeg.joined_at.desc()).limit(1))
+    session.add(Survey(event_id=event_id, call_id=call.call_id, at=at,
+                       score=int(data["score"]), by_voice=bool(data.get("by_voice", False)),
+                       queue=leg.queue if leg else None, agent=leg.agent if leg else None))
 
 
 def _latest_callback(session: Session, call: Call) -> Callback:
@@ -291,6 +304,7 @@ HANDLERS: dict[str, Handler] = {
     "callback-requested": _callback_requested,
     "callback-placeholder": _callback_placeholder,
     "complaint-filed": _complaint_filed,
+    "survey-answered": _survey_answered,
     "message-transcribed": _message_transcribed,
     "callback-attempt": _callback_attempt,
     "queue-joined": _queue_joined,

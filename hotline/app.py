@@ -46,7 +46,8 @@ def build_app(settings: Settings) -> HotlineApp:
                          utterances_dir=settings.utterances_dir,
                          agents=list(agents.agents) if agents else [],
                          tickets=FileTicketIssuer(settings.tickets_dir))
-    return HotlineApp(settings, store, build_routes(route, route.resume_from_queue), events)
+    routes = build_routes(route, route.resume_from_queue, route.survey)
+    return HotlineApp(settings, store, routes, events)
 
 
 def classic_main() -> int:

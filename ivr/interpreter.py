@@ -172,6 +172,10 @@ class Interpreter:
             option = _match_option(node.options, heard)
             if option is not None:
                 state.events.append(f"{node_id}: {_describe(heard)}")
+                if option.score is not None:  # who answered and in which queue: the records
+                    self.ports.events.emit(self.ports.channel.call_id, "survey-answered", {
+                        "score": option.score, "by_voice": heard.key is None,
+                        "node": node_id, "language": state.language})
                 if option.intent:
                     state.intent = option.intent
                 state.menu_stack.append(node_id)

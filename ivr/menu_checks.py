@@ -86,9 +86,9 @@ class _Checker:
     # -- checks -----------------------------------------------------------------------------
 
     def _line_references(self) -> Iterator[Problem]:
-        for name in ("entry", "agent", "exhausted"):
+        for name in ("entry", "agent", "exhausted", "survey"):
             target = getattr(self.line, name)
-            if target not in self.defined:
+            if target is not None and target not in self.defined:
                 yield self._at_line(f"line.{name} names node '{target}', which does not exist",
                                     self._suggest(target))
         for language in self.line.languages:
@@ -254,7 +254,8 @@ class _Checker:
 
     def _unreachable(self) -> Iterator[Problem]:
         graph = self._graph()
-        seen = _reach(graph, [self.line.entry, self.line.agent, self.line.exhausted])
+        roots = [self.line.entry, self.line.agent, self.line.exhausted]
+        seen = _reach(graph, roots + ([self.line.survey] if self.line.survey else []))
         for node_id in self.parts.nodes:
             if node_id not in seen:
                 yield self._at(node_id, "unreachable: no path from the entry leads here",

@@ -107,6 +107,8 @@ class Option(Strict):
     goto: NodeId
     intent: str | None = Field(None, description="What the caller wants, for the agent's "
                                                  "screen and reports.")
+    score: int | None = Field(None, ge=1, le=5, description=(
+        "Satisfaction survey: choosing this option records this score (5 = very satisfied)."))
 
     @model_validator(mode="after")
     def _reachable_somehow(self) -> Option:
@@ -545,6 +547,9 @@ class LineSettings(Strict):
     agent_phrases: Phrases = Field(default_factory=lambda: ["人工服务", "转人工"])
     agent: NodeId = Field(description="Where 'agent please' goes (usually a queue node).")
     exhausted: NodeId = Field(description="Where callers go when a menu's attempts run out.")
+    survey: NodeId | None = Field(None, description=(
+        "Satisfaction survey after the agent hangs up (a menu whose options have `score`); "
+        "none: no survey."))
     no_input_prompt: Prompts
     no_match_prompt: Prompts
     agent_offer_prompt: Prompts = Field(description="Added to the last attempt of a menu.")

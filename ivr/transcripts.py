@@ -107,6 +107,9 @@ class Transcript(_Strict):
     queue_load: QueueLoadSpec | None = Field(None, description=(
         "The queue the caller would join: callers waiting and agents (for wait "
         "announcements and callback offers)."))
+    start: str | None = Field(None, description="Begin at this node in `language` instead "
+                                                "of the entry (e.g. line.survey).")
+    language: str | None = None
     ticket: str = Field("26112300017", pattern=r"^\d+$",
                         description="The ticket number a filed complaint gets.")
 
@@ -329,7 +332,7 @@ def run_transcript(menus: MenuSet, transcript: Transcript,
                   queue_info=caller if transcript.queue_load else None, tickets=caller)
     outcome: Outcome | None = None
     try:
-        outcome = run_menus(menus, ports)
+        outcome = run_menus(menus, ports, transcript.start, transcript.language)
     except CallerHungUp:
         outcome = None
     caller.finish()

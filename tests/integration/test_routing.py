@@ -358,3 +358,41 @@ def test_the_dialler_calls_a_due_callback_agent_first_and_logs_the_attempt(
         recorder.stop()
         service.join(15)
         engine.dispose()
+
+
+def test_after_the_agent_hangs_up_the_caller_rates_the_service(
+        ami: Ami, start_fastagi, asterisk: AsteriskInstance, menus: MenuSet,
+        agents: list[Agent], talk_s: None, tmp_path: Path) -> None:
+    """The agent talks 2 s and hangs up first; the caller stays for the survey and presses 4
+    over the question. The answer is spooled with the call for the records."""
+    settings = asterisk.settings
+    assert not build_prompts(settings, quiet=True).problems
+    store = MenuStore(settings.menus, settings.catalog_file)
+    assert store.reload().applied
+    spool = EventSpool(tmp_path / "spool")
+    route = HotlineRoute(store=store, prompts_dir=settings.prompts_audio_dir,
+                         messages_dir=settings.messages_dir,
+                         directory=TranscriptDirectory(load_transcript(
+                             ROOT / "menus" / "transcripts" / "survey-by-key.yaml")),
+                         events=spool, agents=agents)
+    start_fastagi({"hotline": route, "survey": route.survey})
+    plan = plan_route(Outcome(OutcomeKind.QUEUE, queue="cards", language="cmn"), menus,
+                      agents)
+    call_id = f"route-{uuid.uuid4().hex[:12]}"
+    variables = {"IVR_QUEUE": "cards", "IVR_LANGUAGE": "cmn", "IVR_PRIORITY": "0",
+                 "IVR_INTENT": "cards-general", "IVR_ROUTE": plan.queue,
+                 "IVR_MAX_PENALTY": str(plan.max_penalty), "IVR_QUEUE_RULE": plan.rule}
+    ami.action("Originate", Channel="Local/s@hotline-scripted-queue-entry",
+               Context="hotline-scripted-caller", Exten="s", Priority="1",
+               ChannelId=f"caller-{call_id}", OtherChannelId=call_id, Async="true",
+               Timeout="30000", Variable=[f"__{k}={v}" for k, v in variables.items()]
+               + ["CALLER_STEPS=6:4_6:4", "CALLER_STAY_S=8"])
+    assert agent_answered(ami, call_id)["Agent"] == "2002"
+    deadline = time.monotonic() + 40
+    while True:
+        answers = [e for e in spool.read_all()
+                   if e["kind"] == "survey-answered" and e["call_id"] == call_id]
+        if answers or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert [a["data"]["score"] for a in answers] == [4]  # type: ignore[index]

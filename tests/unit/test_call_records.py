@@ -12,11 +12,23 @@ from sqlalchemy import Engine, delete, func, select
 
 from db import migrate
 from db.database import make_engine, sessions
-from db.models import Call, Callback, CallEvent, QueueLeg, SpeechResult, SpoolProgress
+from db.models import (
+    Call,
+    Callback,
+    CallEvent,
+    QueueLeg,
+    SpeechResult,
+    SpoolProgress,
+    Survey,
+)
 from db.privacy import mask_number, number_key
 from db.replay import REJECTED_FILE, SpoolReplayer
 from db.spool import EventSpool
 from hotline.asterisk.call_events import spool_event
+from ivr.menu_loader import MenuSet
+from ivr.transcripts import load_transcript, run_transcript
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -151,3 +163,26 @@ def test_asterisk_events_map_to_spool_events_without_the_number() -> None:
                                                     "original_position": "5",
                                                     "hold_s": "40"})
     assert spool_event({"Event": "Newchannel", "Uniqueid": "1.1"}, secret) is None
+
+
+@pytest.mark.parametrize(("name", "score", "by_voice"), [("survey-by-key", 4, False),
+                                                         ("survey-by-voice", 5, True)])
+def test_a_survey_answer_is_stored_with_the_agent_who_took_the_call(
+        name: str, score: int, by_voice: bool, menus: MenuSet, tmp_path: Path,
+        engine: Engine) -> None:
+    result = run_transcript(menus, load_transcript(ROOT / "menus" / "transcripts" /
+                                                   f"{name}.yaml"))
+    assert result.passed, result.failures
+    answered = [data for kind, data in result.caller.events if kind == "survey-answered"]
+    assert [(a["score"], a["by_voice"]) for a in answered] == [(score, by_voice)]
+    spool = EventSpool(tmp_path / "spool")
+    spool.emit("c1", "queue-joined", {"queue": "cards-cmn", "position": "1"})
+    spool.emit("c1", "queue-answered", {"queue": "cards-cmn", "agent": "cards-cmn",
+                                        "hold_s": "4"})
+    spool.emit("c1", "survey-answered", answered[0])
+    assert SpoolReplayer(tmp_path / "spool", engine).replay().rejected == 0
+    with sessions(engine)() as session:
+        survey = session.scalar(select(Survey))
+        assert survey is not None
+        assert (survey.score, survey.by_voice, survey.queue, survey.agent) == \
+            (score, by_voice, "cards-cmn", "cards-cmn")
