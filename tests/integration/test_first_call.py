@@ -30,7 +30,8 @@ def test_key_zero_reaches_the_agents_queue(ami: Ami, fastagi) -> None:
     assert trace.ivr_variables["IVR_QUEUE"] == "fallback"
     queued = [data for context, app, data in trace.steps
               if (context, app) == ("hotline-outcome", "Queue")]
-    assert queued and queued[0].startswith("fallback,,,,300"), trace.steps
+    # c: the caller stays for the survey when the agent hangs up first.
+    assert queued and queued[0].startswith("fallback,c,,,300"), trace.steps
 
 
 def test_caller_hanging_up_mid_command_ends_the_session_cleanly(ami: Ami, fastagi) -> None:
