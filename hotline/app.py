@@ -13,8 +13,9 @@ from agi.dispatch import SessionEnd, run_session
 from agi.hotline_route import HotlineRoute
 from agi.menu_store import MenuStore
 from agi.routes import Route, build_routes
-from db.directory import YamlDirectory
+from db.database import make_engine
 from db.spool import EventSpool
+from db.sql_directory import SqlDirectory
 from db.tickets import FileTicketIssuer
 from hotline.settings import Settings
 from ivr.agents import load_agents
@@ -41,7 +42,8 @@ def build_app(settings: Settings) -> HotlineApp:
                   problem.render())
     route = HotlineRoute(store=store, prompts_dir=settings.prompts_audio_dir,
                          messages_dir=settings.messages_dir,
-                         directory=YamlDirectory(settings.customers), events=events,
+                         directory=SqlDirectory(make_engine(settings.database_url)),
+                         events=events,
                          speech=SpeechClient(settings.agi_host, settings.speech_port),
                          utterances_dir=settings.utterances_dir,
                          agents=list(agents.agents) if agents else [],

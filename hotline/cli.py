@@ -12,7 +12,8 @@ from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from db import migrate
-from db.database import masked_url
+from db.database import make_engine, masked_url
+from db.sample_data import SampleDataError, load_sample_customers
 from hotline import (
     agent_commands,
     complaint_commands,
@@ -258,6 +259,15 @@ def demo() -> None:
     """Bring the hotline up and place a demo call through real Asterisk: a caller who lost
     a card picks Mandarin and presses 1, hearing the real prompts."""
     up()
+    settings = Settings.from_env()
+    engine = make_engine(settings.database_url)
+    try:
+        count = load_sample_customers(engine, settings.customers)
+    except (SampleDataError, SQLAlchemyError) as exc:
+        raise _fail(RuntimeError(f"sample customers: {exc}")) from exc
+    finally:
+        engine.dispose()
+    console.print(f"{count} sample customers loaded for lookups")
     console.print("\nPlacing a demo call (menus/transcripts/lost-card-mandarin.yaml): "
                   "Mandarin, then 1 for a lost card. About 30 seconds.")
     call(keys="", wait_s=1.0, stay_s=30.0, transcript="lost-card-mandarin")

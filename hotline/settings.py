@@ -6,7 +6,7 @@ HOTLINE_PROJECT_DIR   the checkout (asterisk-conf/, dialplan/, menus/, prompts/)
 HOTLINE_RUNTIME_DIR   git-ignored runtime folder: Asterisk config, logs, recordings (var/)
 HOTLINE_ASTERISK_ROOT provisioned Debian root holding Asterisk 22 (.provision/asterisk-root)
 HOTLINE_MENUS_DIR     operator-edited menu trees (menus/)
-HOTLINE_CUSTOMERS_FILE customer directory for lookups until the database serves them
+HOTLINE_CUSTOMERS_FILE sample customers (`hotline db load-sample`; `hotline simulate` reads it)
 HOTLINE_CATALOG_FILE  prompt catalog (prompts/catalog.yaml)
 HOTLINE_AGENTS_FILE   agents and their skills (routing/agents.yaml)
 HOTLINE_MODELS_FILE   speech model registry (speech/models.yaml)
