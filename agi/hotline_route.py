@@ -9,6 +9,7 @@ import logging
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 from agi import variables
 from agi.menu_store import MenuStore
@@ -120,25 +121,25 @@ class HotlineRoute:
     tickets: TicketIssuer | None = None  # None: complaints go to an agent
 
     def __call__(self, channel: Channel) -> Outcome:
-        return self._serve(channel, resume=False)
+        return self._serve(channel, "entry")
 
     def resume_from_queue(self, channel: Channel) -> Outcome:
         """The `queue-exit` route: a caller who left a queue, to be called back or to go back
         to a menu, served from that node (IVR_START) in their language (IVR_LANGUAGE)."""
-        return self._serve(channel, resume=True)
+        return self._serve(channel, "queue-exit")
 
     def survey(self, channel: Channel) -> Outcome:
         """The `survey` route: after the agent hung up, the line's satisfaction survey in the
         caller's language (IVR_LANGUAGE)."""
-        menus = self.store.current()
-        if menus is None or menus.line.survey is None:
-            return Outcome(OutcomeKind.HANGUP, reason="no-survey")
-        return self._serve(channel, resume=False, survey=menus.line.survey)
+        return self._serve(channel, "survey")
 
-    def _serve(self, channel: Channel, resume: bool, survey: str | None = None) -> Outcome:
+    def _serve(self, channel: Channel, begin: Literal["entry", "queue-exit", "survey"]
+               ) -> Outcome:
         menus = self.store.current()
         if menus is None:
             return Outcome.failed("no-valid-menus")
+        if begin == "survey" and menus.line.survey is None:
+            return Outcome(OutcomeKind.HANGUP, reason="no-survey")
         channel.set_variable(variables.IVR_MENU_VERSION, menus.version)
         listener = None
         if self.speech is not None and self.utterances_dir is not None:
@@ -150,14 +151,15 @@ class HotlineRoute:
                       events=self.events, clock=self.clock, listener=listener,
                       queue_info=AsteriskQueueInfo(channel)
                       if self.live_queue_state else None, tickets=self.tickets)
-        # Only a resumed call reads these: one AGI round trip less on every new call.
-        start = channel.get_variable(variables.IVR_START) if resume else survey
-        if resume and start is not None and not isinstance(menus.nodes.get(start),
-                                                           (CallbackNode, MenuNode)):
-            log.warning("call %s: IVR_START %r is not a callback or menu node; starting at "
-                        "the entry",
-                        channel.call_id, start)
-            start = None
+        # Only a resumed call reads IVR_START: one AGI round trip less on every new call.
+        start = menus.line.survey if begin == "survey" else None
+        if begin == "queue-exit":
+            start = channel.get_variable(variables.IVR_START)
+            if start is not None and not isinstance(menus.nodes.get(start),
+                                                    (CallbackNode, MenuNode)):
+                log.warning("call %s: IVR_START %r is not a callback or menu node; starting "
+                            "at the entry", channel.call_id, start)
+                start = None
         language = channel.get_variable(variables.IVR_LANGUAGE) if start else None
         outcome = run_menus(menus, ports, start,
                             language if language in menus.line.languages else None)

@@ -78,9 +78,9 @@ def _call(session: Session, call_id: str) -> Call:
 
 
 def _moment(value: object) -> datetime:
-    # Stored in UTC: SQLite keeps no offset, and reports compare moments across sources.
+    # Spooled moments carry their offset; one without is UTC (db.models.Moment stores UTC).
     moment = datetime.fromisoformat(str(value))
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _text(data: dict[str, Any], key: str) -> str | None:

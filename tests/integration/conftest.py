@@ -13,12 +13,15 @@ from pathlib import Path
 
 import pytest
 
+from agi.menu_store import MenuStore
 from agi.routes import Route
 from db.postgres import PostgresServer, postgres_bin_dir
 from hotline.asterisk.ami import Ami
 from hotline.asterisk.process import AsteriskInstance
 from hotline.asterisk.provision import ProvisionError, find_or_provision
 from hotline.settings import Settings
+from ivr.agents import Agent, load_agents
+from ivr.menu_loader import MenuSet
 from tests import support
 from tests.support import STARTER_ROUTES, RunningServer, free_port
 
@@ -79,6 +82,24 @@ def ami(asterisk: AsteriskInstance) -> Iterator[Ami]:
     with asterisk.ami() as connected:
         yield connected
 
+
+
+@pytest.fixture(scope="module")
+def agents() -> list[Agent]:
+    """The simulated agents the test Asterisk's queues are generated from."""
+    loaded, problems = load_agents(ROUTING_AGENTS)
+    assert loaded is not None, problems
+    return list(loaded.agents)
+
+
+@pytest.fixture(scope="module")
+def menus(asterisk: AsteriskInstance) -> MenuSet:
+    """The shipped menus, as the test Asterisk's FastAGI routes serve them."""
+    store = MenuStore(asterisk.settings.menus, asterisk.settings.catalog_file)
+    assert store.reload().applied
+    current = store.current()
+    assert current is not None
+    return current
 
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:

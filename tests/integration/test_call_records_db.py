@@ -31,14 +31,22 @@ from hotline.cli import app
 from hotline.prompt_commands import build_prompts
 from hotline.recorder import Recorder
 from hotline.transcript_calls import plan_call
-from ivr.agents import Agent, load_agents
+from ivr.agents import Agent
 from ivr.menu_loader import MenuSet
 from ivr.transcripts import TranscriptDirectory, load_transcript
-from tests.integration.conftest import ROUTING_AGENTS
 from tests.integration.dialling import dial_cantonese_dispute
 from tests.support import FixedClock, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def empty_database(url: str) -> None:
+    """The shared test server's database as a fresh install finds it: no tables at all."""
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        Base.metadata.drop_all(connection)
+        connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -46,13 +54,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'records.db'}"
     server: PostgresServer = request.getfixturevalue("postgres")
-    url = server.url
-    engine = make_engine(url)
-    with engine.begin() as connection:  # every test starts from an empty database
-        Base.metadata.drop_all(connection)
-        connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-    engine.dispose()
-    return url
+    empty_database(server.url)  # every test starts from an empty database
+    return server.url
 
 
 @pytest.fixture
@@ -86,11 +89,9 @@ def test_calls_spooled_while_postgresql_is_stopped_are_all_recorded_once_it_retu
     """Calls write events the whole time; PostgreSQL stops in the middle and comes back.
     The replayer keeps trying; in the end every event is in the database exactly once."""
     url = postgres.url
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        Base.metadata.drop_all(connection)
-        connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+    empty_database(url)
     migrate.upgrade(url)
+    engine = make_engine(url)
     spool = EventSpool(tmp_path / "spool")
     replayer = SpoolReplayer(tmp_path / "spool", engine)
     written = 0
@@ -142,22 +143,6 @@ def wait_for(condition: Callable[[], bool], timeout_s: float) -> None:
         time.sleep(0.3)
 
 
-@pytest.fixture(scope="module")
-def agents() -> list[Agent]:
-    loaded, problems = load_agents(ROUTING_AGENTS)
-    assert loaded is not None, problems
-    return list(loaded.agents)
-
-
-@pytest.fixture(scope="module")
-def menus(asterisk: AsteriskInstance) -> MenuSet:
-    store = MenuStore(asterisk.settings.menus, asterisk.settings.catalog_file)
-    assert store.reload().applied
-    current = store.current()
-    assert current is not None
-    return current
-
-
 def test_a_call_through_real_asterisk_leaves_a_complete_record_in_postgresql(
         ami: Ami, start_fastagi, asterisk: AsteriskInstance, menus: MenuSet,
         agents: list[Agent], postgres: PostgresServer) -> None:
@@ -165,11 +150,7 @@ def test_a_call_through_real_asterisk_leaves_a_complete_record_in_postgresql(
     number, language, path, outcome, the queue leg with the agent who answered, the end.
     A second call runs while PostgreSQL is stopped: its record is complete once it returns."""
     url = postgres.url
-    reset = make_engine(url)
-    with reset.begin() as connection:
-        Base.metadata.drop_all(connection)
-        connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-    reset.dispose()
+    empty_database(url)
     migrate.upgrade(url)
     settings = asterisk.settings.with_changes(database_url_setting=url)
     recorder = Recorder(settings)

@@ -29,7 +29,7 @@ from hotline.asterisk.ami import Ami, Event
 from hotline.asterisk.process import AsteriskInstance
 from hotline.prompt_commands import build_prompts
 from hotline.recorder import Recorder
-from ivr.agents import Agent, load_agents, plan_route
+from ivr.agents import Agent, plan_route
 from ivr.menu_loader import MenuSet
 from ivr.outcomes import Outcome, OutcomeKind
 from ivr.transcripts import TranscriptDirectory, load_transcript
@@ -39,22 +39,6 @@ from tests.support import FixedClock, free_port
 
 ROOT = ROUTING_AGENTS.parents[2]
 CANTONESE_CARDS = "Local/2001@hotline-simulated-agent/n"
-
-
-@pytest.fixture(scope="module")
-def agents() -> list[Agent]:
-    loaded, problems = load_agents(ROUTING_AGENTS)
-    assert loaded is not None, problems
-    return list(loaded.agents)
-
-
-@pytest.fixture(scope="module")
-def menus(asterisk: AsteriskInstance) -> MenuSet:
-    store = MenuStore(asterisk.settings.menus, asterisk.settings.catalog_file)
-    assert store.reload().applied
-    current = store.current()
-    assert current is not None
-    return current
 
 
 @pytest.fixture
@@ -70,20 +54,43 @@ def agent_answered(ami: Ami, call_id: str, timeout_s: float = 30) -> Event:
 
 
 def queue_call(ami: Ami, menus: MenuSet, agents: list[Agent], *, queue: str, language: str,
-               priority: int = 0, intent: str = "test") -> str:
-    """A caller straight into the queue step, with the route the policy gives."""
+               priority: int = 0, intent: str = "test", exits: dict[str, str] | None = None,
+               caller: tuple[str, ...] = ("CALLER_WAIT_S=60",),
+               caller_number: str | None = None) -> str:
+    """A caller straight into the queue step, with the route the policy gives. `exits`:
+    IVR_CALLBACK / IVR_LEAVE_TO as the menus would set them; `caller`: the scripted
+    caller's variables (CALLER_STEPS, CALLER_STAY_S, ...)."""
     plan = plan_route(Outcome(OutcomeKind.QUEUE, queue=queue, language=language,
                               priority=priority), menus, agents)
     call_id = f"route-{uuid.uuid4().hex[:12]}"
     variables = {"IVR_QUEUE": queue, "IVR_LANGUAGE": language, "IVR_PRIORITY": str(priority),
                  "IVR_INTENT": intent, "IVR_ROUTE": plan.queue,
-                 "IVR_MAX_PENALTY": str(plan.max_penalty), "IVR_QUEUE_RULE": plan.rule}
+                 "IVR_MAX_PENALTY": str(plan.max_penalty), "IVR_QUEUE_RULE": plan.rule,
+                 **(exits or {})}
+    caller_id = {"CallerID": f"Caller <{caller_number}>"} if caller_number else {}
     ami.action("Originate", Channel="Local/s@hotline-scripted-queue-entry",
                Context="hotline-scripted-caller", Exten="s", Priority="1",
                ChannelId=f"caller-{call_id}", OtherChannelId=call_id,
-               Async="true", Timeout="30000",
-               Variable=[f"__{k}={v}" for k, v in variables.items()] + ["CALLER_WAIT_S=60"])
+               Async="true", Timeout="30000", **caller_id,
+               Variable=[f"__{k}={v}" for k, v in variables.items()] + list(caller))
     return call_id
+
+
+def live_route(asterisk: AsteriskInstance, agents: list[Agent],
+               events: EventSpool | None = None,
+               transcript: str = "card-dispute-cantonese") -> HotlineRoute:
+    """The production route on freshly built prompts and the shipped menus, at 10:00 on a
+    weekday (open, not quiet hours), with the transcript's customer directory."""
+    settings = asterisk.settings
+    assert not build_prompts(settings, quiet=True).problems
+    store = MenuStore(settings.menus, settings.catalog_file)
+    assert store.reload().applied
+    return HotlineRoute(
+        store=store, prompts_dir=settings.prompts_audio_dir,
+        messages_dir=settings.messages_dir, directory=TranscriptDirectory(
+            load_transcript(ROOT / "menus" / "transcripts" / f"{transcript}.yaml")),
+        events=events or EventSpool(settings.spool_dir), agents=agents,
+        clock=FixedClock(datetime.fromisoformat("2026-11-23T10:00:00+08:00")))
 
 
 def pause(ami: Ami, interface: str, paused: bool) -> None:
@@ -215,36 +222,18 @@ def test_a_caller_who_asks_to_be_called_back_keeps_their_place(
     callback node, and hangs up. A routine caller joins after them. When the agent is free,
     the placeholder holding the first caller's place is answered first, and only then is the
     caller dialled."""
-    settings = asterisk.settings
-    assert not build_prompts(settings, quiet=True).problems
-    store = MenuStore(settings.menus, settings.catalog_file)
-    assert store.reload().applied
-    route = HotlineRoute(
-        store=store, prompts_dir=settings.prompts_audio_dir,
-        messages_dir=settings.messages_dir, directory=TranscriptDirectory(
-            load_transcript(ROOT / "menus" / "transcripts" / "card-dispute-cantonese.yaml")),
-        events=EventSpool(settings.spool_dir), agents=agents,
-        clock=FixedClock(datetime.fromisoformat("2026-11-23T10:00:00+08:00")))  # not quiet hours
+    route = live_route(asterisk, agents)
     start_fastagi({"hotline": route, "queue-exit": route.resume_from_queue})
     ami.action("Setvar", Variable="CALLBACK_TECH", Value="Local/")
     ami.action("Setvar", Variable="CALLBACK_AT", Value="@hotline-scripted-callee")
     card_agents = [a.ring for a in agents if a.extension in ("2001", "2002")]
     for interface in card_agents:
         pause(ami, interface, True)
-    plan = plan_route(Outcome(OutcomeKind.QUEUE, queue="cards", language="yue"), menus,
-                      agents)
-    first = f"route-{uuid.uuid4().hex[:12]}"
-    variables = {"IVR_QUEUE": "cards", "IVR_LANGUAGE": "yue", "IVR_PRIORITY": "0",
-                 "IVR_INTENT": "cards-general", "IVR_ROUTE": plan.queue,
-                 "IVR_MAX_PENALTY": str(plan.max_penalty), "IVR_QUEUE_RULE": plan.rule,
-                 "IVR_CALLBACK": "cards.callback"}
     try:
-        ami.action("Originate", Channel="Local/s@hotline-scripted-queue-entry",
-                   Context="hotline-scripted-caller", Exten="s", Priority="1",
-                   ChannelId=f"caller-{first}", OtherChannelId=first, Async="true",
-                   CallerID="Caller <13800000001>", Timeout="30000",
-                   Variable=[f"__{k}={v}" for k, v in variables.items()]
-                   + ["CALLER_STEPS=3:1_2.5:1", "CALLER_STAY_S=20"])
+        first = queue_call(ami, menus, agents, queue="cards", language="yue",
+                           intent="cards-general", exits={"IVR_CALLBACK": "cards.callback"},
+                           caller=("CALLER_STEPS=3:1_2.5:1", "CALLER_STAY_S=20"),
+                           caller_number="13800000001")
         booked = ami.wait_for(lambda e: e.get("Event") == "VarSet"
                               and e.get("Variable") == "IVR_CALLBACK_NOW"
                               and e.get("Uniqueid") == first, 40)
@@ -269,33 +258,17 @@ def test_a_waiting_caller_presses_star_for_the_main_menu_and_chooses_again(
     """A Cantonese caller waiting for a card agent presses *, is back at the main menu in
     Cantonese, picks cards (2) then other card services (3), and reaches a card agent whose
     screen shows the new choice."""
-    settings = asterisk.settings
-    assert not build_prompts(settings, quiet=True).problems
-    store = MenuStore(settings.menus, settings.catalog_file)
-    assert store.reload().applied
-    route = HotlineRoute(
-        store=store, prompts_dir=settings.prompts_audio_dir,
-        messages_dir=settings.messages_dir, directory=TranscriptDirectory(
-            load_transcript(ROOT / "menus" / "transcripts" / "card-dispute-cantonese.yaml")),
-        events=EventSpool(settings.spool_dir), agents=agents,
-        clock=FixedClock(datetime.fromisoformat("2026-11-23T10:00:00+08:00")))
+    route = live_route(asterisk, agents)
     start_fastagi({"hotline": route, "queue-exit": route.resume_from_queue})
     card_agents = [a.ring for a in agents if a.extension in ("2001", "2002")]
-    plan = plan_route(Outcome(OutcomeKind.QUEUE, queue="cards-disputes", language="yue"),
-                      menus, agents)
-    call_id = f"route-{uuid.uuid4().hex[:12]}"
-    variables = {"IVR_QUEUE": "cards-disputes", "IVR_LANGUAGE": "yue", "IVR_PRIORITY": "2",
-                 "IVR_INTENT": "card-dispute", "IVR_ROUTE": plan.queue,
-                 "IVR_MAX_PENALTY": str(plan.max_penalty), "IVR_QUEUE_RULE": plan.rule,
-                 "IVR_CALLBACK": "cards.callback", "IVR_LEAVE_TO": "main.menu"}
     for interface in card_agents:
         pause(ami, interface, True)
     try:
-        ami.action("Originate", Channel="Local/s@hotline-scripted-queue-entry",
-                   Context="hotline-scripted-caller", Exten="s", Priority="1",
-                   ChannelId=f"caller-{call_id}", OtherChannelId=call_id, Async="true",
-                   Timeout="30000", Variable=[f"__{k}={v}" for k, v in variables.items()]
-                   + ["CALLER_STEPS=3:*_4:2_3:3", "CALLER_STAY_S=30"])
+        call_id = queue_call(ami, menus, agents, queue="cards-disputes", language="yue",
+                             priority=2, intent="card-dispute",
+                             exits={"IVR_CALLBACK": "cards.callback",
+                                    "IVR_LEAVE_TO": "main.menu"},
+                             caller=("CALLER_STEPS=3:*_4:2_3:3", "CALLER_STAY_S=30"))
         left = ami.wait_for(lambda e: e.get("Event") == "VarSet"
                             and e.get("Variable") == "IVR_START"
                             and e.get("Uniqueid") == call_id, 20)
@@ -365,28 +338,12 @@ def test_after_the_agent_hangs_up_the_caller_rates_the_service(
         agents: list[Agent], talk_s: None, tmp_path: Path) -> None:
     """The agent talks 2 s and hangs up first; the caller stays for the survey and presses 4
     over the question. The answer is spooled with the call for the records."""
-    settings = asterisk.settings
-    assert not build_prompts(settings, quiet=True).problems
-    store = MenuStore(settings.menus, settings.catalog_file)
-    assert store.reload().applied
     spool = EventSpool(tmp_path / "spool")
-    route = HotlineRoute(store=store, prompts_dir=settings.prompts_audio_dir,
-                         messages_dir=settings.messages_dir,
-                         directory=TranscriptDirectory(load_transcript(
-                             ROOT / "menus" / "transcripts" / "survey-by-key.yaml")),
-                         events=spool, agents=agents)
+    route = live_route(asterisk, agents, spool, transcript="survey-by-key")
     start_fastagi({"hotline": route, "survey": route.survey})
-    plan = plan_route(Outcome(OutcomeKind.QUEUE, queue="cards", language="cmn"), menus,
-                      agents)
-    call_id = f"route-{uuid.uuid4().hex[:12]}"
-    variables = {"IVR_QUEUE": "cards", "IVR_LANGUAGE": "cmn", "IVR_PRIORITY": "0",
-                 "IVR_INTENT": "cards-general", "IVR_ROUTE": plan.queue,
-                 "IVR_MAX_PENALTY": str(plan.max_penalty), "IVR_QUEUE_RULE": plan.rule}
-    ami.action("Originate", Channel="Local/s@hotline-scripted-queue-entry",
-               Context="hotline-scripted-caller", Exten="s", Priority="1",
-               ChannelId=f"caller-{call_id}", OtherChannelId=call_id, Async="true",
-               Timeout="30000", Variable=[f"__{k}={v}" for k, v in variables.items()]
-               + ["CALLER_STEPS=6:4_6:4", "CALLER_STAY_S=8"])
+    call_id = queue_call(ami, menus, agents, queue="cards", language="cmn",
+                         intent="cards-general",
+                         caller=("CALLER_STEPS=6:4_6:4", "CALLER_STAY_S=8"))
     assert agent_answered(ami, call_id)["Agent"] == "2002"
     deadline = time.monotonic() + 40
     while True:

@@ -4,13 +4,11 @@ aside, half-written lines left for later, queue legs from Asterisk's queue event
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, delete, func, select
 
-from db import migrate
 from db.database import make_engine, sessions
 from db.models import (
     Call,
@@ -29,15 +27,6 @@ from ivr.menu_loader import MenuSet
 from ivr.transcripts import load_transcript, run_transcript
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    url = f"sqlite:///{tmp_path / 'records.db'}"
-    migrate.upgrade(url)
-    engine = make_engine(url)
-    yield engine
-    engine.dispose()
 
 
 def write(spool_dir: Path, *records: dict[str, object], raw: str = "") -> None:

@@ -4,7 +4,6 @@ a check digit, the two clocks, the workflow and its extension rules, recordings 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -12,8 +11,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from db import complaints as rules
-from db import migrate
-from db.database import make_engine, sessions
+from db.database import sessions
 from db.models import Call, Complaint, Recording
 from db.replay import SpoolReplayer
 from db.spool import EventSpool
@@ -83,15 +81,6 @@ def test_ticket_numbers_are_unique_dated_and_checked(tmp_path: Path) -> None:
     blocked.write_text("")
     with pytest.raises(TicketUnavailable):
         FileTicketIssuer(blocked).issue(day)
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    url = f"sqlite:///{tmp_path / 'records.db'}"
-    migrate.upgrade(url)
-    engine = make_engine(url)
-    yield engine
-    engine.dispose()
 
 
 def test_a_filed_complaint_gets_its_clocks_callback_number_and_held_recordings(

@@ -4,15 +4,12 @@ cap per number defer them; every attempt's result decides what comes next."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine, select
 
-from db import migrate
-from db.database import make_engine, sessions
+from db.database import sessions
 from db.models import Call, Callback, CallbackAttempt
 from db.replay import SpoolReplayer
 from db.spool import EventSpool
@@ -24,15 +21,6 @@ from tests.support import FixedClock
 DAYTIME = datetime.fromisoformat("2026-11-23T10:00:00+08:00")
 NIGHT = datetime.fromisoformat("2026-11-23T23:30:00+08:00")
 NUMBER = "13800000001"
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    url = f"sqlite:///{tmp_path / 'records.db'}"
-    migrate.upgrade(url)
-    engine = make_engine(url)
-    yield engine
-    engine.dispose()
 
 
 def book(engine: Engine, call_id: str, booked_at: datetime, not_before: datetime,

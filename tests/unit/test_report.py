@@ -3,7 +3,6 @@ worked out by hand from the fixture, not by the code under test."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,9 +11,8 @@ import yaml
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from db import migrate
 from db.complaints import open_complaint
-from db.database import make_engine, sessions
+from db.database import sessions
 from db.kpis import compute
 from db.models import Call, Callback, QueueLeg, Survey
 from hotline.cli import app
@@ -30,10 +28,7 @@ def at(text: str) -> datetime:
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> Iterator[tuple[str, Engine]]:
-    url = f"sqlite:///{tmp_path / 'records.db'}"
-    migrate.upgrade(url)
-    engine = make_engine(url)
+def database(records_url: str, engine: Engine) -> tuple[str, Engine]:
     fixture = yaml.safe_load(FIXTURE.read_text(encoding="utf-8"))
     with sessions(engine)() as session, session.begin():
         for call in fixture["calls"]:
@@ -63,8 +58,7 @@ def database(tmp_path: Path) -> Iterator[tuple[str, Engine]]:
             session.add(Survey(event_id=f"s{n}", call_id=survey["call"], at=at(survey["at"]),
                                score=survey["score"], queue=survey["queue"],
                                agent=survey["agent"]))
-    yield url, engine
-    engine.dispose()
+    return records_url, engine
 
 
 def test_kpis_match_the_hand_made_fixture(database: tuple[str, Engine]) -> None:

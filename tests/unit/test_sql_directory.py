@@ -4,13 +4,11 @@ into the call."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine
 
-from db import migrate
 from db.database import make_engine
 from db.directory import YamlDirectory
 from db.sample_data import load_sample_customers
@@ -21,14 +19,10 @@ SAMPLES = Path(__file__).resolve().parents[2] / "db" / "sample_customers.yaml"
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    url = f"sqlite:///{tmp_path / 'records.db'}"
-    migrate.upgrade(url)
-    engine = make_engine(url)
+def samples(engine: Engine) -> Engine:
     assert load_sample_customers(engine, SAMPLES) == 3
     assert load_sample_customers(engine, SAMPLES) == 3  # loading again updates, no duplicates
-    yield engine
-    engine.dispose()
+    return engine
 
 
 @pytest.mark.parametrize(("by", "value"), [("caller_number", "13800000001"),
@@ -36,17 +30,17 @@ def engine(tmp_path: Path) -> Iterator[Engine]:
                                            ("caller_number", "13800000003"),
                                            ("account", "6200000000001"),
                                            ("account", "6200000000002")])
-def test_the_database_answers_like_the_sample_file(engine: Engine, by: str,
+def test_the_database_answers_like_the_sample_file(samples: Engine, by: str,
                                                    value: str) -> None:
-    from_db = SqlDirectory(engine).find_customer(by, value)
+    from_db = SqlDirectory(samples).find_customer(by, value)
     from_file = YamlDirectory(SAMPLES).find_customer(by, value)
     assert from_db is not None and from_file is not None
     assert from_db.customer_id == from_file.customer_id
     assert from_db.attributes == from_file.attributes
 
 
-def test_unknown_callers_and_ways_are_not_found(engine: Engine) -> None:
-    directory = SqlDirectory(engine)
+def test_unknown_callers_and_ways_are_not_found(samples: Engine) -> None:
+    directory = SqlDirectory(samples)
     assert directory.find_customer("caller_number", "13999999999") is None
     assert directory.find_customer("card", "6200000000001") is None  # an account, not a card
     assert directory.find_customer("passport", "x") is None
