@@ -32,6 +32,8 @@ _EXTRA = re.compile(r"\s*(?P<key>\w+)=(?P<value>\S*)")
 _LIVE_CHANNEL_STATES = {"4", "5", "6"}
 DIGITS_BACKGROUND = "silence/1"  # from Asterisk's core sounds
 USAGE_END = "520 End of proper usage."
+# GOSUB ends its reply in words, not key=value pairs ("200 result=0 Gosub complete").
+_WORDED_TAILS = (" Gosub complete",)
 
 
 class AgiProtocolError(ChannelError):
@@ -69,6 +71,8 @@ def parse_success_line(rest: str) -> AgiReply:
     if match is None:
         raise AgiProtocolError("reply without result=")
     result, tail = match.group("result"), match.group("tail")
+    for words in _WORDED_TAILS:
+        tail = tail.removesuffix(words)
     data: str | None = None
     if tail.startswith(" ("):
         for close in range(len(tail) - 1, 1, -1):
@@ -129,6 +133,8 @@ def read_reply(reader: TextIO) -> AgiReply:
         if match is None:
             raise AgiProtocolError("unexpected line from Asterisk")
         code, rest = int(match.group("code")), match.group("rest") or ""
+        if code == 100:  # "100 result=0 Trying...": GOSUB's progress, its reply follows
+            continue
         if code == 200:
             reply = parse_success_line(rest)
             if reply.data == "hangup":

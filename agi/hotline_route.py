@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Literal
 
 from agi import variables
+from agi.call_recording import MixMonitorRecording
+from agi.channel import AgiChannel
 from agi.menu_store import MenuStore
 from agi.queue_info import AsteriskQueueInfo
 from agi.speech_listener import AgiListener
@@ -97,6 +99,11 @@ def _message(stem: Path) -> RecordedMessage | None:
     return RecordedMessage(reference=str(file), duration_ms=duration_ms)
 
 
+def _recording(channel: Channel) -> MixMonitorRecording | None:
+    # Only a real AGI channel can start MixMonitor; test doubles record nothing.
+    return MixMonitorRecording(channel) if isinstance(channel, AgiChannel) else None
+
+
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
@@ -150,7 +157,8 @@ class HotlineRoute:
                       recorder=ChannelMessageRecorder(channel, self.messages_dir, self.events),
                       events=self.events, clock=self.clock, listener=listener,
                       queue_info=AsteriskQueueInfo(channel)
-                      if self.live_queue_state else None, tickets=self.tickets)
+                      if self.live_queue_state else None, tickets=self.tickets,
+                      recording=_recording(channel))
         # Only a resumed call reads IVR_START: one AGI round trip less on every new call.
         start = menus.line.survey if begin == "survey" else None
         if begin == "queue-exit":

@@ -268,19 +268,80 @@ class Survey(Base):
 
 
 class Recording(Base):
+    """A call's compliance recording. `pending` from the call's end until the records service
+    has turned the raw MixMonitor file into a WAV; then `stored` with its size, duration and
+    sha256 (what `hotline recordings verify` checks). `missing` and `empty` are alarms;
+    `purged` rows stay as the record of what retention deleted."""
+
     __tablename__ = "recordings"
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[str] = mapped_column(CALL_ID, ForeignKey("calls.call_id"), index=True)
     path: Mapped[str] = mapped_column(Text, unique=True)
-    size_bytes: Mapped[int] = mapped_column(BigInteger)
-    duration_ms: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="stored", index=True)
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    encrypted: Mapped[bool] = mapped_column(Boolean, default=False)
     agent: Mapped[str | None] = mapped_column(String(64))
     queue: Mapped[str | None] = mapped_column(String(64))
     category: Mapped[str] = mapped_column(String(32), default="call")
-    retain_until: Mapped[date] = mapped_column(Date)
+    retain_until: Mapped[date | None] = mapped_column(Date)
     legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
-    registered_at: Mapped[datetime]
+    registered_at: Mapped[datetime | None]
+    purged_at: Mapped[datetime | None]
+
+    call: Mapped[Call] = relationship()
+
+
+class QaReview(Base):
+    """A QA reviewer's score of one recording against the checklist (console/qa.yaml)."""
+
+    __tablename__ = "qa_reviews"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id"), index=True)
+    reviewer: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+    answers: Mapped[dict[str, Any]]  # checklist item id -> true/false
+    score: Mapped[int] = mapped_column(Integer)  # percent of the checklist's weight met
+    notes: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditEntry(Base):
+    """Who did what to which record, when: every playback, download, score, hold and purge.
+    Append-only: database triggers refuse UPDATE and DELETE, and each entry carries the hash
+    of the one before it, so a removed or changed line shows (`hotline audit verify`)."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(String(128))
+    detail: Mapped[str | None] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class ConsoleUser(Base):
+    __tablename__ = "console_users"
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(Text)  # argon2id
+    role: Mapped[str] = mapped_column(String(16))  # supervisor | qa | admin
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+
+
+class ConsoleSession(Base):
+    """A signed-in browser. Only the token's hash is stored."""
+
+    __tablename__ = "console_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username: Mapped[str] = mapped_column(ForeignKey("console_users.username"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime]
+    last_seen: Mapped[datetime]
+    expires_at: Mapped[datetime]
 
 
 class SpoolProgress(Base):

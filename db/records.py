@@ -27,6 +27,7 @@ from db.models import (
     Complaint,
     MessageText,
     QueueLeg,
+    Recording,
     SpeechResult,
     Survey,
 )
@@ -136,6 +137,12 @@ def _call_ended(session: Session, call: Call, at: datetime, data: dict[str, Any]
             setattr(call, field, _text(data, field))
     if call.customer_id is None:
         call.customer_id = _text(data, "customer")
+    recording = _text(data, "recording")
+    if recording and session.scalar(select(Recording.id).where(
+            Recording.path == recording)) is None:
+        # Stored and registered by the records service once MixMonitor has closed the file.
+        session.add(Recording(call_id=call.call_id, path=recording, status="pending",
+                              category="pending"))
 
 
 def _speech_result(session: Session, call: Call, at: datetime, data: dict[str, Any],

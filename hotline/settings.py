@@ -173,6 +173,11 @@ class Settings:
         return self.runtime_dir / "messages"
 
     @property
+    def recordings_dir(self) -> Path:
+        """Compliance recordings: `<yyyy>/<mm>/<dd>/<call id>.wav` (UTC dates)."""
+        return self.runtime_dir / "recordings"
+
+    @property
     def tickets_dir(self) -> Path:
         """Complaint ticket sequences (db/tickets.py)."""
         return self.runtime_dir / "tickets"

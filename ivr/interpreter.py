@@ -27,6 +27,7 @@ from ivr.menu_loader import MenuSet
 from ivr.outcomes import Outcome, OutcomeKind
 from ivr.ports import (
     ALL_KEYS,
+    CallRecording,
     Channel,
     Clock,
     Customer,
@@ -67,6 +68,7 @@ class Ports:
     listener: Listener | None = None  # None: DTMF only
     queue_info: QueueInfo | None = None  # None: no wait announcements or callback offers
     tickets: TicketIssuer | None = None  # None: complaints go to an agent
+    recording: CallRecording | None = None  # None: the call is not recorded (simulator)
 
 
 @dataclass
@@ -125,6 +127,8 @@ class Interpreter:
             node = self.menus.nodes[node_id]
             state.path.append(node_id)
             result = self.handlers[node.kind](node_id, node, state)
+            if self.line.recording_disclosure_prompt in node.plays():
+                self._start_recording(state)
             if isinstance(result, Outcome):
                 return result
             node_id = result
@@ -185,7 +189,31 @@ class Interpreter:
         state.reason = "menu-attempts-exhausted"
         return node.fallback or self.line.exhausted
 
+    def _start_recording(self, state: CallState) -> None:
+        # Only now has the caller been told: the recording starts after the disclosure.
+        if self.ports.recording is not None:
+            self.ports.recording.start()
+            state.events.append("recording started")
+
     def _collect(self, node_id: str, node: schema.CollectNode, state: CallState) -> str:
+        recording = self.ports.recording if node.sensitive else None
+        if recording is None:
+            return self._collect_digits(node_id, node, state)
+        # Card, ID and PIN digits: their tones must not reach the compliance recording.
+        recording.pause()
+        state.events.append(f"{node_id}: recording paused")
+        try:
+            return self._collect_digits(node_id, node, state)
+        finally:
+            try:
+                recording.resume()
+                state.events.append(f"{node_id}: recording resumed")
+            except CallerHungUp:
+                log.debug("call %s: hung up before the recording resumed",
+                          self.ports.channel.call_id)
+
+    def _collect_digits(self, node_id: str, node: schema.CollectNode,
+                        state: CallState) -> str:
         lead: list[str] = []
         for _attempt in range(node.attempts):
             heard = self._ask([*lead, *node.prompt], node.first_key_timeout_ms, [], state)

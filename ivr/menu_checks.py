@@ -53,7 +53,9 @@ class _Checker:
             yield from self._conditions(node_id, node)
             yield from self._prompts(node_id, node)
             yield from self._figures(node_id, node)
+            yield from self._sensitive(node_id, node)
         yield from self._line_prompts()
+        yield from self._recording_categories()
         yield from self._silent_loops()
         if complete:
             yield from self._unreachable()
@@ -229,6 +231,22 @@ class _Checker:
                 yield self._at(node_id, f"the catalog cannot read figures in {language} (no "
                                "say.* fragments)", "add `fallback_prompt:` for such languages, "
                                f"or say.* fragments with {language} text")
+
+    def _recording_categories(self) -> Iterator[Problem]:
+        known = self.line.recordings.retention_years
+        for name, queue in self.parts.queues.items():
+            if queue.recording_category and queue.recording_category not in known:
+                origin = self.parts.queue_origins[name]
+                yield Problem(origin.file, origin.line, f"queue '{name}': recording_category "
+                              f"'{queue.recording_category}' has no retention period",
+                              f"add it to line.recordings.retention_years ({', '.join(known)})")
+
+    def _sensitive(self, node_id: str, node: schema.Node) -> Iterator[Problem]:
+        if (isinstance(node, schema.CollectNode) and node.check in ("luhn", "cn_id")
+                and not node.sensitive):
+            yield self._at(node_id, f"collects a {'card' if node.check == 'luhn' else 'ID'} "
+                           "number without `sensitive: true`: its key tones would be in the "
+                           "call recording", "set `sensitive: true`")
 
     def _line_prompts(self) -> Iterator[Problem]:
         where = (self.line_origin.file, self.line_origin.line, None)

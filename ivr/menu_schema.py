@@ -559,6 +559,8 @@ class LineSettings(Strict):
     speech: SpeechSettings = Field(default_factory=lambda: SpeechSettings.model_validate({}))
     queue_wait: QueueWaitSettings = Field(
         default_factory=lambda: QueueWaitSettings.model_validate({}))
+    recordings: RecordingSettings = Field(
+        default_factory=lambda: RecordingSettings.model_validate({}))
     contact: ContactSettings = Field(
         default_factory=lambda: ContactSettings.model_validate({}), description=(
             "When customers may be called back: quiet hours and attempts per day."))
@@ -575,10 +577,32 @@ class LineSettings(Strict):
                 self.recording_disclosure_prompt, *self.queue_wait.prompt_ids()]
 
 
+class RecordingSettings(Strict):
+    """How long compliance recordings are kept. A call's category is `complaint_category`
+    when the caller filed a complaint, else the `recording_category` of the queue whose
+    agent answered, else `default_category`."""
+
+    retention_years: dict[Annotated[str, Field(pattern=r"^[a-z][a-z0-9-]*$")],
+                          Annotated[int, Field(ge=1, le=30)]] = Field(
+        default_factory=lambda: {"service": 5, "complaint": 10},
+        description="Years a recording is kept, by category (then purged unless on hold).")
+    default_category: str = "service"
+    complaint_category: str = "complaint"
+
+    @model_validator(mode="after")
+    def _categories_known(self) -> RecordingSettings:
+        for name in (self.default_category, self.complaint_category):
+            if name not in self.retention_years:
+                raise ValueError(f"category {name!r} has no entry in retention_years")
+        return self
+
+
 class QueueDef(Strict):
     description: str
     recorded: bool = Field(True, description="Calls are recorded: callers must hear the "
                                              "recording disclosure before reaching it.")
+    recording_category: str | None = Field(None, description=(
+        "Retention category of calls this queue's agents answer (line.recordings)."))
     skills: list[str] = Field(default_factory=list)
 
 

@@ -154,6 +154,19 @@ class QueueInfo(Protocol):
         ...
 
 
+class CallRecording(Protocol):
+    """The call's compliance recording (caller and IVR/agent on separate stereo channels).
+    Starts once the caller has heard the recording disclosure; paused while the caller keys
+    sensitive digits so that their tones never reach the file. Calling start twice, or
+    resume without a pause, does nothing."""
+
+    def start(self) -> None: ...
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+
 class EventSink(Protocol):
     """Durable record of what happened in a call (call path, callbacks, messages). Must not
     raise and must not block the call: adapters queue or spool."""

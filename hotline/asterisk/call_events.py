@@ -70,7 +70,7 @@ def _user_event(event: Event, call_id: str,
             "language": event.get("Language"), "menu_version": event.get("MenuVersion"),
             "customer": event.get("Customer"), "failure": event.get("Failure"),
             "route": event.get("Route"), "agi_status": event.get("AgiStatus"),
-            "queue_status": event.get("QueueStatus")}
+            "queue_status": event.get("QueueStatus"), "recording": event.get("Recording")}
     return None
 
 

@@ -111,7 +111,12 @@ def render(settings: Settings, installation: AsteriskInstallation) -> Path:
         "agi_url": settings.agi_url,
         "moh_dir": str(write_hold_music(settings.runtime_dir / "moh").parent),
     }
-    for name in ("lib_dir", "spool_dir", "asterisk_run_dir", "log_dir"):
+    menus, agents = menus_and_agents(settings)
+    values["recordings_dir"] = str(settings.recordings_dir)
+    values["disclosure_sound"] = str(prompt_sound(
+        settings.prompts_audio_dir, menus.line.recording_disclosure_prompt,
+        menus.line.default_language))
+    for name in ("lib_dir", "spool_dir", "asterisk_run_dir", "log_dir", "recordings_dir"):
         Path(values[name]).mkdir(parents=True, exist_ok=True)
     target = etc_dir(settings)
     shutil.rmtree(target, ignore_errors=True)
@@ -120,7 +125,6 @@ def render(settings: Settings, installation: AsteriskInstallation) -> Path:
         _render_file(source, target / source.name, values)
     for source in sorted((settings.project_dir / "dialplan").glob("*.conf")):
         _render_file(source, target / "dialplan" / source.name, values)
-    menus, agents = menus_and_agents(settings)
     generated = {"queues-menus.conf": menu_queues_conf(settings, menus, agents),
                  "queuerules.conf": queue_rules_conf(agents),
                  "pjsip-endpoints.conf": sip_endpoints_conf(settings, agents)}

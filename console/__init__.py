@@ -1,0 +1,1 @@
+"""The supervisor web console (FastAPI + Jinja2), listening on 127.0.0.1 by default."""

@@ -1,0 +1,152 @@
+"""Compliance recordings on disk: MixMonitor's interleaved stereo .raw (caller left, what the
+caller hears right; 8 kHz signed 16-bit) becomes a WAV beside it, written to a temporary
+name, synced and renamed, so a crash or a full disk never leaves a half file under the
+final name and never loses the raw audio. Optionally encrypted at rest (AES-256-GCM in
+chunks; the key lives in the runtime folder's secrets, never in the database).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import secrets
+import struct
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+SAMPLE_RATE = 8000
+CHANNELS = 2
+SAMPLE_WIDTH = 2
+FRAME_BYTES = CHANNELS * SAMPLE_WIDTH
+CHUNK = 64 * 1024
+ENCRYPTED_SUFFIX = ".enc"
+_MAGIC = b"HLREC1"
+_NONCE_PREFIX = 8  # + 4-byte chunk counter = 12-byte GCM nonce
+
+
+@dataclass(frozen=True)
+class StoredAudio:
+    path: Path
+    size_bytes: int
+    duration_ms: int
+    sha256: str
+    encrypted: bool
+
+
+class AudioCipher:
+    """AES-256-GCM over 64 KiB chunks, each authenticated with its index (no chunk can be
+    dropped, reordered or altered unnoticed)."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) != 32:
+            raise ValueError("a recordings key is 32 bytes")
+        self._aead = AESGCM(key)
+
+    @staticmethod
+    def load_or_create(path: Path) -> AudioCipher:
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as out:
+                out.write(AESGCM.generate_key(bit_length=256))
+        return AudioCipher(path.read_bytes())
+
+    def encrypt(self, source: io.BufferedReader, target: io.BufferedWriter) -> None:
+        prefix = secrets.token_bytes(_NONCE_PREFIX)
+        target.write(_MAGIC + prefix)
+        index = 0
+        while chunk := source.read(CHUNK):
+            sealed = self._aead.encrypt(prefix + struct.pack(">I", index), chunk,
+                                        _MAGIC + struct.pack(">I", index))
+            target.write(struct.pack(">I", len(sealed)) + sealed)
+            index += 1
+
+    def decrypt(self, data: bytes) -> bytes:
+        if not data.startswith(_MAGIC):
+            raise ValueError("not an encrypted recording")
+        prefix = data[len(_MAGIC):len(_MAGIC) + _NONCE_PREFIX]
+        offset, index, plain = len(_MAGIC) + _NONCE_PREFIX, 0, bytearray()
+        while offset < len(data):
+            (length,) = struct.unpack(">I", data[offset:offset + 4])
+            sealed = data[offset + 4:offset + 4 + length]
+            plain += self._aead.decrypt(prefix + struct.pack(">I", index), sealed,
+                                        _MAGIC + struct.pack(">I", index))
+            offset += 4 + length
+            index += 1
+        return bytes(plain)
+
+
+def final_path(raw: Path, cipher: AudioCipher | None) -> Path:
+    wav = raw.with_suffix(".wav")
+    return wav.with_name(wav.name + ENCRYPTED_SUFFIX) if cipher else wav
+
+
+def store_raw(raw: Path, cipher: AudioCipher | None = None) -> StoredAudio:
+    """Turn a finished MixMonitor .raw into the stored WAV (encrypted with `cipher`), then
+    delete the raw file. Raises OSError (disk full, unreadable): the raw file stays."""
+    target = final_path(raw, cipher)
+    part = target.with_name(target.name + ".part")
+    try:
+        wav_part = part if cipher is None else part.with_name(part.name + ".plain")
+        with raw.open("rb") as source, wave.open(str(wav_part), "wb") as out:
+            out.setnchannels(CHANNELS)
+            out.setsampwidth(SAMPLE_WIDTH)
+            out.setframerate(SAMPLE_RATE)
+            carry = b""
+            while chunk := source.read(CHUNK):
+                data = carry + chunk
+                whole = len(data) - len(data) % FRAME_BYTES  # a frame cut short at the end
+                out.writeframesraw(data[:whole])
+                carry = data[whole:]
+        if cipher is not None:
+            with wav_part.open("rb") as plain, part.open("wb") as sealed:
+                cipher.encrypt(plain, sealed)
+            wav_part.unlink()
+        _sync(part)
+        os.replace(part, target)
+        _sync(target.parent)
+    except BaseException:
+        for leftover in (part, part.with_name(part.name + ".plain")):
+            leftover.unlink(missing_ok=True)
+        raise
+    raw.unlink()
+    return describe(target, cipher)
+
+
+def describe(path: Path, cipher: AudioCipher | None = None) -> StoredAudio:
+    """Size, sha256 (of the file as stored) and duration of a stored recording."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stored:
+        while chunk := stored.read(CHUNK):
+            digest.update(chunk)
+    encrypted = path.name.endswith(ENCRYPTED_SUFFIX)
+    return StoredAudio(path=path, size_bytes=path.stat().st_size,
+                       duration_ms=wav_duration_ms(read_audio(path, cipher)),
+                       sha256=digest.hexdigest(), encrypted=encrypted)
+
+
+def read_audio(path: Path, cipher: AudioCipher | None = None) -> bytes:
+    """The WAV bytes of a stored recording (decrypted when it is encrypted)."""
+    data = path.read_bytes()
+    if not path.name.endswith(ENCRYPTED_SUFFIX):
+        return data
+    if cipher is None:
+        raise ValueError("the recording is encrypted and no key is configured")
+    return cipher.decrypt(data)
+
+
+def wav_duration_ms(data: bytes) -> int:
+    with wave.open(io.BytesIO(data), "rb") as audio:
+        return audio.getnframes() * 1000 // audio.getframerate()
+
+
+def _sync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,133 @@
+"""Compliance recordings through real Asterisk: the call is recorded after the disclosure,
+caller and hotline on separate stereo channels, named by call id in a dated folder, and the
+key tones of a sensitive entry (a loan account number) never reach the file."""
+
+from __future__ import annotations
+
+import json
+import wave
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from agi.hotline_route import HotlineRoute
+from agi.menu_store import MenuStore
+from db.audio_store import store_raw
+from db.spool import EventSpool
+from hotline.asterisk.ami import Ami
+from hotline.asterisk.process import AsteriskInstance
+from hotline.calls import place_call
+from hotline.prompt_commands import build_prompts
+from hotline.transcript_calls import plan_call
+from ivr.menu_loader import MenuSet
+from ivr.outcomes import Outcome
+from ivr.ports import Channel
+from ivr.transcripts import TranscriptDirectory, load_transcript
+from tests.support import FixedClock
+
+ROOT = Path(__file__).resolve().parents[2]
+ACCOUNT = "6200000000001"
+DTMF = {"1": (697, 1209), "2": (697, 1336), "6": (770, 1477), "0": (941, 1336)}
+RATE = 8000
+TONE_S, GAP_S = 0.12, 0.08
+
+
+def write_key_tones(path: Path, keys: str) -> None:
+    """In-band key tones, as an analogue phone sends them: what must not be recorded."""
+    t = np.arange(int(TONE_S * RATE)) / RATE
+    gap = np.zeros(int(GAP_S * RATE))
+    parts = []
+    for key in keys:
+        low, high = DTMF[key]
+        parts += [0.35 * (np.sin(2 * np.pi * low * t) + np.sin(2 * np.pi * high * t)), gap]
+    samples = (np.concatenate(parts) * 32767 * 0.9).astype("<i2")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(RATE)
+        out.writeframes(samples.tobytes())
+
+
+def keys_heard(samples: np.ndarray) -> str:
+    """Key tones found in one channel (20 ms blocks, both tones of a pair strong and
+    together most of the block's energy); repeats of one tone count once."""
+    block = 160
+    freqs = np.fft.rfftfreq(block, 1 / RATE)
+    found, previous = [], None
+    for start in range(0, len(samples) - block, block):
+        chunk = samples[start:start + block].astype(float)
+        spectrum = np.abs(np.fft.rfft(chunk * np.hanning(block))) ** 2
+        total = spectrum.sum()
+        key = None
+        if total > 1e6:
+            for name, (low, high) in DTMF.items():
+                power = sum(spectrum[np.abs(freqs - f) <= 50].sum() for f in (low, high))
+                if power / total > 0.6:
+                    key = name
+        if key is not None and key != previous:
+            found.append(key)
+        previous = key
+    return "".join(found)
+
+
+@pytest.fixture(scope="module")
+def durations(asterisk: AsteriskInstance) -> dict[str, int]:
+    report = build_prompts(asterisk.settings, quiet=True)
+    assert not report.problems, report.problems
+    manifest = json.loads((asterisk.settings.prompts_audio_dir / "manifest.json").read_text())
+    return {key: int(entry["duration_ms"]) for key, entry in manifest.items()}
+
+
+def test_recording_starts_after_the_disclosure_and_leaves_out_sensitive_digits(
+        asterisk: AsteriskInstance, ami: Ami, start_fastagi, menus: MenuSet,
+        durations: dict[str, int]) -> None:
+    settings = asterisk.settings
+    transcript = load_transcript(ROOT / "menus" / "transcripts" / "loan-account-entry.yaml")
+    store = MenuStore(settings.menus, settings.catalog_file)
+    assert store.reload().applied
+
+    def route(channel: Channel) -> Outcome:
+        return HotlineRoute(store=store, prompts_dir=settings.prompts_audio_dir,
+                            messages_dir=settings.messages_dir,
+                            directory=TranscriptDirectory(transcript),
+                            events=EventSpool(settings.spool_dir),
+                            clock=FixedClock(transcript.at), live_queue_state=False)(channel)
+
+    start_fastagi({"hotline": route})
+    sounds = settings.runtime_dir / "caller-sounds"
+    sounds.mkdir(exist_ok=True)
+    write_key_tones(sounds / "key-1.wav", "1")
+    write_key_tones(sounds / "account.wav", ACCOUNT)
+    plan = plan_call(menus, transcript, durations)
+    steps = list(plan.script.steps)
+    # The caller's phone sends its keys in-band too: the language key is not sensitive (it
+    # must be in the recording); the account number is (it must not).
+    first = next(i for i, (_, action) in enumerate(steps) if action == "1")
+    steps[first:first + 1] = [(steps[first][0], "play=key-1"), (0.0, "1")]
+    account = next(i for i, (_, action) in enumerate(steps) if action == ACCOUNT + "#")
+    steps[account:account + 1] = [(steps[account][0], "play=account"), (0.0, ACCOUNT + "#")]
+    day = datetime.now(UTC)
+    trace = place_call(ami, replace(plan.script, steps=tuple(steps), sounds_dir=str(sounds)),
+                       timeout_s=120)
+
+    assert trace.ended.get("Outcome") == "hangup", trace.ended
+    raw = Path(trace.ended.get("Recording", ""))
+    # Named by the call id only, in a dated folder.
+    assert raw == settings.recordings_dir / f"{day:%Y/%m/%d}" / f"{trace.hotline_id}.raw"
+    gosubs = [data for _ctx, app, data in trace.steps if app == "MixMonitor"]
+    assert len(gosubs) == 2, trace.steps  # started after the disclosure, resumed once
+    stored = store_raw(raw)
+    assert not raw.exists() and stored.path.suffix == ".wav"
+    with wave.open(str(stored.path), "rb") as audio:
+        assert (audio.getnchannels(), audio.getframerate()) == (2, RATE)
+        frames = np.frombuffer(audio.readframes(audio.getnframes()), dtype="<i2")
+    caller, hotline = frames[0::2], frames[1::2]
+    assert stored.duration_ms > 5000
+    assert np.abs(hotline).max() > 1000, "the IVR's prompts are on the hotline channel"
+    heard = keys_heard(caller)
+    assert "1" in heard, f"the caller's own channel must hold the language key: {heard!r}"
+    assert not set(heard) & {"0", "2", "6"}, f"account digits reached the recording: {heard!r}"
+    assert not set(keys_heard(hotline)) & {"0", "2", "6"}
