@@ -21,6 +21,7 @@ from hotline import (
     menu_commands,
     model_commands,
     prompt_commands,
+    recording_commands,
     report_commands,
     speech_commands,
 )
@@ -55,6 +56,8 @@ app.add_typer(speech_commands.speech_app, name="speech")
 app.add_typer(db_commands.db_app, name="db")
 app.add_typer(db_commands.records_app, name="records")
 app.add_typer(complaint_commands.complaints_app, name="complaints")
+app.add_typer(recording_commands.recordings_app, name="recordings")
+app.add_typer(recording_commands.audit_app, name="audit")
 app.command("report")(report_commands.report_command)
 
 console = Console()

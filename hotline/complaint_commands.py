@@ -29,7 +29,7 @@ LOCAL = ZoneInfo("Asia/Shanghai")
 
 
 @contextmanager
-def _session() -> Iterator[Session]:
+def cli_session() -> Iterator[Session]:
     url = Settings.from_env().database_url
     engine = make_engine(url)
     try:
@@ -60,7 +60,7 @@ def list_command(
     if ctx.invoked_subcommand is not None:
         return
     now = datetime.now(UTC)
-    with _session() as session:
+    with cli_session() as session:
         rows = [(c, rules.overdue(c, now)) for c in rules.find(session, status=status,
                                                                 category=category)]
         rows = [(c, late) for c, late in rows if late or not overdue]
@@ -90,7 +90,7 @@ def _ticket(session: Session, ticket: str) -> Complaint:
 
 
 def _step(ticket: str, action: Callable[[Session, Complaint, datetime], str]) -> None:
-    with _session() as session:
+    with cli_session() as session:
         complaint = _ticket(session, ticket)
         try:
             message = action(session, complaint, datetime.now(UTC))
@@ -103,7 +103,7 @@ def _step(ticket: str, action: Callable[[Session, Complaint, datetime], str]) ->
 @complaints_app.command("show")
 def show_command(ticket: str) -> None:
     """One ticket: deadlines, extensions, the recorded description and its transcript."""
-    with _session() as session:
+    with cli_session() as session:
         c = _ticket(session, ticket)
         late = rules.overdue(c, datetime.now(UTC))
         console.print(f"ticket {c.ticket} ({c.category}) {c.status}"

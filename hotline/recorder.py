@@ -23,8 +23,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from agi.hotline_route import SystemClock
 from agi.menu_store import MenuStore
+from db.audio_store import AudioCipher
 from db.database import make_engine, masked_url
 from db.privacy import load_number_secret
+from db.recordings import Registrar, RetentionPolicy
 from db.replay import SpoolReplayer
 from db.spool import EventSpool
 from hotline.asterisk import config
@@ -33,6 +35,8 @@ from hotline.asterisk.call_events import AmiCollector
 from hotline.dialler import CallbackDialler, ami_originate
 from hotline.settings import LOOPBACK, Settings
 from ivr.agents import load_agents
+from ivr.menu_loader import MenuSet
+from ivr.menu_schema import RecordingSettings
 from ivr.ports import Clock
 
 log = logging.getLogger(__name__)
@@ -40,6 +44,8 @@ log = logging.getLogger(__name__)
 REPLAY_EVERY_S = 1.0
 DIAL_EVERY_S = 15.0
 NUMBER_SECRET_FILE = "caller-number-key"
+RECORDINGS_KEY_FILE = "recordings-key"
+REGISTER_EVERY_S = 2.0
 
 
 @dataclass
@@ -53,6 +59,9 @@ class RecorderStatus:
     events_collected: int = 0
     callbacks_dialled: int = 0
     callbacks_deferred: int = 0
+    recordings_stored: int = 0
+    recording_alarms: int = 0
+    last_recording_problem: str | None = None
 
 
 class Recorder:
@@ -74,10 +83,14 @@ class Recorder:
         self.dialler = CallbackDialler(self.engine, store.current,
                                        list(agents.agents) if agents else [],
                                        ami_originate(connect), clock or SystemClock())
+        self.registrar = Registrar(self.engine, settings.recordings_dir,
+                                   lambda: retention_policy(store.current()),
+                                   recordings_cipher(settings))
         self._dial_lock = threading.Lock()  # the loop and a caller of dial_once
         self.status = RecorderStatus(database=masked_url(settings.database_url))
         self._stop = threading.Event()
         self._next_dial = 0.0
+        self._next_register = 0.0
 
     def run(self, port: int) -> None:
         server = _StatusServer((LOOPBACK, port), self)
@@ -110,6 +123,22 @@ class Recorder:
         if report.error is None and time.monotonic() >= self._next_dial:
             self._next_dial = time.monotonic() + DIAL_EVERY_S
             self.dial_once()
+        if report.error is None and time.monotonic() >= self._next_register:
+            self._next_register = time.monotonic() + REGISTER_EVERY_S
+            self.register_once()
+
+    def register_once(self) -> None:
+        """Store and register the recordings of calls that have ended."""
+        try:
+            registered = self.registrar.run_once()
+        except SQLAlchemyError as exc:
+            log.warning("recordings wait for the database: %s", str(exc).splitlines()[0][:200])
+            return
+        self.status.recordings_stored += registered.stored
+        self.status.recording_alarms += len(registered.alarms)
+        problems = registered.alarms + registered.errors
+        if problems:
+            self.status.last_recording_problem = problems[-1]
 
     def dial_once(self) -> None:
         try:
@@ -124,6 +153,22 @@ class Recorder:
 
     def stop(self) -> None:
         self._stop.set()
+
+
+def retention_policy(menus: MenuSet | None) -> RetentionPolicy:
+    """The line's retention settings (the schema's defaults until menus load)."""
+    if menus is None:
+        return RetentionPolicy(RecordingSettings.model_validate({}))
+    return RetentionPolicy(menus.line.recordings, {
+        name: queue.recording_category for name, queue in menus.queues.items()
+        if queue.recording_category})
+
+
+def recordings_cipher(settings: Settings) -> AudioCipher | None:
+    """The at-rest key when HOTLINE_ENCRYPT_RECORDINGS is on (created on first use)."""
+    if not settings.encrypt_recordings:
+        return None
+    return AudioCipher.load_or_create(settings.secrets_dir / RECORDINGS_KEY_FILE)
 
 
 class _StatusServer(socketserver.ThreadingTCPServer):

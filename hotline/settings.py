@@ -17,6 +17,9 @@ HOTLINE_AUDIOSOCKET_PORT  where Asterisk streams callers' audio to the speech se
 HOTLINE_RECORDER_PORT the call-records service's status port
 HOTLINE_DATABASE_URL  call-records database (SQLAlchemy URL; default a SQLite file in the
                       runtime folder); PostgreSQL: postgresql+psycopg://user@127.0.0.1/db
+HOTLINE_ENCRYPT_RECORDINGS  1: compliance recordings are stored encrypted (AES-256-GCM, key
+                      in the runtime folder's secrets); the console decrypts to play them
+HOTLINE_CONSOLE_PORT  the supervisor console's loopback port
 HOTLINE_AGI_PORT, HOTLINE_AMI_PORT, HOTLINE_SIP_PORT, HOTLINE_RTP_START  loopback ports
 """
 
@@ -58,6 +61,8 @@ class Settings:
     speech_port: int = 4574
     audiosocket_port: int = 4575
     recorder_port: int = 4576
+    console_port: int = 8470
+    encrypt_recordings: bool = False
     agi_host: str = LOOPBACK
     agi_port: int = 4573
     ami_port: int = 5038
@@ -89,6 +94,8 @@ class Settings:
             speech_port=int(env.get("HOTLINE_SPEECH_PORT", "4574")),
             audiosocket_port=int(env.get("HOTLINE_AUDIOSOCKET_PORT", "4575")),
             recorder_port=int(env.get("HOTLINE_RECORDER_PORT", "4576")),
+            console_port=int(env.get("HOTLINE_CONSOLE_PORT", "8470")),
+            encrypt_recordings=env.get("HOTLINE_ENCRYPT_RECORDINGS", "") in ("1", "yes", "true"),
             agi_port=int(env.get("HOTLINE_AGI_PORT", "4573")),
             ami_port=int(env.get("HOTLINE_AMI_PORT", "5038")),
             sip_port=int(env.get("HOTLINE_SIP_PORT", "5060")),
@@ -109,6 +116,8 @@ class Settings:
             "HOTLINE_SPEECH_PORT": self.speech_port,
             "HOTLINE_AUDIOSOCKET_PORT": self.audiosocket_port,
             "HOTLINE_RECORDER_PORT": self.recorder_port,
+            "HOTLINE_CONSOLE_PORT": self.console_port,
+            "HOTLINE_ENCRYPT_RECORDINGS": "1" if self.encrypt_recordings else "",
             "HOTLINE_AGI_PORT": self.agi_port, "HOTLINE_AMI_PORT": self.ami_port,
             "HOTLINE_SIP_PORT": self.sip_port, "HOTLINE_RTP_START": self.rtp_start}
         return {name: str(value) for name, value in values.items()}
