@@ -1,0 +1,430 @@
+"""The supervisor console: find, play and score recordings, hold them for legal reasons,
+follow complaint deadlines, read KPIs and listen to calls in progress.
+
+Every page needs a signed-in user (console/auth.py) whose role allows the action; every
+form carries the session's CSRF token; recordings are found by id only and served from the
+recordings folder only (no path from a request ever reaches the file system); every
+playback and download is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+import secrets
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as day_time
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import Depends, FastAPI, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from console import auth
+from console.live import MODES, LiveMonitor, MonitorError, live_calls
+from console.qa import Checklist, load_checklist
+from db import audit
+from db import recordings as recording_rules
+from db.audio_store import AudioCipher, read_audio
+from db.complaints import overdue
+from db.kpis import KpiSettings, compute
+from db.models import (
+    AuditEntry,
+    Call,
+    CallEvent,
+    Complaint,
+    MessageText,
+    QaReview,
+    Recording,
+    SpeechResult,
+)
+from db.privacy import number_key
+
+log = logging.getLogger(__name__)
+
+SESSION_COOKIE = "hotline_session"
+LOGIN_CSRF_COOKIE = "hotline_login_csrf"
+FAILED_LOGINS_ALLOWED = 5
+LOCKOUT_S = 300.0
+PAGE_SIZE = 100
+TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+@dataclass
+class ConsoleConfig:
+    engine: Engine
+    recordings_dir: Path
+    cipher: AudioCipher | None = None
+    number_secret: bytes | None = None  # finds a caller by full number (keyed hash)
+    monitor: LiveMonitor | None = None  # None: live monitoring is off
+    checklist: Checklist = field(default_factory=load_checklist)
+    timezone: str = "Asia/Shanghai"
+    cookie_secure: bool = False  # set behind TLS
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+
+class LoginRequired(Exception):
+    pass
+
+
+def _database(request: Request) -> Any:
+    """One transaction per request: the action and its audit entry commit together."""
+    config: ConsoleConfig = request.app.state.config
+    with Session(config.engine) as session, session.begin():
+        yield session
+
+
+DB = Annotated[Session, Depends(_database)]
+
+
+def _signed_in(request: Request, session: DB) -> auth.Viewer:
+    config: ConsoleConfig = request.app.state.config
+    found = auth.viewer(session, request.cookies.get(SESSION_COOKIE), config.now())
+    if found is None:
+        raise LoginRequired
+    return found
+
+
+Who = Annotated[auth.Viewer, Depends(_signed_in)]
+
+
+def create_app(config: ConsoleConfig) -> FastAPI:
+    app = FastAPI(title="Hotline console", docs_url=None, redoc_url=None, openapi_url=None)
+    local = ZoneInfo(config.timezone)
+    failures: dict[str, list[float]] = defaultdict(list)
+    recordings_root = config.recordings_dir.resolve()
+
+    app.state.config = config
+
+    def allow(viewer: auth.Viewer, action: str) -> None:
+        if not viewer.may(action):
+            raise HTTPException(403, f"your role ({viewer.role}) may not {action}")
+
+    def check_csrf(viewer: auth.Viewer, token: str) -> None:
+        if not secrets.compare_digest(viewer.csrf_token, token):
+            raise HTTPException(403, "the form is stale or was not sent by this console; "
+                                     "reload the page")
+
+    def page(request: Request, name: str, viewer: auth.Viewer | None,
+             **context: Any) -> HTMLResponse:
+        return TEMPLATES.TemplateResponse(request, name, {
+            "viewer": viewer, "local": lambda m: f"{m.astimezone(local):%Y-%m-%d %H:%M:%S}"
+            if m else "", **context})
+
+    @app.exception_handler(LoginRequired)
+    async def to_login(request: Request, _exc: LoginRequired) -> Response:
+        if request.url.path.startswith("/recordings/") and request.url.path.endswith(
+                ("/audio", "/download")):
+            return Response("sign in first", status_code=401)
+        return RedirectResponse("/login", status_code=303)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Response:
+        response: Response = await call_next(request)
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'self'; img-src 'self' data:; media-src 'self'; "
+            "style-src 'self' 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    # -- signing in ------------------------------------------------------------------------
+
+    @app.get("/login", response_class=HTMLResponse)
+    def login_form(request: Request) -> HTMLResponse:
+        token = secrets.token_urlsafe(32)
+        response = page(request, "login.html", None, csrf=token, error=None)
+        response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
+                            secure=config.cookie_secure)
+        return response
+
+    @app.post("/login")
+    def login(request: Request, session: DB, username: Annotated[str, Form()],
+              password: Annotated[str, Form()], csrf: Annotated[str, Form()]) -> Response:
+        expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+        if not expected or not secrets.compare_digest(expected, csrf):
+            raise HTTPException(403, "the sign-in form is stale; reload it")
+        now_s = time.monotonic()
+        recent = [t for t in failures[username] if now_s - t < LOCKOUT_S]
+        failures[username] = recent
+        if len(recent) >= FAILED_LOGINS_ALLOWED:
+            response = page(request, "login.html", None, csrf=csrf,
+                            error="Too many failed attempts; wait five minutes.")
+            response.status_code = 429
+            return response
+        user = auth.authenticate(session, username, password)
+        if user is None:
+            recent.append(now_s)
+            log.warning("console sign-in failed for a user name")
+            response = page(request, "login.html", None, csrf=csrf,
+                            error="Wrong user name or password.")
+            response.status_code = 401
+            return response
+        failures.pop(username, None)
+        token = auth.open_session(session, user, config.now())
+        audit.record(session, config.now(), user.username, "sign-in", "console")
+        signed = RedirectResponse("/recordings", status_code=303)
+        signed.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict",
+                          secure=config.cookie_secure,
+                          max_age=int(auth.ABSOLUTE.total_seconds()))
+        signed.delete_cookie(LOGIN_CSRF_COOKIE)
+        return signed
+
+    @app.post("/logout")
+    def logout(request: Request, session: DB, viewer: Who,
+               csrf: Annotated[str, Form()]) -> Response:
+        check_csrf(viewer, csrf)
+        auth.close_session(session, request.cookies.get(SESSION_COOKIE))
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(SESSION_COOKIE)
+        return response
+
+    @app.get("/")
+    def home(viewer: Who) -> Response:
+        return RedirectResponse("/recordings", status_code=303)
+
+    # -- recordings ------------------------------------------------------------------------
+
+    @app.get("/recordings", response_class=HTMLResponse)
+    def search(request: Request, session: DB, viewer: Who, day_from: str = "",
+               day_to: str = "", agent: str = "", queue: str = "", caller: str = "",
+               ticket: str = "", language: str = "", outcome: str = "") -> HTMLResponse:
+        allow(viewer, "search")
+        query = (select(Recording, Call).join(Call, Call.call_id == Recording.call_id)
+                 .where(Recording.status.in_(("stored", "empty")))
+                 .order_by(Call.started_at.desc(), Recording.id.desc()).limit(PAGE_SIZE))
+        problems = []
+        for name, value, edge in (("from", day_from, day_time(0)), ("to", day_to, None)):
+            if not value:
+                continue
+            try:
+                day = date.fromisoformat(value)
+            except ValueError:
+                problems.append(f"'{name}' is not a date (YYYY-MM-DD)")
+                continue
+            if edge is not None:
+                query = query.where(Call.started_at >= datetime.combine(day, edge, local))
+            else:
+                query = query.where(Call.started_at < datetime.combine(
+                    day + timedelta(days=1), day_time(0), local))
+        if agent:
+            query = query.where(Recording.agent == agent)
+        if queue:
+            query = query.where(Recording.queue.startswith(queue))
+        if language:
+            query = query.where(Call.language == language)
+        if outcome:
+            query = query.where(Call.outcome == outcome)
+        if ticket:
+            query = query.where(Call.call_id.in_(select(Complaint.call_id).where(
+                Complaint.ticket == ticket)))
+        digits = re.sub(r"\D", "", caller)
+        if caller and len(digits) >= 7 and config.number_secret:
+            query = query.where(Call.caller_key == number_key(digits, config.number_secret))
+        elif caller and 0 < len(digits) <= 4:
+            query = query.where(Call.caller_masked.endswith(digits))
+        elif caller:
+            problems.append("search a caller by their full number or its last 4 digits")
+        rows = session.execute(query).all() if not problems else []
+        return page(request, "recordings.html", viewer, rows=rows, problems=problems,
+                    form={"day_from": day_from, "day_to": day_to, "agent": agent,
+                          "queue": queue, "caller": caller, "ticket": ticket,
+                          "language": language, "outcome": outcome})
+
+    def recording_or_404(session: Session, recording_id: int) -> Recording:
+        row = session.get(Recording, recording_id)
+        if row is None or row.status not in ("stored", "empty"):
+            raise HTTPException(404, "no such recording")
+        return row
+
+    @app.get("/recordings/{recording_id}", response_class=HTMLResponse)
+    def recording_page(request: Request, session: DB, viewer: Who,
+                       recording_id: int) -> HTMLResponse:
+        allow(viewer, "search")
+        row = recording_or_404(session, recording_id)
+        call = session.scalar(select(Call).where(Call.call_id == row.call_id))
+        speech = session.scalars(select(SpeechResult).where(
+            SpeechResult.call_id == row.call_id).order_by(SpeechResult.at)).all()
+        messages = session.scalars(select(MessageText).where(
+            MessageText.call_id == row.call_id)).all()
+        events = session.scalars(select(CallEvent).where(
+            CallEvent.call_id == row.call_id).order_by(CallEvent.at, CallEvent.id)).all()
+        reviews = session.scalars(select(QaReview).where(
+            QaReview.recording_id == row.id).order_by(QaReview.at)).all()
+        tickets = session.scalars(select(Complaint).where(
+            Complaint.call_id == row.call_id)).all()
+        return page(request, "recording.html", viewer, row=row, call=call, speech=speech,
+                    messages=messages, events=events, reviews=reviews, tickets=tickets,
+                    checklist=config.checklist)
+
+    def audio_bytes(row: Recording) -> bytes:
+        path = Path(row.path).resolve()
+        # Defence in depth: only files inside the recordings folder are ever served.
+        if not path.is_relative_to(recordings_root) or not path.is_file():
+            raise HTTPException(404, "no such recording")
+        return read_audio(path, config.cipher)
+
+    @app.get("/recordings/{recording_id}/audio")
+    def audio(request: Request, session: DB, viewer: Who, recording_id: int) -> Response:
+        allow(viewer, "play")
+        row = recording_or_404(session, recording_id)
+        data = audio_bytes(row)
+        start, end, partial = _byte_range(request.headers.get("range"), len(data))
+        if start == 0:  # a playback starts here; seeks ask for later bytes
+            audit.record(session, config.now(), viewer.username, "play",
+                         f"recording:{row.id}", f"call {row.call_id}")
+        headers = {"Accept-Ranges": "bytes", "Content-Length": str(end - start + 1),
+                   "Cache-Control": "no-store"}
+        if partial:
+            headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
+        return Response(data[start:end + 1], status_code=206 if partial else 200,
+                        media_type="audio/wav", headers=headers)
+
+    @app.get("/recordings/{recording_id}/download")
+    def download(session: DB, viewer: Who, recording_id: int) -> Response:
+        allow(viewer, "download")
+        row = recording_or_404(session, recording_id)
+        data = audio_bytes(row)
+        audit.record(session, config.now(), viewer.username, "download",
+                     f"recording:{row.id}", f"call {row.call_id}")
+        return Response(data, media_type="audio/wav", headers={
+            "Content-Disposition": f'attachment; filename="recording-{row.id}.wav"'})
+
+    @app.post("/recordings/{recording_id}/review")
+    async def review(request: Request, session: DB, viewer: Who,
+                     recording_id: int) -> Response:
+        allow(viewer, "score")
+        form = await request.form()
+        check_csrf(viewer, str(form.get("csrf", "")))
+        row = recording_or_404(session, recording_id)
+        known = {item.id for item in config.checklist.items}
+        met = {str(key)[5:] for key in form if str(key).startswith("item-")} & known
+        notes = str(form.get("notes", "")).strip()[:4000] or None
+        score = config.checklist.score(met)
+        session.add(QaReview(recording_id=row.id, reviewer=viewer.username,
+                             at=config.now(), answers={i: i in met for i in sorted(known)},
+                             score=score, notes=notes))
+        audit.record(session, config.now(), viewer.username, "score", f"recording:{row.id}",
+                     f"{score}%")
+        return RedirectResponse(f"/recordings/{row.id}", status_code=303)
+
+    @app.post("/recordings/{recording_id}/hold")
+    def hold(session: DB, viewer: Who, recording_id: int, csrf: Annotated[str, Form()],
+             action: Annotated[str, Form()], reason: Annotated[str, Form()]) -> Response:
+        check_csrf(viewer, csrf)
+        allow(viewer, "hold" if action == "hold" else "release")
+        if not reason.strip():
+            raise HTTPException(400, "give the reason (case or ticket number)")
+        row = recording_or_404(session, recording_id)
+        recording_rules.hold(session, row.id, action == "hold", viewer.username,
+                             config.now(), reason.strip()[:500])
+        return RedirectResponse(f"/recordings/{row.id}", status_code=303)
+
+    # -- complaints, KPIs, audit -----------------------------------------------------------
+
+    @app.get("/complaints", response_class=HTMLResponse)
+    def complaints(request: Request, session: DB, viewer: Who,
+                   status: str = "") -> HTMLResponse:
+        allow(viewer, "complaints")
+        query = select(Complaint).order_by(Complaint.reply_due)
+        if status:
+            query = query.where(Complaint.status == status)
+        now = config.now()
+        rows = [(c, overdue(c, now)) for c in session.scalars(query)]
+        return page(request, "complaints.html", viewer, rows=rows, status=status)
+
+    @app.get("/dashboard", response_class=HTMLResponse)
+    def dashboard(request: Request, session: DB, viewer: Who, day_from: str = "",
+                  day_to: str = "") -> HTMLResponse:
+        allow(viewer, "kpis")
+        today = config.now().astimezone(local).date()
+        try:
+            first = date.fromisoformat(day_from) if day_from else today - timedelta(days=6)
+            last = date.fromisoformat(day_to) if day_to else today
+        except ValueError as exc:
+            raise HTTPException(400, "dates are YYYY-MM-DD") from exc
+        settings = KpiSettings(timezone=config.timezone)
+        kpis = compute(session, datetime.combine(first, day_time(0), local),
+                       datetime.combine(last + timedelta(days=1), day_time(0), local),
+                       config.now(), settings)
+        return page(request, "dashboard.html", viewer, kpis=kpis, first=first, last=last,
+                    charts=_charts(kpis))
+
+    @app.get("/audit", response_class=HTMLResponse)
+    def audit_log(request: Request, session: DB, viewer: Who) -> HTMLResponse:
+        allow(viewer, "audit")
+        entries = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())
+                                  .limit(500)).all()
+        intact = not list(audit.verify_chain(session))
+        return page(request, "audit.html", viewer, entries=entries, intact=intact)
+
+    # -- live ------------------------------------------------------------------------------
+
+    @app.get("/live", response_class=HTMLResponse)
+    def live(request: Request, session: DB, viewer: Who, agent: str = "") -> HTMLResponse:
+        allow(viewer, "live")
+        calls = [c for c in live_calls(session) if not agent or c.agent == agent]
+        return page(request, "live.html", viewer, calls=calls, modes=MODES,
+                    monitoring=config.monitor is not None, agent=agent, message=None)
+
+    @app.post("/live/monitor")
+    def monitor(request: Request, session: DB, viewer: Who, csrf: Annotated[str, Form()],
+                agent: Annotated[str, Form()], mode: Annotated[str, Form()],
+                phone: Annotated[str, Form()], call_id: Annotated[str, Form()]) -> Response:
+        check_csrf(viewer, csrf)
+        allow(viewer, "live")
+        if config.monitor is None:
+            raise HTTPException(503, "live monitoring needs Asterisk (hotline console serve)")
+        try:
+            config.monitor.spy(agent, mode, phone)
+        except MonitorError as exc:
+            raise HTTPException(400, str(exc)) from exc
+        audit.record(session, config.now(), viewer.username, f"monitor-{mode}",
+                     f"call:{call_id[:64]}", f"agent {agent}, supervisor phone {phone}")
+        return page(request, "live.html", viewer, calls=live_calls(session), modes=MODES,
+                    monitoring=True, agent="",
+                    message=f"Calling your phone {phone} to {mode} on agent {agent}'s call.")
+
+    return app
+
+
+def _byte_range(header: str | None, size: int) -> tuple[int, int, bool]:
+    """(first, last, partial) for an HTTP Range header over `size` bytes."""
+    if not header:
+        return 0, size - 1, False
+    match = _RANGE.match(header.strip())
+    if match is None or size == 0:
+        raise HTTPException(416, "unsupported range", headers={"Content-Range": f"bytes */{size}"})
+    first, last = match.groups()
+    if first == "":  # the last N bytes
+        start = max(0, size - int(last))
+        end = size - 1
+    else:
+        start = int(first)
+        end = min(int(last), size - 1) if last else size - 1
+    if start >= size or start > end:
+        raise HTTPException(416, "range not satisfiable",
+                            headers={"Content-Range": f"bytes */{size}"})
+    return start, end, True
+
+
+def _charts(kpis: Any) -> dict[str, str]:
+    """The report's charts as data: URIs (nothing written where the console serves)."""
+    from hotline.report_commands import draw_charts
+
+    with tempfile.TemporaryDirectory() as folder:
+        return {path.stem: "data:image/png;base64," + base64.b64encode(
+            path.read_bytes()).decode() for path in draw_charts(kpis, Path(folder))}

@@ -1,0 +1,132 @@
+"""Console users, roles and sessions.
+
+Passwords are stored as argon2id hashes. A session is a random token in an HttpOnly,
+SameSite=Strict cookie; the database keeps only its sha256, with a CSRF token that every
+form posts back. Sessions end after IDLE of inactivity or ABSOLUTE after sign-in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from db.models import ConsoleSession, ConsoleUser
+
+ROLES = ("supervisor", "qa", "admin")
+IDLE = timedelta(minutes=30)
+ABSOLUTE = timedelta(hours=8)
+MIN_PASSWORD = 10
+
+# What each role may do. Supervisors handle calls and complaints and listen live; QA scores
+# recordings; admins may also lift legal holds. Nobody can edit the audit log.
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "search": frozenset(ROLES),
+    "play": frozenset(ROLES),
+    "download": frozenset({"supervisor", "admin"}),
+    "score": frozenset(ROLES),
+    "hold": frozenset({"supervisor", "admin"}),
+    "release": frozenset({"admin"}),
+    "complaints": frozenset({"supervisor", "admin"}),
+    "kpis": frozenset(ROLES),
+    "live": frozenset({"supervisor"}),
+    "audit": frozenset({"supervisor", "admin"}),
+}
+
+_hasher = PasswordHasher()
+# Verified against when the user does not exist, so that timing does not tell names apart.
+_DUMMY_HASH = _hasher.hash("not-a-password-" + secrets.token_hex(8))
+
+
+class AuthError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Viewer:
+    username: str
+    role: str
+    csrf_token: str
+
+    def may(self, action: str) -> bool:
+        return self.role in PERMISSIONS[action]
+
+
+def add_user(session: Session, username: str, password: str, role: str,
+             now: datetime) -> ConsoleUser:
+    if role not in ROLES:
+        raise AuthError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+    if len(password) < MIN_PASSWORD:
+        raise AuthError(f"a password needs at least {MIN_PASSWORD} characters")
+    if not username or len(username) > 64 or not username.replace("-", "").replace(
+            "_", "").replace(".", "").isalnum():
+        raise AuthError("a username is up to 64 letters, digits, '-', '_' or '.'")
+    user = session.get(ConsoleUser, username)
+    if user is None:
+        user = ConsoleUser(username=username, created_at=now, password_hash="", role=role)
+        session.add(user)
+    user.password_hash = _hasher.hash(password)
+    user.role = role
+    user.disabled = False
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, username: str, password: str) -> ConsoleUser | None:
+    user = session.get(ConsoleUser, username)
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or user.disabled:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return user
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def open_session(session: Session, user: ConsoleUser, now: datetime) -> str:
+    """A new session for `user`; returns the cookie's token (never stored as such)."""
+    token = secrets.token_urlsafe(32)
+    session.add(ConsoleSession(token_hash=_token_hash(token), username=user.username,
+                               csrf_token=secrets.token_urlsafe(32), created_at=now,
+                               last_seen=now, expires_at=now + ABSOLUTE))
+    session.execute(delete(ConsoleSession).where(ConsoleSession.expires_at < now))
+    return token
+
+
+def viewer(session: Session, token: str | None, now: datetime) -> Viewer | None:
+    """Who holds this session token, if it is still valid (and keep it alive)."""
+    if not token:
+        return None
+    found = session.get(ConsoleSession, _token_hash(token))
+    if found is None:
+        return None
+    if now >= found.expires_at or now - found.last_seen >= IDLE:
+        session.delete(found)
+        return None
+    user = session.get(ConsoleUser, found.username)
+    if user is None or user.disabled:
+        return None
+    found.last_seen = now
+    return Viewer(user.username, user.role, found.csrf_token)
+
+
+def close_session(session: Session, token: str | None) -> None:
+    if token:
+        session.execute(delete(ConsoleSession).where(
+            ConsoleSession.token_hash == _token_hash(token)))
+
+
+def users(session: Session) -> list[ConsoleUser]:
+    return list(session.scalars(select(ConsoleUser).order_by(ConsoleUser.username)))

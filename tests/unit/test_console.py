@@ -1,0 +1,303 @@
+"""The supervisor console over HTTP (FastAPI's test client, a real migrated SQLite file and
+real WAV files): sign-in, roles, session expiry, CSRF, searching, range playback, the audit
+trail, QA scores, legal holds, complaints, KPIs, the live screen pop; and everything an
+attacker would try (no session, path traversal, forged forms) is refused."""
+
+from __future__ import annotations
+
+import re
+import wave
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from console import auth
+from console.app import ConsoleConfig, create_app
+from db.models import (
+    Account,
+    AuditEntry,
+    Call,
+    Complaint,
+    Customer,
+    QaReview,
+    QueueLeg,
+    Recording,
+    SpeechResult,
+)
+from db.privacy import number_key
+
+START = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+SECRET = b"k" * 32
+PASSWORD = "correct horse battery"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.at = START + timedelta(hours=1)
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+def wav(path: Path, seconds: float = 1.0) -> bytes:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(2)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(bytes(range(256)) * int(seconds * 125))
+    return path.read_bytes()
+
+
+@pytest.fixture
+def world(engine: Engine, tmp_path: Path) -> dict[str, object]:
+    recordings = tmp_path / "recordings"
+    audio = wav(recordings / "2026/11/23/call-1.wav")
+    outside = tmp_path / "secret.wav"
+    wav(outside)
+    with Session(engine) as session, session.begin():
+        session.add(Customer(customer_id="C1001"))
+        session.add(Account(account_no="6200000000001", customer_id="C1001", kind="loan",
+                            status="active", days_overdue=45))
+        session.add_all([
+            Call(call_id="call-1", started_at=START, ended_at=START + timedelta(minutes=3),
+                 caller_masked="*******2222", caller_key=number_key("13911112222", SECRET),
+                 language="cmn", intent="lost-card", outcome="queue",
+                 path="welcome.start>lang.choose>main.menu>cards.lost", customer_id="C1001"),
+            Call(call_id="call-2", started_at=START + timedelta(days=1), language="yue",
+                 outcome="hangup", caller_masked="*******3333"),
+            Call(call_id="live-1", started_at=START, language="cmn", intent="overdue",
+                 customer_id="C1001", path="welcome.start>loans.menu"),
+        ])
+        session.flush()
+        session.add_all([
+            Recording(call_id="call-1", path=str(recordings / "2026/11/23/call-1.wav"),
+                      status="stored", size_bytes=len(audio), duration_ms=1000,
+                      sha256="0" * 64, agent="cards-cmn", queue="cards-priority-cmn",
+                      category="service", retain_until=date(2031, 11, 23),
+                      registered_at=START),
+            Recording(call_id="call-2", path=str(outside), status="stored",
+                      size_bytes=1, duration_ms=1000, sha256="0" * 64, category="service",
+                      retain_until=date(2031, 11, 24), registered_at=START),
+            SpeechResult(event_id="e1", call_id="call-1", at=START, node="main.menu",
+                         language="cmn", text="挂失", confidence=0.93, accepted=True),
+            Complaint(ticket="26112300017", call_id="call-1", category="fees",
+                      opened_at=START, reply_due=START + timedelta(hours=48),
+                      resolution_due=START + timedelta(days=15)),
+            QueueLeg(call_id="live-1", queue="collections-cmn", joined_at=START,
+                     result="answered", agent="collections-1"),
+        ])
+        for name, role in (("sup1", "supervisor"), ("qa1", "qa"), ("admin1", "admin")):
+            auth.add_user(session, name, PASSWORD, role, START)
+    clock = Clock()
+    app = create_app(ConsoleConfig(engine=engine, recordings_dir=recordings,
+                                   number_secret=SECRET, now=clock))
+    return {"client": TestClient(app), "clock": clock, "audio": audio, "engine": engine}
+
+
+def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> int:
+    form = client.get("/login")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert csrf is not None
+    response = client.post("/login", data={"username": username, "password": password,
+                                           "csrf": csrf.group(1)}, follow_redirects=False)
+    return response.status_code
+
+
+def csrf_of(client: TestClient, path: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', client.get(path).text)
+    assert found is not None
+    return found.group(1)
+
+
+def audit_actions(engine: object) -> list[tuple[str, str, str]]:
+    with Session(engine) as session:  # type: ignore[arg-type]
+        return [(e.actor, e.action, e.target) for e in session.scalars(
+            select(AuditEntry).order_by(AuditEntry.id))]
+
+
+def test_nothing_without_signing_in(world: dict[str, object]) -> None:
+    client: TestClient = world["client"]  # type: ignore[assignment]
+    for path in ("/", "/recordings", "/recordings/1", "/complaints", "/dashboard", "/live",
+                 "/audit"):
+        response = client.get(path, follow_redirects=False)
+        assert (response.status_code, response.headers["location"]) == (303, "/login"), path
+    for path in ("/recordings/1/audio", "/recordings/1/download"):
+        assert client.get(path).status_code == 401
+    assert client.post("/recordings/1/hold", data={"csrf": "x", "action": "hold",
+                                                   "reason": "x"},
+                       follow_redirects=False).status_code == 303
+    client.cookies.set("hotline_session", "forged-token")
+    assert client.get("/recordings", follow_redirects=False).status_code == 303
+
+
+def test_sign_in_refuses_wrong_passwords_and_locks_out_guessing(
+        world: dict[str, object]) -> None:
+    client: TestClient = world["client"]  # type: ignore[assignment]
+    assert sign_in(client, "sup1", "wrong password!") == 401
+    assert sign_in(client, "nobody", PASSWORD) == 401
+    for _ in range(4):
+        sign_in(client, "sup1", "wrong password!")
+    assert sign_in(client, "sup1") == 429  # even the right password, for five minutes
+    assert client.post("/login", data={"username": "qa1", "password": PASSWORD,
+                                       "csrf": "forged"}).status_code == 403
+
+
+def test_passwords_are_stored_hashed(world: dict[str, object]) -> None:
+    with Session(world["engine"]) as session:  # type: ignore[arg-type]
+        stored = session.get(auth.ConsoleUser, "sup1")
+        assert stored is not None and stored.password_hash.startswith("$argon2id$")
+        assert PASSWORD not in stored.password_hash
+    with pytest.raises(auth.AuthError):
+        auth.add_user(Session(world["engine"]), "x", "short", "qa", START)  # type: ignore
+
+
+def test_sessions_expire_after_idling(world: dict[str, object]) -> None:
+    client: TestClient = world["client"]  # type: ignore[assignment]
+    clock: Clock = world["clock"]  # type: ignore[assignment]
+    assert sign_in(client, "qa1") == 303
+    assert client.get("/recordings", follow_redirects=False).status_code == 200
+    clock.at += timedelta(minutes=29)
+    assert client.get("/recordings", follow_redirects=False).status_code == 200
+    clock.at += timedelta(minutes=31)
+    assert client.get("/recordings", follow_redirects=False).status_code == 303
+
+
+def test_search_by_caller_ticket_language_and_date(world: dict[str, object]) -> None:
+    client: TestClient = world["client"]  # type: ignore[assignment]
+    sign_in(client, "sup1")
+
+    def found(**query: str) -> list[str]:
+        return re.findall(r'data-call="([^"]+)"', client.get("/recordings",
+                                                             params=query).text)
+
+    assert found() == ["call-2", "call-1"]
+    assert found(caller="139 1111 2222") == ["call-1"]  # by keyed hash, never stored
+    assert found(caller="3333") == ["call-2"]
+    assert found(ticket="26112300017") == ["call-1"]
+    assert found(language="yue") == ["call-2"]
+    assert found(agent="cards-cmn", queue="cards-priority") == ["call-1"]
+    assert found(day_from="2026-11-24") == ["call-2"]
+    assert found(day_to="2026-11-23", outcome="queue") == ["call-1"]
+    assert "13911112222" not in client.get("/recordings").text
+
+
+def test_playback_with_seeking_is_audited_once_per_playback(world: dict[str, object]) -> None:
+    client: TestClient = world["client"]  # type: ignore[assignment]
+    audio: bytes = world["audio"]  # type: ignore[assignment]
+    sign_in(client, "qa1")
+    page = client.get("/recordings/1").text
+    assert "cards.lost" in page and "挂失" in page  # the IVR path and what was said
+    whole = client.get("/recordings/1/audio")
+    assert whole.status_code == 200 and whole.content == audio
+    assert whole.headers["accept-ranges"] == "bytes"
+    seek = client.get("/recordings/1/audio", headers={"Range": "bytes=1000-1999"})
+    assert seek.status_code == 206 and seek.content == audio[1000:2000]
+    assert seek.headers["content-range"] == f"bytes 1000-1999/{len(audio)}"
+    tail = client.get("/recordings/1/audio", headers={"Range": "bytes=-10"})
+    assert tail.content == audio[-10:]
+    assert client.get("/recordings/1/audio",
+                      headers={"Range": f"bytes={len(audio)}-"}).status_code == 416
+    assert [a for a in audit_actions(world["engine"]) if a[1] == "play"] == [
+        ("qa1", "play", "recording:1")]
+
+
+def test_traversal_and_files_outside_the_recordings_folder_are_refused(
+        world: dict[str, object]) -> None:
+    client: TestClient = world["client"]  # type: ignore[assignment]
+    sign_in(client, "sup1")
+    for path in ("/recordings/..%2F..%2Fetc%2Fpasswd/audio", "/recordings/../../etc/passwd",
+                 "/recordings/1%2F..%2F2/audio", "/recordings/%2e%2e/audio",
+                 "/recordings/-1/audio", "/recordings/99/audio"):
+        response = client.get(path)
+        assert response.status_code in (404, 422), path
+        assert b"RIFF" not in response.content
+    # A row pointing outside the folder (a tampered database) is not served either.
+    assert client.get("/recordings/2/audio").status_code == 404
+    assert client.get("/recordings/2/download").status_code == 404
+
+
+def test_forms_need_the_session_s_csrf_token(world: dict[str, object]) -> None:
+    client: TestClient = world["client"]  # type: ignore[assignment]
+    sign_in(client, "qa1")
+    assert client.post("/recordings/1/review", data={"item-greeting": "on"}).status_code == 403
+    assert client.post("/recordings/1/review", data={"csrf": "forged",
+                                                     "item-greeting": "on"}).status_code == 403
+    csrf = csrf_of(client, "/recordings/1")
+    response = client.post("/recordings/1/review", data={
+        "csrf": csrf, "item-greeting": "on", "item-identity": "on", "item-unknown": "on",
+        "notes": "verified ID before blocking the card"}, follow_redirects=False)
+    assert response.status_code == 303
+    with Session(world["engine"]) as session:  # type: ignore[arg-type]
+        review = session.scalars(select(QaReview)).one()
+        assert review.score == 25 and review.reviewer == "qa1"  # weights 1 + 3 of 16
+        assert review.answers["identity"] and not review.answers["accurate"]
+    assert "25%" in client.get("/recordings/1").text
+    assert ("qa1", "score", "recording:1") in audit_actions(world["engine"])
+
+
+def test_roles_limit_downloads_holds_and_releases(world: dict[str, object]) -> None:
+    client: TestClient = world["client"]  # type: ignore[assignment]
+    sign_in(client, "qa1")
+    assert client.get("/recordings/1/download").status_code == 403
+    csrf = csrf_of(client, "/recordings/1")
+    assert client.post("/recordings/1/hold", data={"csrf": csrf, "action": "hold",
+                                                   "reason": "x"}).status_code == 403
+    assert client.get("/live").status_code == 403
+    sign_in(client, "sup1")
+    download = client.get("/recordings/1/download")
+    assert download.status_code == 200
+    assert download.headers["content-disposition"] == 'attachment; filename="recording-1.wav"'
+    csrf = csrf_of(client, "/recordings/1")
+    assert client.post("/recordings/1/hold", data={"csrf": csrf, "action": "hold",
+                                                   "reason": "court order 7"},
+                       follow_redirects=False).status_code == 303
+    assert client.post("/recordings/1/hold", data={"csrf": csrf, "action": "release",
+                                                   "reason": "done"}).status_code == 403
+    sign_in(client, "admin1")
+    csrf = csrf_of(client, "/recordings/1")
+    client.post("/recordings/1/hold", data={"csrf": csrf, "action": "release",
+                                            "reason": "case closed"})
+    with Session(world["engine"]) as session:  # type: ignore[arg-type]
+        assert not session.get(Recording, 1).legal_hold  # type: ignore[union-attr]
+    actions = [(who, what) for who, what, _ in audit_actions(world["engine"])
+               if what != "sign-in"]
+    assert actions == [("sup1", "download"), ("sup1", "hold"), ("admin1", "release")]
+
+
+def test_the_audit_log_is_read_only(world: dict[str, object]) -> None:
+    client: TestClient = world["client"]  # type: ignore[assignment]
+    sign_in(client, "sup1")
+    client.get("/recordings/1/audio")
+    page = client.get("/audit").text
+    assert "play" in page and "recording:1" in page and "complete and unchanged" in page
+    for method in ("post", "put", "delete"):
+        assert getattr(client, method)("/audit").status_code == 405
+
+
+def test_complaints_dashboard_and_live_screen_pop(world: dict[str, object]) -> None:
+    client: TestClient = world["client"]  # type: ignore[assignment]
+    sign_in(client, "sup1")
+    complaints = client.get("/complaints").text
+    assert "26112300017" in complaints and "fees" in complaints
+    dashboard = client.get("/dashboard", params={"day_from": "2026-11-20",
+                                                 "day_to": "2026-11-25"}).text
+    assert "IVR containment" in dashboard and "data:image/png;base64," in dashboard
+    live = client.get("/live").text
+    assert "collections-1" in live and "loan active overdue 45 days" in live
+    assert "welcome.start → loans.menu" in live
+    assert "needs Asterisk" in live  # no monitor configured in this test
+
+
+def test_pages_forbid_framing_and_caching(world: dict[str, object]) -> None:
+    client: TestClient = world["client"]  # type: ignore[assignment]
+    response = client.get("/login")
+    assert response.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert response.headers["cache-control"] == "no-store"
+    cookie = response.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=strict" in cookie
