@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install asterisk prompts models postgres demo test lint down
+.PHONY: install asterisk prompts models postgres browser demo test lint down
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ models: install  ## speech models the tests use (the real Korean model; sha256-c
 postgres: install  ## PostgreSQL server programs the tests start a private server from
 	$(BIN)/hotline db install-postgres
 
+browser: install  ## Debian's Chromium, which the console's browser tests drive (Playwright)
+	$(BIN)/hotline console install-browser
+
 demo: asterisk prompts  ## bring the hotline up and place a demo call through real Asterisk
 	$(BIN)/hotline demo
 
@@ -34,7 +37,7 @@ lint: install
 	$(BIN)/ruff check agi ivr speech db hotline tests
 	$(BIN)/mypy
 
-test: asterisk prompts models postgres lint  ## the whole suite: unit, contract, integration (real Asterisk)
+test: asterisk prompts models postgres browser lint  ## the whole suite: unit, contract, integration (real Asterisk)
 	$(BIN)/pytest
 
 down: install  ## stop everything `make demo` started

@@ -17,6 +17,7 @@ from db.sample_data import SampleDataError, load_sample_customers
 from hotline import (
     agent_commands,
     complaint_commands,
+    console_commands,
     db_commands,
     menu_commands,
     model_commands,
@@ -31,6 +32,7 @@ from hotline.asterisk.process import AsteriskInstance
 from hotline.asterisk.provision import ProvisionError, find_or_provision
 from hotline.calls import CallerScript, CallTrace, place_call
 from hotline.services import (
+    ConsoleService,
     FastAgiService,
     RecorderService,
     ServiceError,
@@ -58,6 +60,7 @@ app.add_typer(db_commands.records_app, name="records")
 app.add_typer(complaint_commands.complaints_app, name="complaints")
 app.add_typer(recording_commands.recordings_app, name="recordings")
 app.add_typer(recording_commands.audit_app, name="audit")
+app.add_typer(console_commands.console_app, name="console")
 app.command("report")(report_commands.report_command)
 
 console = Console()
@@ -160,6 +163,7 @@ def up() -> None:
         records_pid = RecorderService(instance.settings).up()
         speech_pid = SpeechServiceProcess(instance.settings).up()
         agi_pid = FastAgiService(instance.settings).up()
+        console_pid = ConsoleService(instance.settings).up()
     except OPERATIONAL_ERRORS as exc:
         raise _fail(exc) from exc
     except SQLAlchemyError as exc:
@@ -172,7 +176,11 @@ def up() -> None:
                   f"{settings.speech_port}; languages: {_speech_summary(settings)}")
     console.print(f"FastAGI server running (pid {agi_pid}) on {settings.agi_url}")
     console.print(f"call records (pid {records_pid}) into "
-                  f"{masked_url(settings.database_url)}")
+                  f"{masked_url(settings.database_url)}; recordings in "
+                  f"{settings.recordings_dir}")
+    console.print(f"supervisor console (pid {console_pid}) on http://127.0.0.1:"
+                  f"{settings.console_port}/ (add a user: `hotline console user add NAME "
+                  "--role supervisor`)")
 
 
 def _speech_summary(settings: Settings) -> str:
@@ -190,6 +198,7 @@ def down() -> None:
     try:
         instance = _instance(allow_provision=False)
         agi_stopped = FastAgiService(instance.settings).down()
+        console_stopped = ConsoleService(instance.settings).down()
         speech_stopped = SpeechServiceProcess(instance.settings).down()
         asterisk_stopped = instance.down()
         # Last: it records what the others reported while stopping.
@@ -199,7 +208,8 @@ def down() -> None:
     console.print(f"FastAGI server {'stopped' if agi_stopped else 'was not running'}; "
                   f"speech service {'stopped' if speech_stopped else 'was not running'}; "
                   f"Asterisk {'stopped' if asterisk_stopped else 'was not running'}; "
-                  f"call records {'stopped' if records_stopped else 'was not running'}")
+                  f"call records {'stopped' if records_stopped else 'was not running'}; "
+                  f"console {'stopped' if console_stopped else 'was not running'}")
 
 
 @app.command()

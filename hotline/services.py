@@ -115,6 +115,13 @@ class RecorderService(BackgroundService):
                          settings.recorder_port)
 
 
+class ConsoleService(BackgroundService):
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings, "console", ["console", "serve", "--port",
+                                               str(settings.console_port)],
+                         settings.console_port)
+
+
 def alive(pid: int, markers: list[bytes]) -> bool:
     """Alive (not a zombie) and really ours: a recycled pid must not be mistaken for it."""
     try:

@@ -1,0 +1,123 @@
+"""`hotline console`: serve the supervisor console (127.0.0.1 by default; `hotline up`
+starts it), manage its users, and install the browser its tests drive."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from datetime import UTC, datetime
+
+import typer
+from rich.console import Console
+from sqlalchemy import select
+
+from console import auth
+from console.app import ConsoleConfig, create_app
+from console.live import LiveMonitor
+from db.database import make_engine
+from db.models import ConsoleUser
+from db.privacy import load_number_secret
+from hotline.asterisk import config as asterisk_config
+from hotline.asterisk.ami import Ami
+from hotline.complaint_commands import cli_session
+from hotline.recorder import NUMBER_SECRET_FILE, recordings_cipher
+from hotline.settings import LOOPBACK, Settings
+from ivr.agents import load_agents
+
+console_app = typer.Typer(help="The supervisor web console.", no_args_is_help=True)
+user_app = typer.Typer(help="Console users (hashed passwords; roles supervisor, qa, admin).",
+                       no_args_is_help=True)
+console_app.add_typer(user_app, name="user")
+out = Console()
+# The supervisor's own phone, rung for live monitoring ({phone} is what they type).
+SUPERVISOR_PHONE_ENV = "HOTLINE_SUPERVISOR_PHONE"
+
+
+def console_config(settings: Settings) -> ConsoleConfig:
+    agents, _problems = load_agents(settings.agents_file)
+
+    def connect() -> Ami:
+        return Ami(LOOPBACK, settings.ami_port, asterisk_config.AMI_USER,
+                   asterisk_config.ami_secret(settings))
+
+    monitor = LiveMonitor(connect, list(agents.agents) if agents else [],
+                          os.environ.get(SUPERVISOR_PHONE_ENV, "PJSIP/{phone}"))
+    return ConsoleConfig(engine=make_engine(settings.database_url),
+                         recordings_dir=settings.recordings_dir,
+                         cipher=recordings_cipher(settings),
+                         number_secret=load_number_secret(
+                             settings.secrets_dir / NUMBER_SECRET_FILE),
+                         monitor=monitor)
+
+
+@console_app.command("serve")
+def serve_command(port: int | None = typer.Option(None, help="Default HOTLINE_CONSOLE_PORT."),
+                  host: str = typer.Option(LOOPBACK, help="Loopback unless behind a TLS "
+                                                          "proxy.")) -> None:
+    """Run the console in the foreground."""
+    import uvicorn
+
+    settings = Settings.from_env()
+    app = create_app(console_config(settings))
+    uvicorn.run(app, host=host, port=port or settings.console_port, log_level="warning",
+                access_log=False)  # access logs would hold search terms
+
+
+@user_app.command("add")
+def add_user(username: str, role: str = typer.Option(..., help="supervisor, qa or admin"),
+             password_stdin: bool = typer.Option(False, "--password-stdin",
+                                                 help="Read the password from stdin.")) -> None:
+    """Add a user, or set an existing user's password and role."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    with cli_session() as session:
+        try:
+            auth.add_user(session, username, password, role, datetime.now(UTC))
+        except auth.AuthError as exc:
+            out.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(1) from exc
+    out.print(f"user {username} ({role}) saved")
+
+
+@user_app.command("list")
+def list_users() -> None:
+    with cli_session() as session:
+        for user in session.scalars(select(ConsoleUser).order_by(ConsoleUser.username)):
+            out.print(f"{user.username}\t{user.role}\t{'disabled' if user.disabled else ''}")
+
+
+@user_app.command("disable")
+def disable_user(username: str) -> None:
+    """Disable a user: their sessions stop working at once."""
+    with cli_session() as session:
+        user = session.get(ConsoleUser, username)
+        if user is None:
+            out.print(f"[red]error:[/red] no user {username}")
+            raise typer.Exit(1)
+        user.disabled = True
+    out.print(f"user {username} disabled")
+
+
+BROWSERS = ("chromium", "chromium-browser")
+
+
+def find_browser() -> str | None:
+    return next((path for name in BROWSERS if (path := shutil.which(name))), None)
+
+
+@console_app.command("install-browser")
+def install_browser() -> None:
+    """Install Debian's Chromium for the console's browser tests (Playwright drives it)."""
+    found = find_browser()
+    if found is None:
+        from hotline.asterisk.provision import apt_install
+
+        apt_install("--no-install-recommends", "chromium")
+        found = find_browser()
+    if found is None:
+        out.print("[red]error:[/red] chromium could not be installed")
+        raise typer.Exit(1)
+    out.print(f"browser: {found}")
