@@ -17,9 +17,11 @@ import socketserver
 import threading
 import time
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import cast
 
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from agi.hotline_route import SystemClock
 from agi.menu_store import MenuStore
@@ -27,6 +29,7 @@ from db.audio_store import AudioCipher
 from db.database import make_engine, masked_url
 from db.privacy import load_number_secret
 from db.recordings import Registrar, RetentionPolicy
+from db.recordings import alarms as recording_alarms
 from db.replay import SpoolReplayer
 from db.spool import EventSpool
 from hotline.asterisk import config
@@ -46,6 +49,7 @@ DIAL_EVERY_S = 15.0
 NUMBER_SECRET_FILE = "caller-number-key"
 RECORDINGS_KEY_FILE = "recordings-key"
 REGISTER_EVERY_S = 2.0
+CHECK_EVERY_S = 60.0
 
 
 @dataclass
@@ -60,7 +64,8 @@ class RecorderStatus:
     callbacks_dialled: int = 0
     callbacks_deferred: int = 0
     recordings_stored: int = 0
-    recording_alarms: int = 0
+    recording_alarms: int = 0  # raised since start (missing or empty files)
+    open_recording_alarms: int = 0  # what `hotline recordings check` would report now
     last_recording_problem: str | None = None
 
 
@@ -91,6 +96,7 @@ class Recorder:
         self._stop = threading.Event()
         self._next_dial = 0.0
         self._next_register = 0.0
+        self._next_check = 0.0
 
     def run(self, port: int) -> None:
         server = _StatusServer((LOOPBACK, port), self)
@@ -137,6 +143,16 @@ class Recorder:
         self.status.recordings_stored += registered.stored
         self.status.recording_alarms += len(registered.alarms)
         problems = registered.alarms + registered.errors
+        if time.monotonic() >= self._next_check:
+            # Answered calls without a recording, unregistered files: alarms too.
+            self._next_check = time.monotonic() + CHECK_EVERY_S
+            with Session(self.engine) as session:
+                found = recording_alarms(session, self.settings.recordings_dir,
+                                         datetime.now(UTC))
+            self.status.open_recording_alarms = len(found)
+            for alarm in found:
+                log.error("ALARM %s", alarm)
+            problems += found
         if problems:
             self.status.last_recording_problem = problems[-1]
 

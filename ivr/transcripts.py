@@ -141,12 +141,25 @@ class ScriptedCaller:
     failures: list[str] = field(default_factory=list)
     events: list[tuple[str, dict[str, object]]] = field(default_factory=list)
     variables: dict[str, str] = field(default_factory=dict)
+    # The call recording's moves, each with the prompts heard before it: ("start", 2).
+    recording: list[tuple[str, int]] = field(default_factory=list)
     _steps: list[Step] = field(default_factory=list)
     _keys: list[str] = field(default_factory=list)
     _since_input: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self._steps = list(self.transcript.steps)
+
+    # -- ivr.ports.CallRecording ------------------------------------------------------------
+
+    def start(self) -> None:
+        self.recording.append(("start", len(self.played)))
+
+    def pause(self) -> None:
+        self.recording.append(("pause", len(self.played)))
+
+    def resume(self) -> None:
+        self.recording.append(("resume", len(self.played)))
 
     # -- the caller's next move -------------------------------------------------------------
 
@@ -329,7 +342,8 @@ def run_transcript(menus: MenuSet, transcript: Transcript,
                   directory=TranscriptDirectory(transcript),
                   recorder=caller, events=caller, clock=caller,
                   listener=None if transcript.dtmf_only else caller,
-                  queue_info=caller if transcript.queue_load else None, tickets=caller)
+                  queue_info=caller if transcript.queue_load else None, tickets=caller,
+                  recording=caller)
     outcome: Outcome | None = None
     try:
         outcome = run_menus(menus, ports, transcript.start, transcript.language)

@@ -91,6 +91,23 @@ def test_sensitive_digits_never_reach_path_events_or_outcome(menus: MenuSet) -> 
     assert any("13 digits" in e for e in result.caller.events[-1][1]["events"])  # type: ignore
 
 
+def test_the_recording_starts_after_the_disclosure_and_pauses_for_sensitive_digits(
+        menus: MenuSet) -> None:
+    account = "6200000000001"
+    result = run_transcript(menus, transcript(
+        caller_number="13911112222",
+        customers=[{"customer_id": "C1", "accounts": [account]}],
+        steps=[{"press": "1"}, {"press": "3"}, {"press": "1"}, {"press": account + "#"},
+               {"press": "0"}],
+        expect={"outcome": "queue", "customer_id": "C1"}))
+    played = [prompt for prompt, _language in result.caller.played]
+    moves = dict(result.caller.recording)
+    assert list(moves) == ["start", "pause", "resume"]
+    assert played[moves["start"] - 1] == "compliance.recording_disclosure"
+    assert played[moves["pause"]] == "loans.enter_account"  # paused before it is asked
+    assert played.index("loans.enter_account") < moves["resume"]
+
+
 def test_every_node_kind_has_a_handler(menus: MenuSet) -> None:
     kinds = {typing.get_args(cls.model_fields["kind"].annotation)[0]
              for cls in typing.get_args(typing.get_args(menu_schema.Node)[0])}
