@@ -46,6 +46,7 @@ def empty_database(url: str) -> None:
     with engine.begin() as connection:
         Base.metadata.drop_all(connection)
         connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+        connection.exec_driver_sql("DROP FUNCTION IF EXISTS audit_log_append_only() CASCADE")
     engine.dispose()
 
 

@@ -45,10 +45,13 @@ def test_caller_hanging_up_mid_command_ends_the_session_cleanly(ami: Ami, fastag
 
 
 def test_fastagi_server_down_sends_the_caller_to_a_human(ami: Ami, asterisk) -> None:
-    # No FastAGI server on the port Asterisk uses.
-    trace = place_call(ami, CallerScript(keys="", wait_s=1, stay_s=5))
+    # No FastAGI server on the port Asterisk uses. The caller stays through the disclosure
+    # the failure path plays before the human (whose call is recorded).
+    trace = place_call(ami, CallerScript(keys="", wait_s=1, stay_s=25), timeout_s=60)
     assert trace.failure == "agi-FAILURE"
     assert "hotline-failure" in trace.contexts and "hotline-human" in trace.contexts
+    assert any(context == "hotline-recording" and app == "MixMonitor"
+               for context, app, _data in trace.steps)
     assert ("hotline-human", "Queue", "fallback,,,,300") in trace.steps
 
 
