@@ -101,6 +101,13 @@ def menus(asterisk: AsteriskInstance) -> MenuSet:
     assert current is not None
     return current
 
+@pytest.fixture(scope="module")
+def durations(asterisk: AsteriskInstance) -> dict[str, int]:
+    """The rendered prompts' lengths, for timing scripted callers."""
+    from tests.integration.dialling import rendered_durations
+    return rendered_durations(asterisk.settings)
+
+
 @pytest.fixture(scope="session")
 def postgres() -> Iterator[PostgresServer]:
     """A private PostgreSQL server from the distribution's packages (`make postgres`), on a

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from agi.hotline_route import HotlineRoute
 from agi.menu_store import MenuStore
@@ -13,15 +15,39 @@ from hotline.asterisk.ami import Ami
 from hotline.asterisk.process import AsteriskInstance
 from hotline.calls import CallTrace, place_call
 from hotline.prompt_commands import build_prompts
+from hotline.settings import Settings
 from hotline.transcript_calls import plan_call
 from ivr.agents import Agent
 from ivr.menu_loader import MenuSet
 from ivr.outcomes import Outcome
 from ivr.ports import Channel
-from ivr.transcripts import TranscriptDirectory, load_transcript
+from ivr.transcripts import Transcript, TranscriptDirectory, load_transcript
 from tests.support import FixedClock
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def rendered_durations(settings: Settings) -> dict[str, int]:
+    """Build the prompts (incremental) and return each one's length: "<lang>/<id>" -> ms."""
+    report = build_prompts(settings, quiet=True)
+    assert not report.problems, report.problems
+    manifest = json.loads((settings.prompts_audio_dir / "manifest.json").read_text())
+    return {key: int(entry["duration_ms"]) for key, entry in manifest.items()}
+
+
+def transcript_route(settings: Settings, store: MenuStore, transcript: Transcript,
+                     **options: Any) -> Callable[[Channel], Outcome]:
+    """The production route with the transcript's clock and customers (`options`: more
+    HotlineRoute fields, e.g. agents)."""
+
+    def route(channel: Channel) -> Outcome:
+        return HotlineRoute(store=store, prompts_dir=settings.prompts_audio_dir,
+                            messages_dir=settings.messages_dir,
+                            directory=TranscriptDirectory(transcript),
+                            events=EventSpool(settings.spool_dir),
+                            clock=FixedClock(transcript.at), **options)(channel)
+
+    return route
 
 
 def dial_cantonese_dispute(ami: Ami, start_fastagi, asterisk: AsteriskInstance,
@@ -30,22 +56,12 @@ def dial_cantonese_dispute(ami: Ami, start_fastagi, asterisk: AsteriskInstance,
     """The Cantonese dispute transcript through the real menus by DTMF, with live queues.
     `serve`: start the FastAGI server (not again for a test's second call)."""
     settings = asterisk.settings
-    report = build_prompts(settings, quiet=True)
-    assert not report.problems
-    manifest = json.loads((settings.prompts_audio_dir / "manifest.json").read_text())
-    durations = {key: int(entry["duration_ms"]) for key, entry in manifest.items()}
+    durations = rendered_durations(settings)
     transcript = load_transcript(ROOT / "menus" / "transcripts" / "card-dispute-cantonese.yaml")
     store = MenuStore(settings.menus, settings.catalog_file)
     assert store.reload().applied
-
-    def route(channel: Channel) -> Outcome:
-        return HotlineRoute(store=store, prompts_dir=settings.prompts_audio_dir,
-                            messages_dir=settings.messages_dir,
-                            directory=TranscriptDirectory(transcript),
-                            events=EventSpool(settings.spool_dir),
-                            clock=FixedClock(transcript.at), agents=agents)(channel)
-
     if serve:
-        start_fastagi({"hotline": route})
+        start_fastagi({"hotline": transcript_route(settings, store, transcript,
+                                                   agents=agents)})
     plan = plan_call(menus, transcript, durations)
     return place_call(ami, replace(plan.script, stay_s=stay_s), timeout_s=90)

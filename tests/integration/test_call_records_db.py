@@ -4,7 +4,6 @@ recorded by the records service."""
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -28,13 +27,12 @@ from hotline.asterisk.ami import Ami
 from hotline.asterisk.process import AsteriskInstance
 from hotline.calls import place_call
 from hotline.cli import app
-from hotline.prompt_commands import build_prompts
 from hotline.recorder import Recorder
 from hotline.transcript_calls import plan_call
 from ivr.agents import Agent
 from ivr.menu_loader import MenuSet
 from ivr.transcripts import TranscriptDirectory, load_transcript
-from tests.integration.dialling import dial_cantonese_dispute
+from tests.integration.dialling import dial_cantonese_dispute, rendered_durations
 from tests.support import FixedClock, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -221,9 +219,7 @@ def test_a_complaint_filed_by_a_scripted_caller_gets_a_ticket_and_a_deadline(
     message, hears the ticket number digit by digit and confirms the callback number. The
     complaint is in the database with its clocks and appears in `hotline complaints`."""
     settings = asterisk.settings
-    assert not build_prompts(settings, quiet=True).problems
-    manifest = json.loads((settings.prompts_audio_dir / "manifest.json").read_text())
-    durations = {key: int(entry["duration_ms"]) for key, entry in manifest.items()}
+    durations = rendered_durations(settings)
     transcript = load_transcript(ROOT / "menus" / "transcripts" /
                                  "complaint-with-callback.yaml")
     store = MenuStore(settings.menus, settings.catalog_file)

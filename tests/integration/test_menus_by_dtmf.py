@@ -3,7 +3,6 @@ transcripts as the unit tier), hearing the real rendered prompts; menus reload l
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from collections.abc import Iterator, Mapping
@@ -19,7 +18,6 @@ from db.spool import EventSpool
 from hotline.asterisk.ami import Ami
 from hotline.asterisk.process import AsteriskInstance
 from hotline.calls import CallerScript, place_call, place_calls
-from hotline.prompt_commands import build_prompts
 from hotline.settings import Settings
 from hotline.transcript_calls import plan_call
 from ivr.directory import InMemoryDirectory
@@ -35,14 +33,6 @@ ROOT = Path(__file__).resolve().parents[2]
 DIALLED = ["lost-card-mandarin", "card-dispute-cantonese", "agent-key-zero",
            "overdue-customer-collections", "loan-account-entry", "after-hours-lost-card",
            "vip-priority", "directory-down", "wrong-keys-get-an-agent"]
-
-
-@pytest.fixture(scope="module")
-def durations(asterisk: AsteriskInstance) -> dict[str, int]:
-    report = build_prompts(asterisk.settings, quiet=True)
-    assert not report.problems, report.problems
-    manifest = json.loads((asterisk.settings.prompts_audio_dir / "manifest.json").read_text())
-    return {key: int(entry["duration_ms"]) for key, entry in manifest.items()}
 
 
 def transcript_routes(store: MenuStore, settings_dir: Path, prompts_dir: Path,

@@ -4,29 +4,22 @@ key tones of a sensitive entry (a loan account number) never reach the file."""
 
 from __future__ import annotations
 
-import json
 import wave
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-import pytest
 
-from agi.hotline_route import HotlineRoute
 from agi.menu_store import MenuStore
 from db.audio_store import store_raw
-from db.spool import EventSpool
 from hotline.asterisk.ami import Ami
 from hotline.asterisk.process import AsteriskInstance
 from hotline.calls import place_call
-from hotline.prompt_commands import build_prompts
 from hotline.transcript_calls import plan_call
 from ivr.menu_loader import MenuSet
-from ivr.outcomes import Outcome
-from ivr.ports import Channel
-from ivr.transcripts import TranscriptDirectory, load_transcript
-from tests.support import FixedClock
+from ivr.transcripts import load_transcript
+from tests.integration.dialling import transcript_route
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "6200000000001"
@@ -73,14 +66,6 @@ def keys_heard(samples: np.ndarray) -> str:
     return "".join(found)
 
 
-@pytest.fixture(scope="module")
-def durations(asterisk: AsteriskInstance) -> dict[str, int]:
-    report = build_prompts(asterisk.settings, quiet=True)
-    assert not report.problems, report.problems
-    manifest = json.loads((asterisk.settings.prompts_audio_dir / "manifest.json").read_text())
-    return {key: int(entry["duration_ms"]) for key, entry in manifest.items()}
-
-
 def test_recording_starts_after_the_disclosure_and_leaves_out_sensitive_digits(
         asterisk: AsteriskInstance, ami: Ami, start_fastagi, menus: MenuSet,
         durations: dict[str, int]) -> None:
@@ -89,14 +74,8 @@ def test_recording_starts_after_the_disclosure_and_leaves_out_sensitive_digits(
     store = MenuStore(settings.menus, settings.catalog_file)
     assert store.reload().applied
 
-    def route(channel: Channel) -> Outcome:
-        return HotlineRoute(store=store, prompts_dir=settings.prompts_audio_dir,
-                            messages_dir=settings.messages_dir,
-                            directory=TranscriptDirectory(transcript),
-                            events=EventSpool(settings.spool_dir),
-                            clock=FixedClock(transcript.at), live_queue_state=False)(channel)
-
-    start_fastagi({"hotline": route})
+    start_fastagi({"hotline": transcript_route(settings, store, transcript,
+                                               live_queue_state=False)})
     sounds = settings.runtime_dir / "caller-sounds"
     sounds.mkdir(exist_ok=True)
     write_key_tones(sounds / "key-1.wav", "1")

@@ -16,7 +16,7 @@ from ivr.interpreter import Interpreter, Ports
 from ivr.matching import cn_id_ok, cn_mobile_ok, luhn_ok, normalise_phrase, phrase_matches
 from ivr.menu_loader import MenuSet, load_menus
 from ivr.outcomes import OutcomeKind
-from ivr.transcripts import Transcript, load_transcript, run_transcript
+from ivr.transcripts import Transcript, TranscriptResult, load_transcript, run_transcript
 
 ROOT = Path(__file__).resolve().parents[2]
 TRANSCRIPTS = sorted((ROOT / "menus" / "transcripts").glob("*.yaml"))
@@ -77,15 +77,24 @@ def test_outcome_carries_everything_the_agent_needs(menus: MenuSet) -> None:
     assert outcome.facts["choice"] == "3"
 
 
-def test_sensitive_digits_never_reach_path_events_or_outcome(menus: MenuSet) -> None:
-    account = "6200000000001"
+ACCOUNT = "6200000000001"
+
+
+def account_entry_call(menus: MenuSet) -> TranscriptResult:
+    """A caller keys their loan account number (a sensitive entry), then asks for an agent."""
     result = run_transcript(menus, transcript(
         caller_number="13911112222",
-        customers=[{"customer_id": "C1", "accounts": [account]}],
-        steps=[{"press": "1"}, {"press": "3"}, {"press": "1"}, {"press": account + "#"},
+        customers=[{"customer_id": "C1", "accounts": [ACCOUNT]}],
+        steps=[{"press": "1"}, {"press": "3"}, {"press": "1"}, {"press": ACCOUNT + "#"},
                {"press": "0"}],
         expect={"outcome": "queue", "customer_id": "C1"}))
     assert result.passed, result.failures
+    return result
+
+
+def test_sensitive_digits_never_reach_path_events_or_outcome(menus: MenuSet) -> None:
+    account = ACCOUNT
+    result = account_entry_call(menus)
     assert account not in repr(result.outcome)
     assert account not in repr(result.caller.events)
     assert any("13 digits" in e for e in result.caller.events[-1][1]["events"])  # type: ignore
@@ -93,13 +102,7 @@ def test_sensitive_digits_never_reach_path_events_or_outcome(menus: MenuSet) -> 
 
 def test_the_recording_starts_after_the_disclosure_and_pauses_for_sensitive_digits(
         menus: MenuSet) -> None:
-    account = "6200000000001"
-    result = run_transcript(menus, transcript(
-        caller_number="13911112222",
-        customers=[{"customer_id": "C1", "accounts": [account]}],
-        steps=[{"press": "1"}, {"press": "3"}, {"press": "1"}, {"press": account + "#"},
-               {"press": "0"}],
-        expect={"outcome": "queue", "customer_id": "C1"}))
+    result = account_entry_call(menus)
     played = [prompt for prompt, _language in result.caller.played]
     moves = dict(result.caller.recording)
     assert list(moves) == ["start", "pause", "resume"]
