@@ -201,6 +201,7 @@ def test_a_supervisor_listens_to_a_live_call(
                 "call_id": call_id})
             assert response.status_code == 200, response.text
             spy = watcher.wait_for(lambda e: e.get("Event") == "ChanSpyStart", 15)
+            assert "monitor-whisper" in client.get("/audit").text
         assert spy.get("SpyeeChannel", "").startswith("Local/2001@hotline-simulated-agent")
         assert spy.get("SpyerChannel", "").startswith("Local/9001@hotline-scripted-supervisor")
     finally:
