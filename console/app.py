@@ -35,7 +35,7 @@ from console.live import MODES, LiveMonitor, MonitorError, live_calls
 from console.qa import Checklist, load_checklist
 from db import audit
 from db import recordings as recording_rules
-from db.audio_store import AudioCipher, read_audio
+from db.audio_store import AudioCipher, open_audio
 from db.complaints import overdue
 from db.kpis import KpiSettings, compute
 from db.models import (
@@ -270,37 +270,37 @@ def create_app(config: ConsoleConfig) -> FastAPI:
                     messages=messages, events=events, reviews=reviews, tickets=tickets,
                     checklist=config.checklist)
 
-    def audio_bytes(row: Recording) -> bytes:
+    def audio_of(row: Recording) -> tuple[int, Callable[[int, int], bytes]]:
         path = Path(row.path).resolve()
         # Defence in depth: only files inside the recordings folder are ever served.
         if not path.is_relative_to(recordings_root) or not path.is_file():
             raise HTTPException(404, "no such recording")
-        return read_audio(path, config.cipher)
+        return open_audio(path, config.cipher)
 
     @app.get("/recordings/{recording_id}/audio")
     def audio(request: Request, session: DB, viewer: Who, recording_id: int) -> Response:
         allow(viewer, "play")
         row = recording_or_404(session, recording_id)
-        data = audio_bytes(row)
-        start, end, partial = _byte_range(request.headers.get("range"), len(data))
+        size, read = audio_of(row)
+        start, end, partial = _byte_range(request.headers.get("range"), size)
         if start == 0:  # a playback starts here; seeks ask for later bytes
             audit.record(session, config.now(), viewer.username, "play",
                          f"recording:{row.id}", f"call {row.call_id}")
         headers = {"Accept-Ranges": "bytes", "Content-Length": str(end - start + 1),
                    "Cache-Control": "no-store"}
         if partial:
-            headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
-        return Response(data[start:end + 1], status_code=206 if partial else 200,
+            headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+        return Response(read(start, end), status_code=206 if partial else 200,
                         media_type="audio/wav", headers=headers)
 
     @app.get("/recordings/{recording_id}/download")
     def download(session: DB, viewer: Who, recording_id: int) -> Response:
         allow(viewer, "download")
         row = recording_or_404(session, recording_id)
-        data = audio_bytes(row)
+        size, read = audio_of(row)
         audit.record(session, config.now(), viewer.username, "download",
                      f"recording:{row.id}", f"call {row.call_id}")
-        return Response(data, media_type="audio/wav", headers={
+        return Response(read(0, size - 1), media_type="audio/wav", headers={
             "Content-Disposition": f'attachment; filename="recording-{row.id}.wav"'})
 
     @app.post("/recordings/{recording_id}/review")

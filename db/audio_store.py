@@ -13,6 +13,7 @@ import os
 import secrets
 import struct
 import wave
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,8 +91,9 @@ def store_raw(raw: Path, cipher: AudioCipher | None = None) -> StoredAudio:
     delete the raw file. Raises OSError (disk full, unreadable): the raw file stays."""
     target = final_path(raw, cipher)
     part = target.with_name(target.name + ".part")
+    wav_part = part if cipher is None else part.with_name(part.name + ".plain")
+    stored = False
     try:
-        wav_part = part if cipher is None else part.with_name(part.name + ".plain")
         with raw.open("rb") as source, wave.open(str(wav_part), "wb") as out:
             out.setnchannels(CHANNELS)
             out.setsampwidth(SAMPLE_WIDTH)
@@ -105,28 +107,51 @@ def store_raw(raw: Path, cipher: AudioCipher | None = None) -> StoredAudio:
         if cipher is not None:
             with wav_part.open("rb") as plain, part.open("wb") as sealed:
                 cipher.encrypt(plain, sealed)
-            wav_part.unlink()
         _sync(part)
         os.replace(part, target)
         _sync(target.parent)
-    except BaseException:
-        for leftover in (part, part.with_name(part.name + ".plain")):
+        stored = True
+    finally:
+        # Whatever happened, no temporary file stays; the raw audio goes only once stored.
+        for leftover in {part, wav_part}:
             leftover.unlink(missing_ok=True)
-        raise
-    raw.unlink()
+    if stored:
+        raw.unlink()
     return describe(target, cipher)
 
 
-def describe(path: Path, cipher: AudioCipher | None = None) -> StoredAudio:
-    """Size, sha256 (of the file as stored) and duration of a stored recording."""
+def file_digest(path: Path) -> tuple[int, str]:
+    """(size, sha256) of a file as stored. Raises OSError."""
     digest = hashlib.sha256()
     with path.open("rb") as stored:
         while chunk := stored.read(CHUNK):
             digest.update(chunk)
-    encrypted = path.name.endswith(ENCRYPTED_SUFFIX)
-    return StoredAudio(path=path, size_bytes=path.stat().st_size,
+    return path.stat().st_size, digest.hexdigest()
+
+
+def describe(path: Path, cipher: AudioCipher | None = None) -> StoredAudio:
+    """Size, sha256 (of the file as stored) and duration of a stored recording."""
+    size, sha256 = file_digest(path)
+    return StoredAudio(path=path, size_bytes=size,
                        duration_ms=wav_duration_ms(read_audio(path, cipher)),
-                       sha256=digest.hexdigest(), encrypted=encrypted)
+                       sha256=sha256, encrypted=path.name.endswith(ENCRYPTED_SUFFIX))
+
+
+def open_audio(path: Path, cipher: AudioCipher | None = None
+               ) -> tuple[int, Callable[[int, int], bytes]]:
+    """(length, read(first, last)) of a stored recording's WAV bytes. A plain file is read
+    only where asked (a seek in a long call does not read it all); an encrypted one is
+    decrypted once."""
+    if path.name.endswith(ENCRYPTED_SUFFIX):
+        data = read_audio(path, cipher)
+        return len(data), lambda first, last: data[first:last + 1]
+
+    def read(first: int, last: int) -> bytes:
+        with path.open("rb") as audio:
+            audio.seek(first)
+            return audio.read(last - first + 1)
+
+    return path.stat().st_size, read
 
 
 def read_audio(path: Path, cipher: AudioCipher | None = None) -> bytes:

@@ -13,7 +13,6 @@ alarm; one without audio an `empty` alarm.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from db.audio_store import (
     AudioCipher,
     StoredAudio,
     describe,
+    file_digest,
     final_path,
     store_raw,
 )
@@ -83,10 +83,13 @@ class Registrar:
         self.cipher = cipher
         self._now = now or _utc_now
 
-    def run_once(self) -> RegistrarReport:
+    def run_once(self, adopt: bool = True) -> RegistrarReport:
+        """Register pending recordings; with `adopt`, first look through the whole folder
+        for files no row names (a walk over years of files: not every round)."""
         report = RegistrarReport()
-        with Session(self.engine) as session, session.begin():
-            self._adopt_orphans(session)
+        if adopt:
+            with Session(self.engine) as session, session.begin():
+                self._adopt_orphans(session)
         with Session(self.engine) as session:
             pending = session.scalars(select(Recording.id).where(
                 Recording.status == "pending").order_by(Recording.id)).all()
@@ -99,7 +102,6 @@ class Registrar:
 
     def _register(self, session: Session, row: Recording, report: RegistrarReport) -> None:
         path = Path(row.path)
-        stored: StoredAudio | None = None
         if path.suffix == ".raw" and path.exists():
             if time.time() - path.stat().st_mtime < QUIET_S:
                 report.waiting += 1
@@ -204,24 +206,16 @@ def verify(session: Session) -> list[IntegrityProblem]:
         if not path.exists():
             problems.append(IntegrityProblem(row.id, row.call_id, "missing"))
             continue
-        stored = describe_quietly(path)
-        if stored is None or (row.size_bytes is not None and stored[0] < row.size_bytes):
+        try:
+            size, sha256 = file_digest(path)
+        except OSError:  # unreadable: no longer what was registered
             problems.append(IntegrityProblem(row.id, row.call_id, "truncated"))
-        elif stored[1] != row.sha256 or stored[0] != row.size_bytes:
+            continue
+        if row.size_bytes is not None and size < row.size_bytes:
+            problems.append(IntegrityProblem(row.id, row.call_id, "truncated"))
+        elif sha256 != row.sha256 or size != row.size_bytes:
             problems.append(IntegrityProblem(row.id, row.call_id, "changed"))
     return problems
-
-
-def describe_quietly(path: Path) -> tuple[int, str] | None:
-    """(size, sha256) of a file, None when it cannot be read."""
-    digest = hashlib.sha256()
-    try:
-        with path.open("rb") as stored:
-            while chunk := stored.read(64 * 1024):
-                digest.update(chunk)
-        return path.stat().st_size, digest.hexdigest()
-    except OSError:
-        return None
 
 
 # -- retention ------------------------------------------------------------------------------

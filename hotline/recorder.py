@@ -135,15 +135,18 @@ class Recorder:
 
     def register_once(self) -> None:
         """Store and register the recordings of calls that have ended."""
+        # The folder walks (adopting unnamed files, checking for alarms) once a minute; the
+        # pending recordings every round.
+        full_check = time.monotonic() >= self._next_check
         try:
-            registered = self.registrar.run_once()
+            registered = self.registrar.run_once(adopt=full_check)
         except SQLAlchemyError as exc:
             log.warning("recordings wait for the database: %s", str(exc).splitlines()[0][:200])
             return
         self.status.recordings_stored += registered.stored
         self.status.recording_alarms += len(registered.alarms)
         problems = registered.alarms + registered.errors
-        if time.monotonic() >= self._next_check:
+        if full_check:
             # Answered calls without a recording, unregistered files: alarms too.
             self._next_check = time.monotonic() + CHECK_EVERY_S
             with Session(self.engine) as session:

@@ -4,6 +4,7 @@ key tones of a sensitive entry (a loan account number) never reach the file."""
 
 from __future__ import annotations
 
+import shutil
 import wave
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -68,7 +69,7 @@ def keys_heard(samples: np.ndarray) -> str:
 
 def test_recording_starts_after_the_disclosure_and_leaves_out_sensitive_digits(
         asterisk: AsteriskInstance, ami: Ami, start_fastagi, menus: MenuSet,
-        durations: dict[str, int]) -> None:
+        durations: dict[str, int], tmp_path: Path) -> None:
     settings = asterisk.settings
     transcript = load_transcript(ROOT / "menus" / "transcripts" / "loan-account-entry.yaml")
     store = MenuStore(settings.menus, settings.catalog_file)
@@ -98,8 +99,10 @@ def test_recording_starts_after_the_disclosure_and_leaves_out_sensitive_digits(
     assert raw == settings.recordings_dir / f"{day:%Y/%m/%d}" / f"{trace.hotline_id}.raw"
     gosubs = [data for _ctx, app, data in trace.steps if app == "MixMonitor"]
     assert len(gosubs) == 2, trace.steps  # started after the disclosure, resumed once
-    stored = store_raw(raw)
-    assert not raw.exists() and stored.path.suffix == ".wav"
+    # Stored outside the shared recordings folder: no other test's database names it.
+    moved = Path(shutil.move(raw, tmp_path / raw.name))
+    stored = store_raw(moved)
+    assert not moved.exists() and stored.path.suffix == ".wav"
     with wave.open(str(stored.path), "rb") as audio:
         assert (audio.getnchannels(), audio.getframerate()) == (2, RATE)
         frames = np.frombuffer(audio.readframes(audio.getnframes()), dtype="<i2")
