@@ -12,6 +12,7 @@ What it fixes in pyst2 0.5.1 (unmaintained since 2019):
 
 from __future__ import annotations
 
+import io
 import logging
 import re
 import socket
@@ -271,9 +272,34 @@ def _key_or_none(result: str) -> str | None:
         raise AgiProtocolError("key result is not a character code") from exc
 
 
+class _QuickAckReader(io.RawIOBase):
+    """Reads a FastAGI socket acknowledging every segment at once. Asterisk answers some
+    commands in two writes (GOSUB: `100 Trying`, then the result) without TCP_NODELAY: with
+    the kernel's delayed ACK its second write waited 40 ms for our ACK of the first (seen
+    in the load benchmark as a 40 ms step after every GOSUB)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if _TCP_QUICKACK is not None:
+            try:  # quick-ack mode is not sticky: set it before each read
+                self.sock.setsockopt(socket.IPPROTO_TCP, _TCP_QUICKACK, 1)
+            except OSError:
+                pass
+        return self.sock.recv_into(buffer)
+
+
+_TCP_QUICKACK = getattr(socket, "TCP_QUICKACK", None)  # Linux only
+
+
 def open_socket_streams(sock: socket.socket) -> tuple[TextIO, TextIO]:
     """Text streams over a FastAGI socket. Undecodable bytes become U+FFFD so that garbage
     on the socket is reported as a protocol error instead of crashing the reader."""
-    reader = sock.makefile("r", encoding="utf-8", errors="replace", newline="\n")
+    reader = io.TextIOWrapper(io.BufferedReader(_QuickAckReader(sock)), encoding="utf-8",
+                              errors="replace", newline="\n")
     writer = sock.makefile("w", encoding="utf-8", newline="\n")
     return reader, writer

@@ -26,10 +26,11 @@ class ServiceError(RuntimeError):
 
 class BackgroundService:
     def __init__(self, settings: Settings, name: str, arguments: list[str], port: int,
-                 start_timeout_s: float = START_TIMEOUT_S) -> None:
+                 start_timeout_s: float = START_TIMEOUT_S, module: str = "hotline") -> None:
         self.settings = settings
         self.name = name
-        self.arguments = arguments  # after `python -m hotline`; also identifies the process
+        self.module = module
+        self.arguments = arguments  # after `python -m <module>`; also identifies the process
         self.port = port
         self.start_timeout_s = start_timeout_s
 
@@ -46,7 +47,8 @@ class BackgroundService:
             pid = int(self.pid_file.read_text().strip())
         except (FileNotFoundError, ValueError):
             return None
-        return pid if alive(pid, [b"hotline", *(a.encode() for a in self.arguments[:2])]) \
+        return pid if alive(pid, [self.module.encode(),
+                                  *(a.encode() for a in self.arguments[:2])]) \
             else None
 
     def up(self) -> int:
@@ -55,7 +57,7 @@ class BackgroundService:
             return running
         self.settings.run_dir.mkdir(parents=True, exist_ok=True)
         self.settings.log_dir.mkdir(parents=True, exist_ok=True)
-        command = [sys.executable, "-m", "hotline", *self.arguments]
+        command = [sys.executable, "-m", self.module, *self.arguments]
         with open(self.log_file, "ab") as log:
             process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
                                        stderr=subprocess.STDOUT, start_new_session=True,

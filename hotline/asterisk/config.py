@@ -136,7 +136,8 @@ def render(settings: Settings, installation: AsteriskInstallation) -> Path:
 FALLBACK_QUEUE = "fallback"  # every failure lands here: always generated, never per language
 
 
-def menu_queues_conf(settings: Settings, menus: MenuSet, agents: AgentsFile) -> str:
+def menu_queues_conf(settings: Settings, menus: MenuSet, agents: AgentsFile,
+                     with_fallback: bool = True) -> str:
     """The queues callers join: one per menu queue and caller language, each agent with the
     queue's skills a member with the penalty the routing policy gives (see ivr/agents.py);
     plus the language-free fallback queue of every agent who takes general calls."""
@@ -163,6 +164,8 @@ def menu_queues_conf(settings: Settings, menus: MenuSet, agents: AgentsFile) -> 
             lines += [_member_line(m) for m in members(agents.agents, list(queue.skills),
                                                        language)]
             lines.append("")
+    if not with_fallback:  # a second line on the same Asterisk shares the first's
+        return "\n".join(lines)
     lines += ["; Failures (any language): everyone who takes general calls",
               f"[{FALLBACK_QUEUE}](hotline-queue)", *timing]
     fallback = members(agents.agents, ["general"], menus.line.default_language)

@@ -36,9 +36,13 @@ class AsteriskStatus:
 
 
 class AsteriskInstance:
-    def __init__(self, settings: Settings, installation: AsteriskInstallation) -> None:
+    def __init__(self, settings: Settings, installation: AsteriskInstallation,
+                 shared_paths: tuple[Path, ...] = ()) -> None:
+        """`shared_paths`: host folders a chrooted Asterisk also sees at the same place
+        (classic AGI programs need their interpreter and code); the runtime folder always."""
         self.settings = settings
         self.installation = installation
+        self.shared_paths = shared_paths
 
     @property
     def pid_file(self) -> Path:
@@ -84,13 +88,16 @@ class AsteriskInstance:
             return asterisk
         if os.geteuid() != 0:
             raise ProvisionError("running Asterisk in its Debian root needs root (chroot)")
-        runtime = str(self.settings.runtime_dir)
-        mount_point = install.root / runtime.lstrip("/")
-        mount_point.mkdir(parents=True, exist_ok=True)
+        binds: list[str] = []
+        for shared in (self.settings.runtime_dir, *self.shared_paths):
+            mount_point = install.root / str(shared).lstrip("/")
+            mount_point.mkdir(parents=True, exist_ok=True)
+            binds += [str(shared), str(mount_point)]
         # unshare, sh and chroot all exec in place, so the pid we get is Asterisk's own.
-        script = 'mount --bind "$1" "$2" && shift 2 && exec chroot "$@"'
+        script = ('while [ "$1" != -- ]; do mount --bind "$1" "$2" || exit 1; shift 2; done; '
+                  'shift; exec chroot "$@"')
         return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script,
-                "hotline-asterisk", runtime, str(mount_point), str(install.root), *asterisk]
+                "hotline-asterisk", *binds, "--", str(install.root), *asterisk]
 
     def _wait_ready(self, process: subprocess.Popen[bytes]) -> AsteriskStatus:
         deadline = time.monotonic() + START_TIMEOUT_S

@@ -1,0 +1,108 @@
+"""What the load benchmark's callers do, and the routes that serve them.
+
+Two lines share one Asterisk and one FastAGI server:
+- the shipped menus (menus/), walked by keys along the shipped call transcripts
+  (menus/transcripts/): each transcript's route runs at the transcript's hour of the day,
+  so its calls go where the transcript says, whenever the benchmark runs;
+- the Korean test line (tests/speech_line/), answered by voice: the one real Vosk model the
+  machine can download stands in for Mandarin and Cantonese (the same code path).
+
+A call picks its transcript by the AGI address: `agi://host:port/<transcript>/hotline` (or a
+folder of classic AGI programs `<agi-bin>/<transcript>/hotline`), set as the call's own
+HOTLINE_AGI_URL, which hides the dialplan's global of the same name.
+Everything else is the production route: the same menus, prompts, SQL customer directory,
+event spool, speech client, tickets and recording control.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from agi.hotline_route import HotlineRoute
+from agi.menu_store import MenuStore
+from agi.routes import Route, build_routes
+from db.database import make_engine
+from db.spool import EventSpool
+from db.sql_directory import SqlDirectory
+from db.tickets import FileTicketIssuer
+from hotline.settings import Settings
+from ivr.agents import load_agents
+from ivr.transcripts import Transcript, load_transcript
+from speech.client import SpeechClient
+
+ROOT = Path(__file__).resolve().parents[1]
+TRANSCRIPTS = ROOT / "menus" / "transcripts"
+SPEECH_LINE = ROOT / "tests" / "speech_line"
+SPEECH_LINE_KEY = "speech-ko"
+
+# Keys-only transcripts of the shipped menus that need nothing beyond a caller and the
+# customer directory (a directory outage and callbacks are fault scenarios, not load).
+DIALLED = ("lost-card-mandarin", "after-hours-lost-card", "card-dispute-cantonese",
+           "agent-key-zero", "wrong-keys-get-an-agent", "silent-caller-gets-an-agent",
+           "loan-account-entry", "overdue-customer-collections", "vip-priority")
+
+
+def transcripts() -> dict[str, Transcript]:
+    return {name: load_transcript(TRANSCRIPTS / f"{name}.yaml") for name in DIALLED}
+
+
+def speech_line_settings(settings: Settings) -> Settings:
+    """The Korean line's menus and catalog, its prompts rendered in a sub-folder. Its calls
+    use the main line's spool, messages, utterances and database (see bench_routes), so that
+    they are recorded like any other."""
+    return settings.with_changes(runtime_dir=settings.runtime_dir / "speech-line",
+                                 menus_dir=SPEECH_LINE / "menus",
+                                 catalog_path=SPEECH_LINE / "catalog.yaml")
+
+
+@dataclass
+class _AtHour:
+    """`ivr.ports.Clock` on the transcript's date and hour (the benchmark's own seconds
+    would not change a route: menus look at the day and the hour)."""
+
+    at: datetime
+
+    def now(self) -> datetime:
+        return self.at
+
+
+def bench_routes(settings: Settings, only: str | None = None) -> Mapping[str, Route]:
+    """Every line's routes as `<transcript>/<route>`; `only`: just that transcript's (a
+    classic AGI process serves one call)."""
+    engine = make_engine(settings.database_url)
+    directory = SqlDirectory(engine)
+    events = EventSpool(settings.spool_dir)
+    speech = SpeechClient(settings.agi_host, settings.speech_port)
+    tickets = FileTicketIssuer(settings.tickets_dir)
+    loaded, _problems = load_agents(settings.agents_file)
+    agents = list(loaded.agents) if loaded else []
+    routes: dict[str, Route] = {}
+
+    def add(key: str, store: MenuStore, prompts_dir: Path, clock: _AtHour | None) -> None:
+        extra = {"clock": clock} if clock is not None else {}
+        route = HotlineRoute(store=store, prompts_dir=prompts_dir,
+                             messages_dir=settings.messages_dir, directory=directory,
+                             events=events, speech=speech,
+                             utterances_dir=settings.utterances_dir, agents=agents,
+                             tickets=tickets, **extra)  # type: ignore[arg-type]
+        for name, served in build_routes(route, route.resume_from_queue,
+                                         route.survey).items():
+            routes[f"{key}/{name}"] = served
+
+    shipped = MenuStore(settings.menus, settings.catalog_file)
+    if only != SPEECH_LINE_KEY and not shipped.reload().applied:
+        raise RuntimeError("the shipped menus do not load: run `hotline validate`")
+    for name, transcript in transcripts().items():
+        if only in (None, name):
+            add(name, shipped, settings.prompts_audio_dir, _AtHour(transcript.at))
+    if only not in (None, SPEECH_LINE_KEY):
+        return routes
+    line = speech_line_settings(settings)
+    korean = MenuStore(line.menus, line.catalog_file)
+    if not korean.reload().applied:
+        raise RuntimeError("the Korean test line's menus do not load")
+    add(SPEECH_LINE_KEY, korean, line.prompts_audio_dir, None)
+    return routes

@@ -1,0 +1,265 @@
+"""What the benchmark measures, from outside the programs under test.
+
+- AGI timing from Asterisk's own events (AMI, each stamped by Asterisk when raised): a step's
+  overhead is the gap between Asterisk finishing one AGI command and receiving the next on
+  the same call — the AGI program's reading, deciding, database and writing time, with no
+  audio playback in it. A session's start is the gap from the dialplan starting AGI() to the
+  first command (connecting, or starting a process, plus the route's set-up).
+  Input to next prompt: from the end of the command that took the caller's keys or voice to
+  the start of the next prompt (for voice, recognition included).
+- CPU and memory of named processes from /proc, sampled twice a second; classic AGI programs
+  are children of Asterisk, so their CPU is Asterisk's reaped-children time.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hotline.asterisk.ami import Ami, Event
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PROMPT_COMMANDS = ("STREAM FILE",)
+# Only what the figures need: every event costs Asterisk and this reader time.
+EVENT_FILTERS = ("Event: AGIExec", "Event: UserEvent", "Application: AGI[[:space:]]",
+                 "Event: DTMFEnd")
+
+
+def filter_events(ami: Ami, filters: Iterable[str]) -> None:
+    for pattern in filters:
+        ami.action("Filter", Operation="Add", Filter=pattern)
+
+
+@dataclass
+class AgiSession:
+    started: float
+    commands: list[tuple[float, float, str, str]] = field(default_factory=list)
+    # (started, ended, command, result)
+    keys: list[float] = field(default_factory=list)  # when the caller's keys arrived
+
+
+class EventLog:
+    """Collects the AGI events of every call on its own AMI connection (a thread)."""
+
+    def __init__(self, ami: Ami) -> None:
+        self.ami = ami
+        self.sessions: dict[str, list[AgiSession]] = defaultdict(list)
+        self.ended: dict[str, Event] = {}
+        self.answered: set[str] = set()
+        self._open: dict[tuple[str, str], tuple[float, str]] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="bench-events", daemon=True)
+
+    def start(self) -> EventLog:
+        filter_events(self.ami, EVENT_FILTERS)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def ended_count(self, calls: Iterable[str]) -> int:
+        with self._lock:
+            return sum(1 for call in calls if call in self.ended)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            event = self.ami.next_event(0.2)
+            if event is not None:
+                with self._lock:
+                    self._take(event)
+
+    def _take(self, event: Event) -> None:
+        name = event.get("Event", "")
+        call = event.get("Uniqueid", "")
+        at = float(event.get("Timestamp", "0") or 0)
+        if name == "Newexten" and event.get("Application") == "AGI":
+            self.sessions[call].append(AgiSession(at))
+        elif name == "AGIExecStart":
+            self._open[(call, event.get("CommandId", ""))] = (at, event.get("Command", ""))
+        elif name == "AGIExecEnd":
+            opened = self._open.pop((call, event.get("CommandId", "")), None)
+            if opened is not None and self.sessions.get(call):
+                command = opened[1].split(" ")
+                verb = " ".join(command[:2]).upper()
+                self.sessions[call][-1].commands.append(
+                    (opened[0], at, verb, event.get("Result", "")))
+        elif name == "DTMFEnd" and event.get("Direction") == "Received" \
+                and self.sessions.get(call):
+            self.sessions[call][-1].keys.append(at)
+        elif name == "UserEvent" and event.get("UserEvent") == "HotlineCallEnded":
+            self.ended[call] = event
+        elif name == "UserEvent" and event.get("UserEvent") == "AgentAnswered":
+            self.answered.add(event.get("Call", ""))
+
+
+@dataclass
+class Timings:
+    step_ms: list[float] = field(default_factory=list)
+    session_start_ms: list[float] = field(default_factory=list)
+    keys_to_prompt_ms: list[float] = field(default_factory=list)
+    voice_to_prompt_ms: list[float] = field(default_factory=list)
+    ivr_spans: list[tuple[float, float]] = field(default_factory=list)
+
+
+def timings(sessions: Iterable[AgiSession]) -> Timings:
+    found = Timings()
+    for session in sessions:
+        commands = session.commands
+        if not commands:
+            continue
+        found.session_start_ms.append((commands[0][0] - session.started) * 1000)
+        found.ivr_spans.append((session.started, commands[-1][1]))
+        for before, after in zip(commands, commands[1:], strict=False):
+            gap_ms = (after[0] - before[1]) * 1000
+            if before[2] == "RECORD FILE":
+                continue  # recognition or a message being stored: measured below
+            found.step_ms.append(gap_ms)
+        prompts = [c[0] for c in commands if c[2] in PROMPT_COMMANDS]
+        for index, (_start, end, verb, _result) in enumerate(commands):
+            if verb != "RECORD FILE":
+                continue
+            following = next((c for c in commands[index + 1:] if c[2] in PROMPT_COMMANDS),
+                             None)
+            if following is not None:
+                found.voice_to_prompt_ms.append((following[0] - end) * 1000)
+        # The last key before each prompt (one answer may be several keys).
+        for previous, prompt in zip([session.started, *prompts], prompts, strict=False):
+            pressed = [at for at in session.keys if previous <= at <= prompt]
+            if pressed:
+                found.keys_to_prompt_ms.append((prompt - pressed[-1]) * 1000)
+    return found
+
+
+def percentile(values: list[float], fraction: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def peak_overlap(spans: list[tuple[float, float]]) -> int:
+    edges = sorted([(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans])
+    peak = current = 0
+    for _at, step in edges:
+        current += step
+        peak = max(peak, current)
+    return peak
+
+
+def cpu_ticks(pid: int, children: bool = False) -> int | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    # after the command: state is field 3; utime, stime, cutime, cstime are fields 14-17
+    own = int(fields[11]) + int(fields[12])
+    return own + (int(fields[13]) + int(fields[14]) if children else 0)
+
+
+def rss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def pids_running(marker: bytes) -> list[int]:
+    found = []
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                if marker in Path(entry.path, "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+@dataclass
+class Usage:
+    cpu_percent: float  # of one core, averaged over the run
+    peak_rss_mb: float
+
+
+class ProcessSampler:
+    """CPU and memory of processes during a run. `watch`: name -> (pid or None, marker)
+    — a pid is read directly; a marker sums every process whose command line has it
+    (classic AGI programs), their CPU counted from `children_of` (the pid that reaps them)."""
+
+    def __init__(self, pids: dict[str, int | None], markers: dict[str, tuple[bytes, int]],
+                 interval_s: float = 0.5) -> None:
+        self.pids = pids
+        self.markers = markers
+        self.interval_s = interval_s
+        self._first: dict[str, int] = {}
+        self._last: dict[str, int] = {}
+        self._peak_kb: dict[str, int] = defaultdict(int)
+        self._peak_count: dict[str, int] = defaultdict(int)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="bench-sampler", daemon=True)
+        self._started = 0.0
+        self._offsets: dict[str, tuple[int, int]] = {}  # name -> (pid, CPU of earlier pids)
+
+    def start(self) -> ProcessSampler:
+        self._started = time.monotonic()
+        self._sample()
+        self._first = dict(self._last)
+        self._thread.start()
+        return self
+
+    def stop(self) -> dict[str, Usage]:
+        self._stop.set()
+        self._thread.join(5)
+        self._sample()
+        elapsed_s = max(time.monotonic() - self._started, 0.001)
+        return {name: Usage(100 * (self._last.get(name, 0) - self._first.get(name, 0))
+                            / CLOCK_TICKS / elapsed_s, self._peak_kb[name] / 1024)
+                for name in [*self.pids, *self.markers]}
+
+    def peak_count(self, name: str) -> int:
+        return self._peak_count[name]
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self._sample()
+
+    def _sample(self) -> None:
+        for name, pid in self.pids.items():
+            if pid is None:
+                continue
+            ticks = cpu_ticks(pid)
+            if ticks is not None:  # a restarted process: keep counting from its new start
+                self._last[name] = ticks + self._carried(name, pid)
+            self._peak_kb[name] = max(self._peak_kb[name], rss_kb(pid))
+        for name, (marker, reaper) in self.markers.items():
+            running = pids_running(marker)
+            self._peak_count[name] = max(self._peak_count[name], len(running))
+            self._peak_kb[name] = max(self._peak_kb[name], sum(rss_kb(p) for p in running))
+            reaped = cpu_ticks(reaper, children=True)
+            own = cpu_ticks(reaper)
+            if reaped is not None and own is not None:
+                self._last[name] = reaped - own
+
+    def _carried(self, name: str, pid: int) -> int:
+        """CPU of earlier incarnations of a restarted service, so totals never go back."""
+        known_pid, offset = self._offsets.get(name, (pid, 0))
+        if known_pid != pid:
+            offset = self._last.get(name, 0)
+        self._offsets[name] = (pid, offset)
+        return offset
+
+    def follow(self, name: str, pid: int | None) -> None:
+        """The service `name` now runs as `pid` (restarted)."""
+        self.pids[name] = pid
