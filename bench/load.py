@@ -27,15 +27,14 @@ from sqlalchemy import func, select
 
 from bench.lab import BENCH_DIR, BenchAgiService, Lab, open_lab
 from bench.lines import SPEECH_LINE_KEY, transcripts
-from bench.measure import EventLog, ProcessSampler, filter_events, peak_overlap, percentile
-from bench.measure import timings
+from bench.measure import EventLog, ProcessSampler, filter_events, peak_overlap, percentile, timings
 from db.models import Call, Recording
 from hotline.asterisk.ami import Ami
 from hotline.calls import CallerScript, CallTrace, start_call
 from hotline.transcript_calls import plan_call
 from ivr.menu_loader import load_menus
 
-console = Console()
+console = Console(width=220)
 app = typer.Typer(add_completion=False)
 
 QUEUE_STAY_S = 12.0  # a queued caller holds this long (an agent answers if one is free)

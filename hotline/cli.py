@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import typer
@@ -31,12 +32,15 @@ from hotline.asterisk.config import ConfigError
 from hotline.asterisk.process import AsteriskInstance
 from hotline.asterisk.provision import ProvisionError, find_or_provision
 from hotline.calls import CallerScript, CallTrace, place_call
+from hotline.keeper import Keeper, keep_forever, read_state
 from hotline.services import (
     ConsoleService,
     FastAgiService,
+    KeeperService,
     RecorderService,
     ServiceError,
     SpeechServiceProcess,
+    kept_services,
 )
 from hotline.settings import Settings
 from hotline.transcript_calls import PlannedCall, plan_call
@@ -164,6 +168,7 @@ def up() -> None:
         speech_pid = SpeechServiceProcess(instance.settings).up()
         agi_pid = FastAgiService(instance.settings).up()
         console_pid = ConsoleService(instance.settings).up()
+        keeper_pid = KeeperService(instance.settings).up()
     except OPERATIONAL_ERRORS as exc:
         raise _fail(exc) from exc
     except SQLAlchemyError as exc:
@@ -181,6 +186,7 @@ def up() -> None:
     console.print(f"supervisor console (pid {console_pid}) on http://127.0.0.1:"
                   f"{settings.console_port}/ (add a user: `hotline console user add NAME "
                   "--role supervisor`)")
+    console.print(f"keeper (pid {keeper_pid}) restarts any of these that dies or hangs")
 
 
 def _speech_summary(settings: Settings) -> str:
@@ -197,6 +203,8 @@ def down() -> None:
     """Stop the FastAGI server, the speech service, Asterisk and the call-records service."""
     try:
         instance = _instance(allow_provision=False)
+        # First, or it would start again what is being stopped.
+        KeeperService(instance.settings).down()
         agi_stopped = FastAgiService(instance.settings).down()
         console_stopped = ConsoleService(instance.settings).down()
         speech_stopped = SpeechServiceProcess(instance.settings).down()
@@ -210,6 +218,38 @@ def down() -> None:
                   f"Asterisk {'stopped' if asterisk_stopped else 'was not running'}; "
                   f"call records {'stopped' if records_stopped else 'was not running'}; "
                   f"console {'stopped' if console_stopped else 'was not running'}")
+
+
+@app.command()
+def keep() -> None:
+    """Run the keeper in the foreground: restart the FastAGI server, speech, records and
+    console services when one dies or stops answering (`hotline up` starts it)."""
+    settings = Settings.from_env()
+    keep_forever(Keeper(kept_services(settings), KeeperService(settings).state_file))
+
+
+@app.command()
+def status() -> None:
+    """Which background services run, and how often the keeper has restarted them."""
+    settings = Settings.from_env()
+    restarts = read_state(KeeperService(settings).state_file)
+    keeper_pid = KeeperService(settings).pid()
+    table = Table(title="Hotline services")
+    for column in ("service", "pid", "restarts", "last restart (UTC)", "why"):
+        table.add_column(column)
+    for service in [*kept_services(settings), KeeperService(settings)]:
+        pid = service.pid()
+        seen = restarts.get(service.name, {}) if keeper_pid else {}
+        when = seen.get("last_restart")
+        table.add_row(service.name, str(pid) if pid else "not running",
+                      str(seen.get("restarts", 0)),
+                      datetime.fromtimestamp(float(when), UTC).strftime("%Y-%m-%d %H:%M:%S")
+                      if isinstance(when, int | float) else "-",
+                      str(seen.get("last_reason") or "-"))
+    console.print(table)
+    if keeper_pid is None:
+        console.print("[yellow]the keeper is not running: nothing restarts a service that "
+                      "dies (`hotline up` starts it)[/yellow]")
 
 
 @app.command()

@@ -1,6 +1,6 @@
 """Background services of one runtime folder (pid file + log): the FastAGI server, the
-speech service and the call-records service, each a `python -m hotline ...` process
-listening on loopback."""
+speech service, the call-records service and the console, each a `python -m hotline ...`
+process listening on loopback, and the keeper that restarts them (hotline/keeper.py)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from hotline.settings import Settings
 START_TIMEOUT_S = 15.0
 SPEECH_START_TIMEOUT_S = 180.0  # large models take a while to load
 STOP_TIMEOUT_S = 70.0  # the FastAGI server drains calls in progress for up to 60 s
+SETTLE_S = 0.5  # a service without a port is started once it has lived this long
 
 
 class ServiceError(RuntimeError):
@@ -25,13 +26,13 @@ class ServiceError(RuntimeError):
 
 
 class BackgroundService:
-    def __init__(self, settings: Settings, name: str, arguments: list[str], port: int,
+    def __init__(self, settings: Settings, name: str, arguments: list[str], port: int | None,
                  start_timeout_s: float = START_TIMEOUT_S, module: str = "hotline") -> None:
         self.settings = settings
         self.name = name
         self.module = module
         self.arguments = arguments  # after `python -m <module>`; also identifies the process
-        self.port = port
+        self.port = port  # None: the service listens on nothing
         self.start_timeout_s = start_timeout_s
 
     @property
@@ -63,12 +64,16 @@ class BackgroundService:
                                        stderr=subprocess.STDOUT, start_new_session=True,
                                        env={**os.environ, **self.settings.environment()})
         self.pid_file.write_text(f"{process.pid}\n")
+        started = time.monotonic()
         deadline = time.monotonic() + self.start_timeout_s
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 raise ServiceError(f"{self.name} exited (code {process.returncode}); "
                                    f"see {self.log_file}")
-            if accepts(self.settings.agi_host, self.port):
+            if self.port is None:
+                if time.monotonic() - started >= SETTLE_S:
+                    return process.pid
+            elif accepts(self.settings.agi_host, self.port):
                 return process.pid
             time.sleep(0.1)
         raise ServiceError(f"{self.name} did not listen within {self.start_timeout_s:.0f} s; "
@@ -122,6 +127,23 @@ class ConsoleService(BackgroundService):
         super().__init__(settings, "console", ["console", "serve", "--port",
                                                str(settings.console_port)],
                          settings.console_port)
+
+
+class KeeperService(BackgroundService):
+    """`hotline keep`: restarts the other services when they die (hotline/keeper.py)."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings, "keeper", ["keep"], None)
+
+    @property
+    def state_file(self) -> Path:
+        return self.settings.run_dir / "keeper.json"
+
+
+def kept_services(settings: Settings) -> list[BackgroundService]:
+    """What the keeper keeps running, in the order `hotline up` starts them."""
+    return [RecorderService(settings), SpeechServiceProcess(settings),
+            FastAgiService(settings), ConsoleService(settings)]
 
 
 def alive(pid: int, markers: list[bytes]) -> bool:

@@ -94,7 +94,9 @@ class AsteriskInstance:
             mount_point.mkdir(parents=True, exist_ok=True)
             binds += [str(shared), str(mount_point)]
         # unshare, sh and chroot all exec in place, so the pid we get is Asterisk's own.
-        script = ('while [ "$1" != -- ]; do mount --bind "$1" "$2" || exit 1; shift 2; done; '
+        # --rbind: a volume mounted inside the runtime folder (recordings on their own disk)
+        # is what Asterisk writes to, not the empty folder beneath it.
+        script = ('while [ "$1" != -- ]; do mount --rbind "$1" "$2" || exit 1; shift 2; done; '
                   'shift; exec chroot "$@"')
         return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script,
                 "hotline-asterisk", *binds, "--", str(install.root), *asterisk]
