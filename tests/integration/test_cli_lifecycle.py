@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +20,19 @@ HOTLINE = str(Path(sys.executable).parent / "hotline")
 def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([HOTLINE, *args], env=env, capture_output=True, text=True,
                           timeout=180, check=False)
+
+
+def wait_for_new_pid(pid_file: Path, old_pid: int, timeout_s: float) -> int:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            pid = int(pid_file.read_text())
+        except (OSError, ValueError):
+            pid = old_pid
+        if pid != old_pid and running(pid):
+            return pid
+        time.sleep(0.2)
+    raise AssertionError(f"nothing restarted the service within {timeout_s} s")
 
 
 def running(pid: int) -> bool:
@@ -64,6 +79,17 @@ def test_hotline_up_call_reload_down(operator_env: dict[str, str]) -> None:
         up = run(operator_env, "up")
         assert up.returncode == 0, up.stdout + up.stderr
         assert "speech service running" in up.stdout and "keys only" in up.stdout, up.stdout
+        assert "keeper (pid" in up.stdout, up.stdout
+        # The FastAGI server crashes: the keeper brings it back, nobody types a command.
+        run_dir = Path(operator_env["HOTLINE_RUNTIME_DIR"]) / "run"
+        crashed = int((run_dir / "fastagi.pid").read_text())
+        os.kill(crashed, signal.SIGKILL)
+        restarted = wait_for_new_pid(run_dir / "fastagi.pid", crashed, timeout_s=15)
+        status = run(operator_env, "status")
+        assert status.returncode == 0, status.stdout + status.stderr
+        fastagi_row = next(line for line in status.stdout.splitlines() if "fastagi" in line)
+        assert str(restarted) in fastagi_row and " 1 " in fastagi_row, status.stdout
+        assert "exited" in fastagi_row, status.stdout
         # Lost card is key 1 then 1 both in and out of business hours: the real clock is fine.
         call = run(operator_env, "call", "--transcript", "lost-card-mandarin")
         assert call.returncode == 0, call.stdout + call.stderr
@@ -74,6 +100,8 @@ def test_hotline_up_call_reload_down(operator_env: dict[str, str]) -> None:
     finally:
         down = run(operator_env, "down")
     assert "FastAGI server stopped; speech service stopped; Asterisk stopped" in down.stdout
+    assert not running(restarted)  # the keeper went first and brought nothing back
+    assert "the keeper is not running" in run(operator_env, "status").stdout
     fastagi_log = (Path(operator_env["HOTLINE_RUNTIME_DIR"]) / "log/fastagi.log").read_text()
     assert "route=hotline end=completed" in fastagi_log
     assert "menus" in fastagi_log and "loaded" in fastagi_log
