@@ -34,7 +34,7 @@ demo: asterisk prompts  ## bring the hotline up and place a demo call through re
 	$(BIN)/hotline demo
 
 lint: install
-	$(BIN)/ruff check agi ivr speech db hotline tests
+	$(BIN)/ruff check agi ivr speech db hotline tests bench
 	$(BIN)/mypy
 
 test: asterisk prompts models postgres browser lint  ## the whole suite: unit, contract, integration (real Asterisk)

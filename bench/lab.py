@@ -14,6 +14,7 @@ import os
 import shlex
 import shutil
 import socket
+import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -91,6 +92,7 @@ class Lab:
     fastagi: BenchAgiService | None = None
     speech: SpeechServiceProcess | None = None
     records: RecorderService | None = None
+    recordings_volume: Path | None = None  # a small filesystem of its own (fault runs)
 
     def ami(self) -> Ami:
         return self.asterisk.ami()
@@ -115,11 +117,15 @@ class Lab:
         self.engine.dispose()
         if self.postgres.running():
             self.postgres.stop()
+        if self.recordings_volume is not None:
+            subprocess.run(["umount", str(self.recordings_volume)], check=False)
 
 
-def open_lab(agents: int = 40, base: Path = BENCH_DIR) -> Lab:
+def open_lab(agents: int = 40, base: Path = BENCH_DIR,
+             recordings_volume_mb: int | None = None) -> Lab:
     """Start everything (a few seconds; the first time also renders prompts). Stop with
-    `Lab.stop()`."""
+    `Lab.stop()`. `recordings_volume_mb`: recordings on a filesystem of that size (a tmpfs;
+    needs root), so that a full disk can be made without filling the machine's."""
     os.environ["PYTHONPATH"] = str(ROOT)  # the services run `python -m bench.agi`
     for stale in ("runtime/recordings", "runtime/spool", "runtime/messages",
                   "runtime/utterances", "runtime/tickets", "runtime/run", "postgres"):
@@ -136,11 +142,14 @@ def open_lab(agents: int = 40, base: Path = BENCH_DIR) -> Lab:
     durations = _render_prompts(settings)
     installation = find_or_provision(settings.asterisk_root, allow_provision=False)
     python_home = Path(sys.base_prefix).resolve()
+    volume = _mount_recordings_volume(settings, recordings_volume_mb) \
+        if recordings_volume_mb else None
     asterisk = AsteriskInstance(settings, installation,
                                 shared_paths=_classic_paths(installation.root, python_home))
     asterisk.up()
     lab = Lab(settings, asterisk, postgres, engine, _write_classic_programs(settings),
-              [f"{5000 + n}" for n in range(1, agents + 1)], durations)
+              [f"{5000 + n}" for n in range(1, agents + 1)], durations,
+              recordings_volume=volume)
     _add_speech_line_queues(lab)
     lab.free_agents()
     with lab.ami() as ami:
@@ -150,6 +159,18 @@ def open_lab(agents: int = 40, base: Path = BENCH_DIR) -> Lab:
     lab.speech = SpeechServiceProcess(settings)
     lab.speech.up()
     return lab
+
+
+def _mount_recordings_volume(settings: Settings, size_mb: int) -> Path:
+    where = settings.recordings_dir
+    subprocess.run(["umount", str(where)], check=False, capture_output=True)  # a stale one
+    where.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_mb}m,mode=0750",
+                              "hotline-bench-recordings", str(where)],
+                             capture_output=True, text=True, check=False)
+    if mounted.returncode != 0:
+        raise RuntimeError(f"a recordings volume needs root (mount): {mounted.stderr.strip()}")
+    return where
 
 
 def _render_prompts(settings: Settings) -> dict[str, int]:

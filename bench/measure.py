@@ -27,7 +27,7 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PROMPT_COMMANDS = ("STREAM FILE",)
 # Only what the figures need: every event costs Asterisk and this reader time.
 EVENT_FILTERS = ("Event: AGIExec", "Event: UserEvent", "Application: AGI[[:space:]]",
-                 "Event: DTMFEnd")
+                 "Event: DTMFEnd", "Event: QueueCallerJoin")
 
 
 def filter_events(ami: Ami, filters: Iterable[str]) -> None:
@@ -51,6 +51,7 @@ class EventLog:
         self.sessions: dict[str, list[AgiSession]] = defaultdict(list)
         self.ended: dict[str, Event] = {}
         self.answered: set[str] = set()
+        self.joined: dict[str, str] = {}  # call -> the last queue it joined
         self._open: dict[tuple[str, str], tuple[float, str]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -96,6 +97,8 @@ class EventLog:
             self.sessions[call][-1].keys.append(at)
         elif name == "UserEvent" and event.get("UserEvent") == "HotlineCallEnded":
             self.ended[call] = event
+        elif name == "QueueCallerJoin":
+            self.joined[call] = event.get("Queue", "")
         elif name == "UserEvent" and event.get("UserEvent") == "AgentAnswered":
             self.answered.add(event.get("Call", ""))
 

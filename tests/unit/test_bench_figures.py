@@ -1,0 +1,75 @@
+"""The benchmarks' arithmetic: AGI step overhead and input-to-prompt from Asterisk's events,
+percentiles, peak concurrency, and how a fault run judges a call."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.faults import classify
+from bench.load import BenchCall
+from bench.measure import AgiSession, EventLog, peak_overlap, percentile, timings
+from hotline.calls import CallerScript
+
+
+class NoAmi:
+    """EventLog's AMI connection, never read: events are fed to `_take` directly."""
+
+
+def event(name: str, at: float, call: str = "c1", **fields: str) -> dict[str, str]:
+    return {"Event": name, "Timestamp": f"{at:.6f}", "Uniqueid": call, **fields}
+
+
+def test_steps_exclude_recordings_and_keys_are_timed_to_the_next_prompt() -> None:
+    log = EventLog(NoAmi())  # type: ignore[arg-type]
+    feed = [
+        event("Newexten", 100.000, Application="AGI"),
+        event("AGIExecStart", 100.004, CommandId="1", Command="STREAM FILE welcome \"\""),
+        event("AGIExecEnd", 102.000, CommandId="1", Result="Success"),
+        event("AGIExecStart", 102.002, CommandId="2", Command="WAIT FOR DIGIT 5000"),
+        event("DTMFEnd", 103.000, Direction="Received", Digit="1"),
+        event("AGIExecEnd", 103.001, CommandId="2", Result="Success"),
+        event("AGIExecStart", 103.011, CommandId="3", Command="RECORD FILE x wav"),
+        event("AGIExecEnd", 106.000, CommandId="3", Result="Success"),
+        event("AGIExecStart", 106.300, CommandId="4", Command="STREAM FILE next \"\""),
+        event("AGIExecEnd", 107.000, CommandId="4", Result="Success"),
+        event("UserEvent", 108.0, UserEvent="HotlineCallEnded", Outcome="queue"),
+        event("QueueCallerJoin", 108.5, Queue="general-ko"),
+    ]
+    for item in feed:
+        log._take(item)
+    assert log.ended["c1"]["Outcome"] == "queue" and log.joined["c1"] == "general-ko"
+    found = timings(log.sessions["c1"])
+    assert found.session_start_ms == pytest.approx([4.0])
+    # 2 ms after the prompt, 10 ms after the key wait; the recognition gap is not a step.
+    assert found.step_ms == pytest.approx([2.0, 10.0])
+    assert found.voice_to_prompt_ms == pytest.approx([300.0])
+    assert found.keys_to_prompt_ms == pytest.approx([3300.0])  # key at 103.0, prompt 106.3
+    assert found.ivr_spans == [(100.0, 107.0)]
+
+
+def test_a_session_without_commands_is_no_figure() -> None:
+    found = timings([AgiSession(started=1.0)])
+    assert found.step_ms == [] and found.session_start_ms == []
+
+
+def test_percentiles_and_peaks() -> None:
+    values = [float(n) for n in range(1, 101)]
+    assert percentile(values, 0.5) == 51.0 and percentile(values, 0.99) == 99.0
+    assert percentile([], 0.5) is None
+    assert peak_overlap([(0, 10), (5, 15), (9, 20), (16, 30)]) == 3
+
+
+PLAN = BenchCall("lost-card-mandarin", CallerScript(), "queue", "cards-priority", 30.0)
+
+
+@pytest.mark.parametrize(("ended", "joined", "kind"), [
+    (None, None, "lost:never ended"),
+    ({"Outcome": "queue", "Queue": "cards-priority"}, "cards-priority-cmn", "as-planned"),
+    ({"Outcome": "", "Queue": "", "Failure": "agi-FAILURE"}, "fallback", "human"),
+    ({"Outcome": "hangup", "Queue": ""}, None, "goodbye"),
+    ({"Outcome": "", "Queue": "", "Failure": "agi-FAILURE"}, None, "lost:agi-FAILURE"),
+    ({"Outcome": "", "Queue": "", "AgiStatus": "HANGUP"}, None, "lost:HANGUP"),
+])
+def test_a_fault_run_judges_each_call(ended: dict[str, str] | None, joined: str | None,
+                                      kind: str) -> None:
+    assert classify(PLAN, ended, joined) == kind
