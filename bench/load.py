@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
@@ -32,7 +33,6 @@ from bench.measure import (
     EventLog,
     ProcessSampler,
     Usage,
-    filter_events,
     peak_overlap,
     percentile,
     timings,
@@ -53,6 +53,7 @@ SPOKEN = (("caller/minwon", "complaints"), ("caller/net", "collections"),
           ("caller/sangdamwon", "general"))
 AFTER_MENU_S = 0.8
 CLASSIC_MARKER = b"bench.agi\x00classic"
+LOAD_GENERATOR_NICENESS = 15
 
 
 @dataclass(frozen=True)
@@ -113,14 +114,21 @@ class RunResult:
     keys_p99_ms: float | None
     voice_p50_ms: float | None
     voice_p99_ms: float | None
-    agi_cpu_percent: float
+    agi_cpu_percent: float  # of one core: average over the run / busiest 3 s
+    agi_cpu_peak_percent: float
+    agi_cpu_ms_per_call: float
     agi_rss_mb: float
     speech_cpu_percent: float
+    speech_cpu_peak_percent: float
     speech_rss_mb: float
     asterisk_cpu_percent: float
+    asterisk_cpu_peak_percent: float
+    records_cpu_peak_percent: float  # the records service (AMI events, spool, database)
+    bench_cpu_peak_percent: float  # this load generator, on the same 2 cores
     agents_answered: int
     records_written: int
     recordings_registered: int
+    failure_examples: list[str]
 
 
 def run_load(lab: Lab, mode: str, count: int, ramp_s: float | None = None) -> RunResult:
@@ -132,10 +140,11 @@ def run_load(lab: Lab, mode: str, count: int, ramp_s: float | None = None) -> Ru
     asterisk_pid = lab.asterisk.status().pid
     assert asterisk_pid is not None
     sampler = ProcessSampler(
-        {"agi": agi_pid, "speech": lab.speech.pid(), "asterisk": asterisk_pid},
+        {"agi": agi_pid, "speech": lab.speech.pid(), "asterisk": asterisk_pid,
+         "records": lab.records.pid() if lab.records else None, "bench": os.getpid()},
         {"classic": (CLASSIC_MARKER, asterisk_pid)} if mode == "classic" else {})
     with lab.ami() as event_ami, lab.ami() as dial_ami:
-        filter_events(dial_ami, ("Event: NothingForTheDialler$",))
+        dial_ami.only_events("off")  # it only originates
         events = EventLog(event_ami).start()
         sampler.start()
         traces = originate(dial_ami, plans, url, ramp_s)
@@ -171,6 +180,7 @@ def wait_all(events: EventLog, traces: list[CallTrace], deadline_s: float) -> No
 def summarise(lab: Lab, mode: str, plans: list[BenchCall], traces: list[CallTrace],
               events: EventLog, usage: dict[str, Usage], sampler: ProcessSampler) -> RunResult:
     failures: dict[str, int] = {}
+    examples: list[str] = []
     completed = 0
     for plan, trace in zip(plans, traces, strict=True):
         ended = events.ended.get(trace.hotline_id)
@@ -179,6 +189,7 @@ def summarise(lab: Lab, mode: str, plans: list[BenchCall], traces: list[CallTrac
             completed += 1
         else:
             failures[problem] = failures.get(problem, 0) + 1
+            examples.append(failure_example(plan, trace.hotline_id, events))
     ids = [trace.hotline_id for trace in traces]
     found = timings(s for call in ids for s in events.sessions.get(call, []))
     written, registered = settle_records(lab, ids)
@@ -198,12 +209,32 @@ def summarise(lab: Lab, mode: str, plans: list[BenchCall], traces: list[CallTrac
         keys_p99_ms=p(found.keys_to_prompt_ms, 0.99),
         voice_p50_ms=p(found.voice_to_prompt_ms, 0.5),
         voice_p99_ms=p(found.voice_to_prompt_ms, 0.99),
-        agi_cpu_percent=round(agi.cpu_percent, 1), agi_rss_mb=round(agi.peak_rss_mb, 1),
+        agi_cpu_percent=round(agi.cpu_percent, 1),
+        agi_cpu_peak_percent=round(agi.peak_cpu_percent, 1),
+        agi_cpu_ms_per_call=round(1000 * agi.cpu_s / max(1, len(plans)), 1),
+        agi_rss_mb=round(agi.peak_rss_mb, 1),
         speech_cpu_percent=round(usage["speech"].cpu_percent, 1),
+        speech_cpu_peak_percent=round(usage["speech"].peak_cpu_percent, 1),
         speech_rss_mb=round(usage["speech"].peak_rss_mb, 1),
         asterisk_cpu_percent=round(usage["asterisk"].cpu_percent, 1),
+        asterisk_cpu_peak_percent=round(usage["asterisk"].peak_cpu_percent, 1),
+        records_cpu_peak_percent=round(usage["records"].peak_cpu_percent, 1),
+        bench_cpu_peak_percent=round(usage["bench"].peak_cpu_percent, 1),
         agents_answered=sum(1 for call in ids if call in events.answered),
-        records_written=written, recordings_registered=registered)
+        records_written=written, recordings_registered=registered,
+        failure_examples=examples[:8])
+
+
+def failure_example(plan: BenchCall, call: str, events: EventLog) -> str:
+    """What a failed call did, from Asterisk's events: to see why, without a debugger."""
+    ended = events.ended.get(call, {})
+    sessions = events.sessions.get(call, [])
+    commands = [c for session in sessions for c in session.commands]
+    keys = sum(len(session.keys) for session in sessions)
+    last = ", ".join(f"{verb}={result}" for _s, _e, verb, result in commands[-3:])
+    return (f"{plan.key}: AgiStatus={ended.get('AgiStatus', '-')} "
+            f"Failure={ended.get('Failure') or '-'} sessions={len(sessions)} "
+            f"commands={len(commands)} keys={keys} last: {last}")
 
 
 def judge(plan: BenchCall, ended: dict[str, str] | None) -> str | None:
@@ -242,7 +273,9 @@ def print_results(results: list[RunResult]) -> None:
     table = Table(title="Load through real Asterisk (ms; CPU % of one core; MB)")
     for column in ("mode", "N", "done", "failed", "in IVR", "step p50", "step p99",
                    "start p50", "start p99", "keys→prompt p50/p99", "voice→prompt p50/p99",
-                   "AGI CPU", "AGI MB", "speech CPU", "speech MB", "Asterisk CPU",
+                   "AGI CPU avg/peak", "AGI CPU ms/call", "AGI MB", "speech CPU avg/peak",
+                   "speech MB", "Asterisk CPU avg/peak", "records CPU peak",
+                   "load generator CPU peak",
                    "agent took", "records"):
         table.add_column(column, justify="right")
     for r in results:
@@ -251,14 +284,20 @@ def print_results(results: list[RunResult]) -> None:
                       fmt(r.start_p50_ms), fmt(r.start_p99_ms),
                       f"{fmt(r.keys_p50_ms)}/{fmt(r.keys_p99_ms)}",
                       f"{fmt(r.voice_p50_ms)}/{fmt(r.voice_p99_ms)}",
-                      fmt(r.agi_cpu_percent), fmt(r.agi_rss_mb), fmt(r.speech_cpu_percent),
-                      fmt(r.speech_rss_mb), fmt(r.asterisk_cpu_percent),
+                      f"{fmt(r.agi_cpu_percent)}/{fmt(r.agi_cpu_peak_percent)}",
+                      fmt(r.agi_cpu_ms_per_call), fmt(r.agi_rss_mb),
+                      f"{fmt(r.speech_cpu_percent)}/{fmt(r.speech_cpu_peak_percent)}",
+                      fmt(r.speech_rss_mb),
+                      f"{fmt(r.asterisk_cpu_percent)}/{fmt(r.asterisk_cpu_peak_percent)}",
+                      fmt(r.records_cpu_peak_percent), fmt(r.bench_cpu_peak_percent),
                       str(r.agents_answered),
                       f"{r.records_written}/{r.recordings_registered}")
     console.print(table)
     for r in results:
         if r.failures:
             console.print(f"{r.mode} N={r.calls} failures: {r.failures}")
+            for example in r.failure_examples:
+                console.print(f"    {example}", highlight=False)
     print_ratios(results)
 
 
@@ -269,7 +308,7 @@ def print_ratios(results: list[RunResult]) -> None:
     if not rows:
         return
     table = Table(title="Classic AGI() / FastAGI (how many times more)")
-    for column in ("N", "step p99", "start p50", "start p99", "AGI CPU", "AGI MB",
+    for column in ("N", "step p99", "start p50", "start p99", "AGI CPU per call", "AGI MB",
                    "failed (classic - fastagi)"):
         table.add_column(column, justify="right")
 
@@ -280,7 +319,7 @@ def print_ratios(results: list[RunResult]) -> None:
         table.add_row(str(n), ratio(classic.step_p99_ms, fast.step_p99_ms),
                       ratio(classic.start_p50_ms, fast.start_p50_ms),
                       ratio(classic.start_p99_ms, fast.start_p99_ms),
-                      ratio(classic.agi_cpu_percent, fast.agi_cpu_percent),
+                      ratio(classic.agi_cpu_ms_per_call, fast.agi_cpu_ms_per_call),
                       ratio(classic.agi_rss_mb, fast.agi_rss_mb),
                       str(classic.failed - fast.failed))
     console.print(table)
@@ -321,6 +360,9 @@ def main(calls: str = typer.Option("10,50,100,200,400", help="Concurrent calls p
         raise typer.BadParameter("modes are fastagi and classic; calls a list of numbers")
     with console.status("starting Asterisk, PostgreSQL, speech and records services…"):
         lab = open_lab(agents)
+    # The load generator shares the 2 cores with the hotline: it yields to it. (Linux
+    # niceness is per thread: threads started from here on inherit it, services are set.)
+    os.nice(LOAD_GENERATOR_NICENESS)
     try:
         results = run_series(lab, counts, chosen, classic_max)
     finally:

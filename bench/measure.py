@@ -30,6 +30,10 @@ EVENT_FILTERS = ("Event: AGIExec", "Event: UserEvent", "Application: AGI[[:space
                  "Event: DTMFEnd", "Event: QueueCallerJoin")
 
 
+# The classes those events are in (Newexten is "dialplan", DTMFEnd "dtmf", queue "agent").
+EVENT_CLASSES = "agi,user,dialplan,dtmf,agent"
+
+
 def filter_events(ami: Ami, filters: Iterable[str]) -> None:
     for pattern in filters:
         ami.action("Filter", Operation="Add", Filter=pattern)
@@ -58,6 +62,7 @@ class EventLog:
         self._thread = threading.Thread(target=self._run, name="bench-events", daemon=True)
 
     def start(self) -> EventLog:
+        self.ami.only_events(EVENT_CLASSES)
         filter_events(self.ami, EVENT_FILTERS)
         self._thread.start()
         return self
@@ -158,6 +163,20 @@ def peak_overlap(spans: list[tuple[float, float]]) -> int:
     return peak
 
 
+def peak_percent(history: list[tuple[float, int]], window_s: float) -> float:
+    """The highest CPU % of one core over any `window_s` of (time, CPU ticks) samples."""
+    peak = 0.0
+    start = 0
+    for end in range(len(history)):
+        while history[end][0] - history[start][0] > window_s and start < end:
+            start += 1
+        if start > 0:  # use the window that just reached `window_s` or more
+            span_s = history[end][0] - history[start - 1][0]
+            ticks = history[end][1] - history[start - 1][1]
+            peak = max(peak, 100 * ticks / CLOCK_TICKS / span_s)
+    return peak
+
+
 def cpu_ticks(pid: int, children: bool = False) -> int | None:
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -194,6 +213,11 @@ def pids_running(marker: bytes) -> list[int]:
 class Usage:
     cpu_percent: float  # of one core, averaged over the run
     peak_rss_mb: float
+    cpu_s: float = 0.0  # CPU seconds over the run
+    peak_cpu_percent: float = 0.0  # of one core, the busiest PEAK_WINDOW_S of the run
+
+
+PEAK_WINDOW_S = 3.0
 
 
 class ProcessSampler:
@@ -214,6 +238,7 @@ class ProcessSampler:
         self._thread = threading.Thread(target=self._run, name="bench-sampler", daemon=True)
         self._started = 0.0
         self._offsets: dict[str, tuple[int, int]] = {}  # name -> (pid, CPU of earlier pids)
+        self._history: dict[str, list[tuple[float, int]]] = defaultdict(list)
 
     def start(self) -> ProcessSampler:
         self._started = time.monotonic()
@@ -227,9 +252,12 @@ class ProcessSampler:
         self._thread.join(5)
         self._sample()
         elapsed_s = max(time.monotonic() - self._started, 0.001)
-        return {name: Usage(100 * (self._last.get(name, 0) - self._first.get(name, 0))
-                            / CLOCK_TICKS / elapsed_s, self._peak_kb[name] / 1024)
-                for name in [*self.pids, *self.markers]}
+        usage = {}
+        for name in [*self.pids, *self.markers]:
+            cpu_s = (self._last.get(name, 0) - self._first.get(name, 0)) / CLOCK_TICKS
+            usage[name] = Usage(100 * cpu_s / elapsed_s, self._peak_kb[name] / 1024, cpu_s,
+                                peak_percent(self._history[name], PEAK_WINDOW_S))
+        return usage
 
     def peak_count(self, name: str) -> int:
         return self._peak_count[name]
@@ -239,6 +267,12 @@ class ProcessSampler:
             self._sample()
 
     def _sample(self) -> None:
+        self._sample_processes()
+        now = time.monotonic()
+        for name, ticks in self._last.items():
+            self._history[name].append((now, ticks))
+
+    def _sample_processes(self) -> None:
         for name, pid in self.pids.items():
             if pid is None:
                 continue

@@ -4,6 +4,7 @@ process listening on loopback, and the keeper that restarts them (hotline/keeper
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -27,13 +28,15 @@ class ServiceError(RuntimeError):
 
 class BackgroundService:
     def __init__(self, settings: Settings, name: str, arguments: list[str], port: int | None,
-                 start_timeout_s: float = START_TIMEOUT_S, module: str = "hotline") -> None:
+                 start_timeout_s: float = START_TIMEOUT_S, module: str = "hotline",
+                 niceness: int = 0) -> None:
         self.settings = settings
         self.name = name
         self.module = module
         self.arguments = arguments  # after `python -m <module>`; also identifies the process
         self.port = port  # None: the service listens on nothing
         self.start_timeout_s = start_timeout_s
+        self.niceness = niceness  # > 0: yields the CPU to callers' processes when busy
 
     @property
     def pid_file(self) -> Path:
@@ -64,6 +67,10 @@ class BackgroundService:
                                        stderr=subprocess.STDOUT, start_new_session=True,
                                        env={**os.environ, **self.settings.environment()})
         self.pid_file.write_text(f"{process.pid}\n")
+        # Set, not inherited: a keeper or benchmark thread that starts it may run niced.
+        # Only root may raise a priority; otherwise the inherited one stays.
+        with contextlib.suppress(PermissionError):
+            os.setpriority(os.PRIO_PROCESS, process.pid, self.niceness)
         started = time.monotonic()
         deadline = time.monotonic() + self.start_timeout_s
         while time.monotonic() < deadline:
@@ -115,18 +122,23 @@ class SpeechServiceProcess(BackgroundService):
                          settings.speech_port, SPEECH_START_TIMEOUT_S)
 
 
+# Work no caller waits for: it reads the spool and AMI, so it may lag a busy moment and catch
+# up after, losing nothing; at full load it must not take CPU from the calls' own steps.
+BACKGROUND_NICENESS = 10
+
+
 class RecorderService(BackgroundService):
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings, "records", ["records", "serve", "--port",
                                                str(settings.recorder_port)],
-                         settings.recorder_port)
+                         settings.recorder_port, niceness=BACKGROUND_NICENESS)
 
 
 class ConsoleService(BackgroundService):
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings, "console", ["console", "serve", "--port",
                                                str(settings.console_port)],
-                         settings.console_port)
+                         settings.console_port, niceness=BACKGROUND_NICENESS)
 
 
 class KeeperService(BackgroundService):

@@ -17,6 +17,8 @@ from ivr.ports import EventSink
 log = logging.getLogger(__name__)
 
 RECONNECT_S = 2.0
+# What spool_event reads: UserEvent is class "user", the queue events are class "agent".
+COLLECTED_EVENT_CLASSES = "user,agent"
 
 
 def spool_event(event: Event, number_secret: bytes) -> tuple[str, str, dict[str, object]] | None:
@@ -94,6 +96,7 @@ class AmiCollector:
             try:
                 ami = self.connect()
                 ami.connect()
+                ami.only_events(COLLECTED_EVENT_CLASSES)
             except AmiError as exc:
                 log.warning("AMI unavailable (%s); retrying in %.0f s", exc, RECONNECT_S)
                 self._stop.wait(RECONNECT_S)
