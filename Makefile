@@ -38,7 +38,10 @@ lint: install
 	$(BIN)/mypy
 
 test: asterisk prompts models postgres browser lint  ## the whole suite: unit, contract, integration (real Asterisk)
-	$(BIN)/pytest
+	@# pytest's temporary folders live in the checkout: a shared /tmp may hold a
+	@# pytest-of-<user> folder another user owns, which pytest refuses
+	mkdir -p var/pytest-tmp
+	PYTEST_DEBUG_TEMPROOT=$(CURDIR)/var/pytest-tmp $(BIN)/pytest
 
 down: install  ## stop everything `make demo` started
 	$(BIN)/hotline down

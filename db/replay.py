@@ -77,6 +77,11 @@ class SpoolReplayer:
                         self._apply_line(session, path.name, line_offset, raw, report)
                     _save_progress(session, path.name, end)
                 offset = end
+                if offset >= size:
+                    # What was there when the round began: events written since wait for
+                    # the next round, so a stream faster than the database cannot keep the
+                    # records service from registering recordings and dialling callbacks.
+                    return
                 spool.seek(offset)
 
     def _apply_line(self, session: Session, file: str, offset: int, raw: bytes,

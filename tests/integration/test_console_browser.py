@@ -127,7 +127,10 @@ def test_a_supervisor_finds_plays_and_scores_a_real_call_s_recording(
         page.fill("input[name=username]", "sup1")
         page.fill("input[name=password]", PASSWORD)
         page.click("button[type=submit]")
-        expect(page.locator("#who")).to_contain_text("sup1 (supervisor)")
+        # Signing in hashes (argon2id) and commits the session and an audit entry to the
+        # SQLite file the records service writes every second: on a slow disk that takes
+        # longer than Playwright's default 5 s.
+        expect(page.locator("#who")).to_contain_text("sup1 (supervisor)", timeout=20_000)
 
         page.fill("input[name=caller]", "0000")  # the scripted caller's last 4 digits
         page.fill("input[name=agent]", "cards-yue")
