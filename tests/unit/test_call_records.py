@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, delete, func, select
 
+import db.replay
 from db.database import make_engine, sessions
 from db.models import (
     Call,
@@ -175,3 +176,36 @@ def test_a_survey_answer_is_stored_with_the_agent_who_took_the_call(
         assert survey is not None
         assert (survey.score, survey.by_voice, survey.queue, survey.agent) == \
             (score, by_voice, "cards-cmn", "cards-cmn")
+
+
+def test_a_round_ends_at_what_was_spooled_when_it_began(tmp_path: Path, engine: Engine,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Calls keep writing while a round replays (faster than the database takes them at full
+    load): the round still returns, so the records service gets on with its other work, and
+    the next round takes what came meanwhile."""
+    spool = tmp_path / "spool"
+
+    def note(n: int) -> dict[str, object]:
+        return {"id": f"n{n}", "at": "2026-11-23T02:00:00+00:00", "call_id": "1732350000.7",
+                "kind": "note", "data": {}}
+
+    write(spool, A_CALL[0], *(note(n) for n in range(300)))
+    written = iter(range(300, 1500))
+    real_apply = db.replay.apply_event
+
+    def apply_while_calls_write(*args: object) -> bool:
+        more = next(written, None)
+        if more is not None:
+            write(spool, note(more))
+        return real_apply(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(db.replay, "apply_event", apply_while_calls_write)
+    replayer = SpoolReplayer(spool, engine)
+    first = replayer.replay()
+    assert first.error is None and 301 <= first.applied < 1000
+    rounds, total = 1, first.applied
+    while (report := replayer.replay()).applied:  # the writer stops after 1200 more
+        rounds, total = rounds + 1, total + report.applied
+    with sessions(engine)() as session:
+        assert session.scalar(select(func.count()).select_from(CallEvent)) == 1501
+    assert total == 1501 and rounds > 2
