@@ -34,11 +34,9 @@ from dataclasses import dataclass, field, replace
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import func, select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from bench.lab import BenchAgiService, Lab, open_lab
+from bench.lab import BenchAgiService, Lab, open_lab, wait_for_records
 from bench.lines import SPEECH_LINE_KEY
 from bench.load import (
     LOAD_GENERATOR_NICENESS,
@@ -50,7 +48,6 @@ from bench.load import (
     wait_all,
 )
 from bench.measure import EventLog
-from db.models import Call, Recording
 from db.recordings import verify
 from hotline.asterisk.ami import Event
 from hotline.keeper import Keeper
@@ -235,22 +232,9 @@ def run_scenario(lab: Lab, scenario: str, count: int, outage_s: float) -> FaultR
 def settle(lab: Lab, calls: list[str], result: FaultResult, wait_s: float = 120.0) -> None:
     """Wait for the records service to write every call and register its recording, then
     check every recording stored so far against its registered checksum."""
-    deadline = time.monotonic() + wait_s
-    while True:
-        try:
-            with Session(lab.engine) as db:
-                result.records_written = db.scalar(
-                    select(func.count()).select_from(Call).where(Call.call_id.in_(calls))) or 0
-                statuses = db.execute(select(Recording.status, func.count()).where(
-                    Recording.call_id.in_(calls)).group_by(Recording.status)).all()
-                result.recordings = {status: int(n) for status, n in statuses}
-        except SQLAlchemyError:
-            pass  # the database is still coming back
-        pending = result.recordings.get("pending", 0)
-        if (result.records_written == len(calls) and not pending) \
-                or time.monotonic() > deadline:
-            break
-        time.sleep(1)
+    seen = wait_for_records(lab, calls, wait_s)
+    result.records_written = seen.written
+    result.recordings = seen.recordings
     with Session(lab.engine) as db:
         result.integrity_problems = len(verify(db))
 

@@ -21,11 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from bench.lines import DIALLED, ROOT, SPEECH_LINE, SPEECH_LINE_KEY, speech_line_settings
 from db.database import make_engine
 from db.migrate import upgrade
+from db.models import Call, Recording
 from db.postgres import PostgresServer
 from db.sample_data import load_sample_customers
 from hotline.asterisk import config
@@ -231,3 +234,32 @@ def _add_speech_line_queues(lab: Lab) -> None:
                 return
             time.sleep(0.3)
     raise RuntimeError("Asterisk did not load the Korean line's queues")
+
+
+@dataclass
+class RecordsSeen:
+    """What the records service has written for a run's calls."""
+
+    written: int = 0
+    recordings: dict[str, int] = field(default_factory=dict)  # by status
+
+
+def wait_for_records(lab: Lab, calls: list[str], wait_s: float) -> RecordsSeen:
+    """Wait until every call has its record and no recording is still pending (or the time is
+    up); a database that is coming back after a fault is asked again."""
+    deadline = time.monotonic() + wait_s
+    seen = RecordsSeen()
+    while True:
+        try:
+            with Session(lab.engine) as db:
+                seen.written = db.scalar(
+                    select(func.count()).select_from(Call).where(Call.call_id.in_(calls))) or 0
+                statuses = db.execute(select(Recording.status, func.count()).where(
+                    Recording.call_id.in_(calls)).group_by(Recording.status)).all()
+                seen.recordings = {status: int(n) for status, n in statuses}
+        except SQLAlchemyError:
+            pass
+        finished = seen.written == len(calls) and not seen.recordings.get("pending", 0)
+        if finished or time.monotonic() > deadline:
+            return seen
+        time.sleep(1)

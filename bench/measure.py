@@ -17,7 +17,7 @@ import os
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -198,15 +198,27 @@ def rss_kb(pid: int) -> int:
 
 
 def pids_running(marker: bytes) -> list[int]:
+    return pids_matching(lambda cmdline: marker in cmdline)
+
+
+def pids_matching(wanted: Callable[[bytes], bool]) -> list[int]:
+    """Processes whose command line (NUL-separated, as in /proc) is wanted."""
     found = []
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
             try:
-                if marker in Path(entry.path, "cmdline").read_bytes():
+                if wanted(Path(entry.path, "cmdline").read_bytes()):
                     found.append(int(entry.name))
             except OSError:
                 continue
     return found
+
+
+def is_postgres(cmdline: bytes) -> bool:
+    """PostgreSQL's server (…/bin/postgres) and the processes it forks, which retitle
+    themselves "postgres: …"."""
+    program = cmdline.split(b"\0", 1)[0]
+    return program.startswith(b"postgres:") or program.endswith(b"/bin/postgres")
 
 
 @dataclass
@@ -223,12 +235,17 @@ PEAK_WINDOW_S = 3.0
 class ProcessSampler:
     """CPU and memory of processes during a run. `watch`: name -> (pid or None, marker)
     — a pid is read directly; a marker sums every process whose command line has it
-    (classic AGI programs), their CPU counted from `children_of` (the pid that reaps them)."""
+    (classic AGI programs), their CPU counted from `children_of` (the pid that reaps them).
+    `groups`: name -> which command lines make up long-lived processes summed by their own
+    CPU (PostgreSQL's server and backends), each counted to its last sample once gone."""
 
     def __init__(self, pids: dict[str, int | None], markers: dict[str, tuple[bytes, int]],
-                 interval_s: float = 0.5) -> None:
+                 interval_s: float = 0.5,
+                 groups: dict[str, Callable[[bytes], bool]] | None = None) -> None:
         self.pids = pids
         self.markers = markers
+        self.groups = groups or {}
+        self._group_ticks: dict[str, dict[int, int]] = defaultdict(dict)  # name -> pid -> CPU
         self.interval_s = interval_s
         self._first: dict[str, int] = {}
         self._last: dict[str, int] = {}
@@ -253,7 +270,7 @@ class ProcessSampler:
         self._sample()
         elapsed_s = max(time.monotonic() - self._started, 0.001)
         usage = {}
-        for name in [*self.pids, *self.markers]:
+        for name in [*self.pids, *self.markers, *self.groups]:
             cpu_s = (self._last.get(name, 0) - self._first.get(name, 0)) / CLOCK_TICKS
             usage[name] = Usage(100 * cpu_s / elapsed_s, self._peak_kb[name] / 1024, cpu_s,
                                 peak_percent(self._history[name], PEAK_WINDOW_S))
@@ -288,6 +305,16 @@ class ProcessSampler:
             own = cpu_ticks(reaper)
             if reaped is not None and own is not None:
                 self._last[name] = reaped - own
+
+        for name, wanted in self.groups.items():
+            seen = self._group_ticks[name]
+            running = pids_matching(wanted)
+            for pid in running:
+                ticks = cpu_ticks(pid)
+                if ticks is not None:
+                    seen[pid] = ticks
+            self._last[name] = sum(seen.values())
+            self._peak_kb[name] = max(self._peak_kb[name], sum(rss_kb(p) for p in running))
 
     def _carried(self, name: str, pid: int) -> int:
         """CPU of earlier incarnations of a restarted service, so totals never go back."""

@@ -129,8 +129,7 @@ class Keeper:
         try:
             pid = service.up()
         except (ServiceError, OSError) as exc:
-            watch.backoff_s = min(max(watch.backoff_s * 2, self.policy.backoff_s),
-                                  self.policy.max_backoff_s)
+            self._back_off(watch)
             watch.next_try = self.clock() + watch.backoff_s
             watch.pid = None
             log.error("%s %s and did not start again (%s); next try in %.0f s",
@@ -138,8 +137,7 @@ class Keeper:
             return False
         if now - watch.up_since < self.policy.stable_after_s:
             # Died soon after its last start: wait longer before the next one.
-            watch.backoff_s = min(max(watch.backoff_s * 2, self.policy.backoff_s),
-                                  self.policy.max_backoff_s)
+            self._back_off(watch)
         watch.next_try = self.clock() + watch.backoff_s
         watch.restarts += 1
         watch.last_restart = time.time()
@@ -150,6 +148,11 @@ class Keeper:
         log.warning("%s %s: restarted (pid %d, restart %d)", service.name, reason, pid,
                     watch.restarts)
         return True
+
+    def _back_off(self, watch: ServiceWatch) -> None:
+        """Double the wait before the next start, from the first step up to the ceiling."""
+        watch.backoff_s = min(max(watch.backoff_s * 2, self.policy.backoff_s),
+                              self.policy.max_backoff_s)
 
     def _save(self) -> None:
         self.state_file.parent.mkdir(parents=True, exist_ok=True)

@@ -31,6 +31,7 @@ class TimedCaller(ScriptedCaller):
     # (at second, keys or say=<sound>, seconds the action takes)
     presses: list[tuple[float, str, float]] = field(default_factory=list)
     message_sound: tuple[str, str] | None = None  # (language, prompt id) said as a message
+    reaction_s: float = AFTER_PROMPT_S  # from the IVR starting to wait to the caller's press
 
     def hear_prompt(self, prompt_id: str, language: str) -> None:
         super().hear_prompt(prompt_id, language)
@@ -61,7 +62,7 @@ class TimedCaller(ScriptedCaller):
         return False
 
     def pressed(self, keys: str) -> None:
-        self.clock_s += AFTER_PROMPT_S
+        self.clock_s += self.reaction_s
         self.presses.append((self.clock_s, keys, DTMF_KEY_S * len(keys)))
         self.clock_s += DTMF_KEY_S * len(keys)
 
@@ -99,14 +100,16 @@ class PlannedCall:
 def plan_call(menus: MenuSet, transcript: Transcript, durations_ms: dict[str, int],
               variables: tuple[str, ...] = (), queue_allowance_s: float = 0.0,
               message_prompt: tuple[str, str] | None = None,
-              prompts_dir: str = "") -> PlannedCall:
+              prompts_dir: str = "", reaction_s: float = AFTER_PROMPT_S) -> PlannedCall:
     """`queue_allowance_s`: stay longer when the call ends in a queue, for the live wait
     announcement (callers ahead, estimated wait) the menus alone cannot predict.
     `message_prompt` (language, prompt id): what the caller says when leaving a message,
-    a rendered prompt under `prompts_dir`."""
+    a rendered prompt under `prompts_dir`. `reaction_s`: how long after a prompt that cannot
+    be interrupted ends the caller presses."""
     if not transcript.dtmf_only:
         raise ValueError(f"{transcript.name}: only keys-only transcripts can be dialled")
-    caller = TimedCaller(transcript, durations_ms=durations_ms, message_sound=message_prompt)
+    caller = TimedCaller(transcript, durations_ms=durations_ms, message_sound=message_prompt,
+                         reaction_s=reaction_s)
     expected = run_transcript(menus, transcript, caller)
     steps: list[tuple[float, str]] = []
     previous_end = 0.0

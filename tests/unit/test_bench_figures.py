@@ -3,11 +3,22 @@ percentiles, peak concurrency, and how a fault run judges a call."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from bench.faults import classify
 from bench.load import BenchCall
-from bench.measure import AgiSession, EventLog, peak_overlap, percentile, timings
+from bench.measure import (
+    AgiSession,
+    EventLog,
+    ProcessSampler,
+    is_postgres,
+    peak_overlap,
+    percentile,
+    timings,
+)
 from hotline.calls import CallerScript
 
 
@@ -73,3 +84,24 @@ PLAN = BenchCall("lost-card-mandarin", CallerScript(), "queue", "cards-priority"
 def test_a_fault_run_judges_each_call(ended: dict[str, str] | None, joined: str | None,
                                       kind: str) -> None:
     assert classify(PLAN, ended, joined) == kind
+
+
+def test_postgresql_is_its_server_and_the_processes_it_forks() -> None:
+    assert is_postgres(b"/usr/lib/postgresql/17/bin/postgres\0-D\0/srv/pg/data\0")
+    assert is_postgres(b"postgres: postgres hotline 127.0.0.1(40112) idle\0")
+    assert is_postgres(b"postgres: checkpointer \0")
+    assert not is_postgres(b"runuser\0-u\0postgres\0--\0pg_ctl\0")
+    assert not is_postgres(b"python\0-m\0hotline\0records\0--db\0postgresql://postgres@x\0")
+
+
+def test_a_group_keeps_the_cpu_of_members_that_have_exited() -> None:
+    marker = b"bench-group-member"
+    program = "import sys, time\nend = time.process_time() + 0.3\n" \
+              "while time.process_time() < end: pass\ntime.sleep(0.6)"
+    sampler = ProcessSampler({}, {}, interval_s=0.1,
+                             groups={"busy": lambda cmdline: marker in cmdline})
+    sampler.start()
+    subprocess.run([sys.executable, "-c", program, marker.decode()], check=True)
+    usage = sampler.stop()["busy"]
+    assert 0.2 <= usage.cpu_s <= 1.0  # the child's 0.3 s of CPU, read while it slept
+    assert usage.peak_rss_mb > 0
