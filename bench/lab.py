@@ -120,6 +120,7 @@ class Lab:
         self.engine.dispose()
         if self.postgres.running():
             self.postgres.stop()
+        shutil.rmtree(self.postgres.base_dir, ignore_errors=True)  # a fresh one each run
         if self.recordings_volume is not None:
             subprocess.run(["umount", str(self.recordings_volume)], check=False)
 
@@ -240,20 +241,22 @@ def _add_speech_line_queues(lab: Lab) -> None:
 class RecordsSeen:
     """What the records service has written for a run's calls."""
 
-    written: int = 0
+    written: int = 0  # calls whose record is complete (their end is in)
     recordings: dict[str, int] = field(default_factory=dict)  # by status
 
 
 def wait_for_records(lab: Lab, calls: list[str], wait_s: float) -> RecordsSeen:
-    """Wait until every call has its record and no recording is still pending (or the time is
-    up); a database that is coming back after a fault is asked again."""
+    """Wait until every call's record is complete and no recording is still pending (or the
+    time is up): a recording is registered when the call's end is applied, so a call whose
+    record is only begun may yet add one. A database coming back after a fault is asked
+    again."""
     deadline = time.monotonic() + wait_s
     seen = RecordsSeen()
     while True:
         try:
             with Session(lab.engine) as db:
-                seen.written = db.scalar(
-                    select(func.count()).select_from(Call).where(Call.call_id.in_(calls))) or 0
+                seen.written = db.scalar(select(func.count()).select_from(Call).where(
+                    Call.call_id.in_(calls), Call.ended_at.is_not(None))) or 0
                 statuses = db.execute(select(Recording.status, func.count()).where(
                     Recording.call_id.in_(calls)).group_by(Recording.status)).all()
                 seen.recordings = {status: int(n) for status, n in statuses}

@@ -45,7 +45,10 @@ from ivr.menu_loader import load_menus
 console = Console(width=220)
 app = typer.Typer(add_completion=False)
 
-QUEUE_STAY_S = 12.0  # a queued caller holds this long (an agent answers if one is free)
+# A queued caller holds this long (an agent answers if one is free). When every agent is busy
+# the IVR first says how many wait and for how long and offers a callback (declined here by
+# letting its 3 s pass): the plan cannot know that, so the allowance covers it.
+QUEUE_STAY_S = 20.0
 SPEECH_EVERY = 4  # one caller in SPEECH_EVERY answers by voice on the Korean line
 # The Korean line: (word the caller says, queue it leads to)
 SPOKEN = (("caller/minwon", "complaints"), ("caller/net", "collections"),
@@ -240,9 +243,15 @@ def failure_example(plan: BenchCall, call: str, events: EventLog) -> str:
     commands = [c for session in sessions for c in session.commands]
     keys = sum(len(session.keys) for session in sessions)
     last = ", ".join(f"{verb}={result}" for _s, _e, verb, result in commands[-3:])
+    timing = ""
+    if sessions and commands:
+        begun = sessions[0].started
+        pressed = " ".join(f"{at - begun:.1f}" for s in sessions for at in s.keys)
+        timing = (f" in the IVR {commands[-1][1] - begun:.1f} s (planned call "
+                  f"{plan.duration_s:.1f} s), keys at [{pressed}] s")
     return (f"{plan.key}: AgiStatus={ended.get('AgiStatus', '-')} "
             f"Failure={ended.get('Failure') or '-'} sessions={len(sessions)} "
-            f"commands={len(commands)} keys={keys} last: {last}")
+            f"commands={len(commands)} keys={keys}{timing} last: {last}")
 
 
 def judge(plan: BenchCall, ended: dict[str, str] | None) -> str | None:
