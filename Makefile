@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install asterisk prompts models postgres browser demo test lint down
+.PHONY: install asterisk prompts models postgres browser demo test lint down bench-load bench-faults
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,12 @@ test: asterisk prompts models postgres browser lint  ## the whole suite: unit, c
 	@# pytest-of-<user> folder another user owns, which pytest refuses
 	mkdir -p var/pytest-tmp
 	PYTEST_DEBUG_TEMPROOT=$(CURDIR)/var/pytest-tmp $(BIN)/pytest
+
+bench-load: asterisk prompts models postgres  ## load through real Asterisk, FastAGI and classic AGI (root; ~35 min)
+	$(BIN)/python -m bench.load
+
+bench-faults: asterisk prompts models postgres  ## faults under load: kills, database stopped, disk full (root; ~15 min)
+	$(BIN)/python -m bench.faults
 
 down: install  ## stop everything `make demo` started
 	$(BIN)/hotline down
