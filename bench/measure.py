@@ -197,18 +197,13 @@ def rss_kb(pid: int) -> int:
     return 0
 
 
-def pids_running(marker: bytes) -> list[int]:
-    return pids_matching(lambda cmdline: marker in cmdline)
-
-
-def pids_matching(wanted: Callable[[bytes], bool]) -> list[int]:
-    """Processes whose command line (NUL-separated, as in /proc) is wanted."""
-    found = []
+def command_lines() -> dict[int, bytes]:
+    """Every process's command line (NUL-separated, as in /proc), read once per sample."""
+    found = {}
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
             try:
-                if wanted(Path(entry.path, "cmdline").read_bytes()):
-                    found.append(int(entry.name))
+                found[int(entry.name)] = Path(entry.path, "cmdline").read_bytes()
             except OSError:
                 continue
     return found
@@ -233,9 +228,9 @@ PEAK_WINDOW_S = 3.0
 
 
 class ProcessSampler:
-    """CPU and memory of processes during a run. `watch`: name -> (pid or None, marker)
-    — a pid is read directly; a marker sums every process whose command line has it
-    (classic AGI programs), their CPU counted from `children_of` (the pid that reaps them).
+    """CPU and memory of processes during a run. `pids`: name -> pid (None: not running), read
+    directly; `markers`: name -> (marker, reaper) sums every process whose command line has it
+    (classic AGI programs), their CPU counted from the reaper (the pid that reaps them).
     `groups`: name -> which command lines make up long-lived processes summed by their own
     CPU (PostgreSQL's server and backends), each counted to its last sample once gone."""
 
@@ -297,8 +292,9 @@ class ProcessSampler:
             if ticks is not None:  # a restarted process: keep counting from its new start
                 self._last[name] = ticks + self._carried(name, pid)
             self._peak_kb[name] = max(self._peak_kb[name], rss_kb(pid))
+        cmdlines = command_lines() if self.markers or self.groups else {}
         for name, (marker, reaper) in self.markers.items():
-            running = pids_running(marker)
+            running = [pid for pid, cmdline in cmdlines.items() if marker in cmdline]
             self._peak_count[name] = max(self._peak_count[name], len(running))
             self._peak_kb[name] = max(self._peak_kb[name], sum(rss_kb(p) for p in running))
             reaped = cpu_ticks(reaper, children=True)
@@ -308,7 +304,7 @@ class ProcessSampler:
 
         for name, wanted in self.groups.items():
             seen = self._group_ticks[name]
-            running = pids_matching(wanted)
+            running = [pid for pid, cmdline in cmdlines.items() if wanted(cmdline)]
             for pid in running:
                 ticks = cpu_ticks(pid)
                 if ticks is not None:
