@@ -4,8 +4,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+PACKAGES := agi ivr speech db runtime pbx services hotline console bench tests
+# pytest's temporary folders live in the checkout: a shared /tmp may hold a pytest-of-<user>
+# folder another user owns, which pytest refuses.
+PYTEST := mkdir -p var/pytest-tmp && PYTEST_DEBUG_TEMPROOT=$(CURDIR)/var/pytest-tmp $(BIN)/pytest
 
-.PHONY: install asterisk prompts models postgres browser demo test lint down bench-load bench-faults
+.PHONY: install asterisk prompts models postgres browser demo test unit contract integration check lint \
+	down bench-load bench-faults
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,15 +38,25 @@ browser: install  ## Debian's Chromium, which the console's browser tests drive 
 demo: asterisk prompts  ## bring the hotline up and place a demo call through real Asterisk
 	$(BIN)/hotline demo
 
-lint: install
-	$(BIN)/ruff check agi ivr speech db hotline tests bench
+check: install  ## ruff on every package, mypy strict (tests included), the layer contracts
+	$(BIN)/ruff check $(PACKAGES)
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
-test: asterisk prompts models postgres browser lint  ## the whole suite: unit, contract, integration (real Asterisk)
-	@# pytest's temporary folders live in the checkout: a shared /tmp may hold a
-	@# pytest-of-<user> folder another user owns, which pytest refuses
-	mkdir -p var/pytest-tmp
-	PYTEST_DEBUG_TEMPROOT=$(CURDIR)/var/pytest-tmp $(BIN)/pytest
+lint: check
+
+unit: install  ## the unit tier: no root, no Asterisk, under a minute
+	$(PYTEST) -m unit
+
+contract: install  ## the contract tier: our adapters against strict fake peers
+	$(PYTEST) -m contract
+
+integration: asterisk prompts models postgres browser  ## real Asterisk, Vosk, PostgreSQL, Chromium
+	$(PYTEST) -m integration
+
+test: asterisk prompts models postgres browser check  ## every tier: quick ones first, then real parts
+	$(PYTEST) -m "unit or contract"
+	$(PYTEST) -m integration
 
 bench-load: asterisk prompts models postgres  ## load through real Asterisk, FastAGI and classic AGI (root; ~35 min)
 	$(BIN)/python -m bench.load

@@ -30,6 +30,7 @@ from ivr.ports import (
     Directory,
     EventSink,
     RecordedMessage,
+    SystemClock,
     TicketIssuer,
 )
 from speech.client import SpeechClient
@@ -102,11 +103,6 @@ def _message(stem: Path) -> RecordedMessage | None:
 def _recording(channel: Channel) -> MixMonitorRecording | None:
     # Only a real AGI channel can start MixMonitor; test doubles record nothing.
     return MixMonitorRecording(channel) if isinstance(channel, AgiChannel) else None
-
-
-class SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
 
 
 @dataclass

@@ -19,7 +19,7 @@ import typer
 from agi.dispatch import SessionEnd, run_session
 from agi.server import serve as run_server
 from bench.lines import bench_routes
-from hotline.settings import Settings
+from runtime.settings import Settings
 
 app = typer.Typer(add_completion=False)
 

@@ -1,7 +1,7 @@
 """Faults under load through real Asterisk: while N callers walk the shipped menus (by keys,
 and the Korean line by voice), one thing breaks, then comes back:
 
-- fastagi-killed     the FastAGI server gets SIGKILL; the keeper (hotline/keeper.py, the
+- fastagi-killed     the FastAGI server gets SIGKILL; the keeper (services/keeper.py, the
                      same code `hotline up` runs) starts it again
 - speech-killed      the speech service gets SIGKILL; the keeper starts it again
 - database-stopped   PostgreSQL stops for `--outage-s`, then starts (a DBA's job: nothing
@@ -49,9 +49,10 @@ from bench.load import (
 )
 from bench.measure import EventLog
 from db.recordings import verify
-from hotline.asterisk.ami import Event
-from hotline.keeper import Keeper
-from hotline.services import BackgroundService, accepts
+from pbx.ami import Event
+from runtime.host import accepts
+from services.keeper import Keeper
+from services.processes import BackgroundService
 
 console = Console(width=200)
 app = typer.Typer(add_completion=False)

@@ -31,15 +31,15 @@ from db.migrate import upgrade
 from db.models import Call, Recording
 from db.postgres import PostgresServer
 from db.sample_data import load_sample_customers
-from hotline.asterisk import config
-from hotline.asterisk.ami import Ami
-from hotline.asterisk.process import AsteriskInstance
-from hotline.asterisk.provision import find_or_provision
 from hotline.prompt_commands import build_prompts
-from hotline.services import BackgroundService, RecorderService, SpeechServiceProcess
-from hotline.settings import Settings
 from ivr.agents import load_agents
 from ivr.menu_loader import load_menus
+from pbx import config
+from pbx.ami import Ami
+from pbx.process import AsteriskInstance
+from pbx.provision import find_or_provision
+from runtime.settings import Settings
+from services.processes import BackgroundService, RecorderService, SpeechServiceProcess
 
 BENCH_DIR = ROOT / "var" / "bench"
 AGENT_TALK_S = 4

@@ -28,9 +28,9 @@ from db.database import make_engine
 from db.spool import EventSpool
 from db.sql_directory import SqlDirectory
 from db.tickets import FileTicketIssuer
-from hotline.settings import Settings
 from ivr.agents import load_agents
 from ivr.transcripts import Transcript, load_transcript
+from runtime.settings import Settings
 from speech.client import SpeechClient
 
 ROOT = Path(__file__).resolve().parents[1]

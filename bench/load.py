@@ -37,10 +37,10 @@ from bench.measure import (
     percentile,
     timings,
 )
-from hotline.asterisk.ami import Ami
-from hotline.calls import CallerScript, CallTrace, start_call
-from hotline.transcript_calls import plan_call
 from ivr.menu_loader import load_menus
+from pbx.ami import Ami
+from pbx.calls import CallerScript, CallTrace, start_call
+from pbx.transcript_calls import plan_call
 
 console = Console(width=220)
 app = typer.Typer(add_completion=False)

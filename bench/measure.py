@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hotline.asterisk.ami import Ami, Event
+from pbx.ami import Ami, Event
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PROMPT_COMMANDS = ("STREAM FILE",)

@@ -25,10 +25,10 @@ from rich.console import Console
 from rich.table import Table
 
 from hotline.prompt_commands import build_prompts
-from hotline.services import SpeechServiceProcess
-from hotline.settings import Settings
 from ivr.menu_schema import SpeechSettings
 from ivr.ports import SpeechUnavailable
+from runtime.settings import Settings
+from services.processes import SpeechServiceProcess
 from speech.client import SpeechClient
 from speech.models import check_model, load_registry
 from speech.recogniser import read_wav

@@ -423,7 +423,7 @@ def _byte_range(header: str | None, size: int) -> tuple[int, int, bool]:
 
 def _charts(kpis: Any) -> dict[str, str]:
     """The report's charts as data: URIs (nothing written where the console serves)."""
-    from hotline.report_commands import draw_charts
+    from services.charts import draw_charts
 
     with tempfile.TemporaryDirectory() as folder:
         return {path.stem: "data:image/png;base64," + base64.b64encode(

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import Account, Call, QueueLeg
-from hotline.asterisk.ami import Ami
 from ivr.agents import Agent
+from pbx.ami import Ami
 
 MODES = ("listen", "whisper", "barge")
 SUPERVISOR_CONTEXT = "hotline-supervisor"

@@ -42,7 +42,7 @@ def ensure_postgres_installed() -> Path:
         return found
     if os.geteuid() != 0:
         raise PostgresError("PostgreSQL is not installed: `apt-get install postgresql` as root")
-    from hotline.asterisk.provision import apt_install  # only needed on a fresh machine
+    from runtime.host import apt_install  # only needed on a fresh machine
 
     apt_install("postgresql")
     found = postgres_bin_dir()

@@ -3,7 +3,7 @@ typed tables (calls, speech results, queue legs, callbacks) are filled from the 
 below, and every event is also kept as it came in `call_events` (the call's path).
 
 Events come from the IVR (ivr.interpreter: ivr-finished, speech-result, callback-requested,
-message-recorded, message-transcribed) and from Asterisk through hotline.asterisk.call_events
+message-recorded, message-transcribed) and from Asterisk through pbx.call_events
 (call-started, call-ended, queue-joined, queue-answered, queue-abandoned, queue-left,
 agent-completed, callback-placeholder, callback-attempt).
 """

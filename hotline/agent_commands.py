@@ -10,12 +10,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hotline.asterisk.ami import Ami, AmiError, Event
-from hotline.asterisk.config import CALLER_ENDPOINT, SIP_REALM, sip_password
-from hotline.asterisk.process import AsteriskInstance
-from hotline.asterisk.provision import ProvisionError, find_or_provision
-from hotline.settings import Settings
 from ivr.agents import load_agents
+from pbx.ami import Ami, AmiError, Event
+from pbx.config import CALLER_ENDPOINT, SIP_REALM, sip_password
+from pbx.process import AsteriskInstance
+from pbx.provision import ProvisionError, find_or_provision
+from runtime.settings import Settings
 
 console = Console()
 

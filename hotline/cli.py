@@ -27,13 +27,18 @@ from hotline import (
     report_commands,
     speech_commands,
 )
-from hotline.asterisk.ami import AmiError
-from hotline.asterisk.config import ConfigError
-from hotline.asterisk.process import AsteriskInstance
-from hotline.asterisk.provision import ProvisionError, find_or_provision
-from hotline.calls import CallerScript, CallTrace, place_call
-from hotline.keeper import Keeper, keep_forever, read_state
-from hotline.services import (
+from ivr.menu_loader import load_menus
+from ivr.ports import SpeechUnavailable
+from ivr.transcripts import TranscriptError, load_transcript
+from pbx.ami import AmiError
+from pbx.calls import CallerScript, CallTrace, place_call
+from pbx.config import ConfigError
+from pbx.process import AsteriskInstance
+from pbx.provision import ProvisionError, find_or_provision
+from pbx.transcript_calls import PlannedCall, plan_call
+from runtime.settings import Settings
+from services.keeper import Keeper, keep_forever, read_state
+from services.processes import (
     ConsoleService,
     FastAgiService,
     KeeperService,
@@ -42,11 +47,6 @@ from hotline.services import (
     SpeechServiceProcess,
     kept_services,
 )
-from hotline.settings import Settings
-from hotline.transcript_calls import PlannedCall, plan_call
-from ivr.menu_loader import load_menus
-from ivr.ports import SpeechUnavailable
-from ivr.transcripts import TranscriptError, load_transcript
 from speech import prompt_build
 from speech.client import SpeechClient
 
@@ -101,7 +101,7 @@ def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on (loop
     """Run the FastAGI server in the foreground (SIGTERM stops it gracefully, SIGHUP reloads
     the menus; edited menu files are also picked up by themselves)."""
     from agi.server import serve as run_server
-    from hotline.app import build_app
+    from services.composition import build_app
 
     hotline = build_app(Settings.from_env())
     hotline.store.watch()

@@ -20,7 +20,7 @@ from db import complaints as rules
 from db.database import make_engine, masked_url, sessions
 from db.models import Complaint
 from db.privacy import mask_number
-from hotline.settings import Settings
+from runtime.settings import Settings
 
 complaints_app = typer.Typer(help="Complaint tickets: list (no command) and workflow.",
                              invoke_without_command=True)

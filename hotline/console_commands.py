@@ -18,12 +18,12 @@ from console.live import LiveMonitor
 from db.database import make_engine
 from db.models import ConsoleUser
 from db.privacy import load_number_secret
-from hotline.asterisk import config as asterisk_config
-from hotline.asterisk.ami import Ami
 from hotline.complaint_commands import cli_session
-from hotline.recorder import NUMBER_SECRET_FILE, recordings_cipher
-from hotline.settings import LOOPBACK, Settings
 from ivr.agents import load_agents
+from pbx import config as asterisk_config
+from pbx.ami import Ami
+from runtime.settings import LOOPBACK, Settings
+from services.records import NUMBER_SECRET_FILE, recordings_cipher
 
 console_app = typer.Typer(help="The supervisor web console.", no_args_is_help=True)
 user_app = typer.Typer(help="Console users (hashed passwords; roles supervisor, qa, admin).",
@@ -113,7 +113,7 @@ def install_browser() -> None:
     """Install Debian's Chromium for the console's browser tests (Playwright drives it)."""
     found = find_browser()
     if found is None:
-        from hotline.asterisk.provision import apt_install
+        from pbx.provision import apt_install
 
         apt_install("--no-install-recommends", "chromium")
         found = find_browser()

@@ -19,9 +19,9 @@ from db.models import Call, QueueLeg
 from db.postgres import PostgresError, ensure_postgres_installed
 from db.replay import SpoolReplayer
 from db.sample_data import SampleDataError, load_sample_customers
-from hotline.asterisk.provision import ProvisionError
-from hotline.recorder import Recorder, read_status
-from hotline.settings import Settings
+from pbx.provision import ProvisionError
+from runtime.settings import Settings
+from services.records import Recorder, read_status
 
 db_app = typer.Typer(help="The call-records database (SQLite by default, PostgreSQL by URL).",
                      no_args_is_help=True)

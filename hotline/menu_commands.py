@@ -15,8 +15,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from db.directory import YamlDirectory
-from hotline.services import FastAgiService
-from hotline.settings import Settings
 from ivr.agents import check_agents, load_agents
 from ivr.catalog import Catalog
 from ivr.errors import CallerHungUp
@@ -28,6 +26,8 @@ from ivr.ports import ALL_KEYS, Heard, RecordedMessage, keys_until_hash
 from ivr.problems import Problem, Severity, errors
 from ivr.transcripts import TranscriptError, load_transcript, run_transcript
 from ivr.vocabulary import unchecked_languages, vocabulary_problems
+from runtime.settings import Settings
+from services.processes import FastAgiService
 from speech.models import RegistryError, installed_vocabularies, load_registry
 
 console = Console()

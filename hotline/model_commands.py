@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TransferSpeedColumn
 from rich.table import Table
 
-from hotline.settings import Settings
+from runtime.settings import Settings
 from speech.models import (
     ModelError,
     Registry,

@@ -10,9 +10,9 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from hotline.asterisk.provision import ProvisionError, apt_install
 from hotline.menu_commands import menus_or_exit
-from hotline.settings import Settings
+from pbx.provision import ProvisionError, apt_install
+from runtime.settings import Settings
 from speech import prompt_build
 from speech.audio import TELEPHONY_RATE
 from speech.tts import TtsError

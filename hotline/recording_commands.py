@@ -15,9 +15,9 @@ from db import recordings as store
 from db.database import make_engine
 from db.models import AuditEntry, Recording
 from hotline.complaint_commands import cli_session
-from hotline.recorder import recordings_cipher, retention_policy
-from hotline.settings import Settings
 from ivr.menu_loader import load_menus
+from runtime.settings import Settings
+from services.records import recordings_cipher, retention_policy
 
 recordings_app = typer.Typer(help="Compliance recordings: integrity, retention, legal hold.",
                              no_args_is_help=True)

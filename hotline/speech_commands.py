@@ -11,8 +11,8 @@ import typer
 from rich.console import Console
 
 from hotline.model_commands import registry_or_exit
-from hotline.settings import Settings
 from ivr.ports import SpeechUnavailable
+from runtime.settings import Settings
 from speech.client import SpeechClient
 from speech.service import SpeechService, load_models, start_server
 from speech.streaming import start_audiosocket_server

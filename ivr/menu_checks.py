@@ -17,12 +17,12 @@ from ivr import menu_schema as schema
 from ivr import spoken
 from ivr.catalog import Catalog
 from ivr.matching import normalise_phrase
-from ivr.menu_loader import Origin, _Parts
+from ivr.menu_parts import Origin, ParsedMenus
 from ivr.problems import Problem, Severity
 from ivr.yamlsource import YamlSource
 
 
-def cross_check(parts: _Parts, catalog: Catalog,
+def cross_check(parts: ParsedMenus, catalog: Catalog,
                 catalog_source: YamlSource | None) -> list[Problem]:
     if parts.line is None or parts.line_origin is None:
         return []
@@ -31,7 +31,7 @@ def cross_check(parts: _Parts, catalog: Catalog,
 
 
 class _Checker:
-    def __init__(self, parts: _Parts, line: schema.LineSettings, line_origin: Origin,
+    def __init__(self, parts: ParsedMenus, line: schema.LineSettings, line_origin: Origin,
                  catalog: Catalog, catalog_source: YamlSource | None) -> None:
         self.parts = parts
         self.line = line

@@ -22,6 +22,8 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from ivr import menu_schema as schema
 from ivr import spoken
 from ivr.catalog import Catalog, PromptEntry
+from ivr.menu_checks import cross_check
+from ivr.menu_parts import Origin, ParsedMenus
 from ivr.problems import Problem, errors
 from ivr.yamlsource import YamlSource, read_yaml
 
@@ -29,12 +31,6 @@ M = TypeVar("M", bound=BaseModel)
 NODE_ADAPTER: TypeAdapter[schema.Node] = TypeAdapter(schema.Node)
 NODE_KINDS = ("play", "menu", "collect", "language", "condition", "lookup", "queue", "record",
               "callback", "complaint", "say", "goto", "hangup")
-
-
-@dataclass(frozen=True)
-class Origin:
-    file: Path
-    line: int
 
 
 @dataclass(frozen=True)
@@ -62,37 +58,18 @@ class LoadResult:
         return self.menus is not None
 
 
-@dataclass
-class _Parts:
-    """What parsed, plus what exists at all (ids of nodes that failed the schema still count
-    as defined so their referrers do not get a second, misleading error)."""
-
-    line: schema.LineSettings | None = None
-    line_origin: Origin | None = None
-    queues: dict[str, schema.QueueDef] = field(default_factory=dict)
-    queue_origins: dict[str, Origin] = field(default_factory=dict)
-    nodes: dict[str, schema.Node] = field(default_factory=dict)
-    origins: dict[str, Origin] = field(default_factory=dict)
-    broken_nodes: set[str] = field(default_factory=set)
-    # Files whose YAML did not parse: their nodes are unknown, so "does not exist" and
-    # "unreachable" would be noise until the syntax is fixed.
-    unparsed_files: set[Path] = field(default_factory=set)
-    sources: dict[Path, YamlSource] = field(default_factory=dict)
-
-
 def menu_files(menus_dir: Path) -> list[Path]:
     return sorted([*menus_dir.glob("*.yaml"), *menus_dir.glob("*.yml")])
 
 
 def load_menus(menus_dir: Path, catalog_file: Path) -> LoadResult:
-    from ivr.menu_checks import cross_check  # the checks need _Parts' shape, not the reverse
 
     problems: list[Problem] = []
     files = menu_files(menus_dir)
     if not files:
         problems.append(Problem(menus_dir, 1, "no menu files (*.yaml) found",
                                 "add at least one file with a `line:` section and nodes"))
-    parts = _Parts()
+    parts = ParsedMenus()
     for file in files:
         _load_file(file, parts, problems)
     catalog, catalog_source = load_catalog(catalog_file, problems)
@@ -140,7 +117,7 @@ def load_catalog(file: Path, problems: list[Problem]) -> tuple[Catalog | None, Y
         return None, source
 
 
-def _load_file(file: Path, parts: _Parts, problems: list[Problem]) -> None:
+def _load_file(file: Path, parts: ParsedMenus, problems: list[Problem]) -> None:
     source = read_yaml(file)
     parts.sources[file] = source
     problems.extend(Problem(file, p.line, p.message, p.fix) for p in source.problems)
@@ -187,7 +164,7 @@ def _load_file(file: Path, parts: _Parts, problems: list[Problem]) -> None:
             parts.nodes[node_id] = node
 
 
-def _load_line(file: Path, source: YamlSource, raw: Any, parts: _Parts,
+def _load_line(file: Path, source: YamlSource, raw: Any, parts: ParsedMenus,
                problems: list[Problem]) -> None:
     origin = Origin(file, source.line_of(("line",)))
     if parts.line_origin is not None:

@@ -6,7 +6,7 @@ implement these.
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Protocol
 
 # Keys a caller can press; used as the escape set while a prompt plays so keys stay live.
@@ -189,3 +189,10 @@ class Clock(Protocol):
     def now(self) -> datetime:
         """Timezone-aware current time."""
         ...
+
+
+class SystemClock:
+    """`Clock` of real calls and services: the host's time, in UTC."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from hotline.asterisk.ami import Ami
+from pbx.ami import Ami
 
 EVENTS = 3000
 

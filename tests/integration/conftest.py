@@ -16,17 +16,14 @@ import pytest
 from agi.menu_store import MenuStore
 from agi.routes import Route
 from db.postgres import PostgresServer, postgres_bin_dir
-from hotline.asterisk.ami import Ami
-from hotline.asterisk.process import AsteriskInstance
-from hotline.asterisk.provision import ProvisionError, find_or_provision
-from hotline.settings import Settings
 from ivr.agents import Agent, load_agents
 from ivr.menu_loader import MenuSet
+from pbx.ami import Ami
+from pbx.process import AsteriskInstance
+from pbx.provision import ProvisionError, find_or_provision
+from runtime.settings import Settings
 from tests import support
 from tests.support import STARTER_ROUTES, RunningServer, free_port
-
-pytestmark = pytest.mark.integration
-
 
 ROUTING_AGENTS = Path(__file__).resolve().parents[1] / "routing" / "agents.yaml"
 

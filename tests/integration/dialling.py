@@ -11,17 +11,17 @@ from typing import Any
 from agi.hotline_route import HotlineRoute
 from agi.menu_store import MenuStore
 from db.spool import EventSpool
-from hotline.asterisk.ami import Ami
-from hotline.asterisk.process import AsteriskInstance
-from hotline.calls import CallTrace, place_call
 from hotline.prompt_commands import build_prompts
-from hotline.settings import Settings
-from hotline.transcript_calls import plan_call
 from ivr.agents import Agent
 from ivr.menu_loader import MenuSet
 from ivr.outcomes import Outcome
 from ivr.ports import Channel
 from ivr.transcripts import Transcript, TranscriptDirectory, load_transcript
+from pbx.ami import Ami
+from pbx.calls import CallTrace, place_call
+from pbx.process import AsteriskInstance
+from pbx.transcript_calls import plan_call
+from runtime.settings import Settings
 from tests.support import FixedClock
 
 ROOT = Path(__file__).resolve().parents[2]

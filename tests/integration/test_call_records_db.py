@@ -23,15 +23,15 @@ from db.postgres import PostgresServer
 from db.replay import SpoolReplayer
 from db.spool import EventSpool
 from db.tickets import FileTicketIssuer
-from hotline.asterisk.ami import Ami
-from hotline.asterisk.process import AsteriskInstance
-from hotline.calls import place_call
 from hotline.cli import app
-from hotline.recorder import Recorder
-from hotline.transcript_calls import plan_call
 from ivr.agents import Agent
 from ivr.menu_loader import MenuSet
 from ivr.transcripts import TranscriptDirectory, load_transcript
+from pbx.ami import Ami
+from pbx.calls import place_call
+from pbx.process import AsteriskInstance
+from pbx.transcript_calls import plan_call
+from services.records import Recorder
 from tests.integration.dialling import dial_cantonese_dispute, rendered_durations
 from tests.support import FixedClock, free_port
 

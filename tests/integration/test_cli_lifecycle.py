@@ -13,7 +13,6 @@ import pytest
 
 from tests.support import free_port
 
-pytestmark = pytest.mark.integration
 HOTLINE = str(Path(sys.executable).parent / "hotline")
 
 

@@ -26,13 +26,13 @@ from console.live import LiveMonitor
 from db import migrate
 from db.database import make_engine
 from db.models import Recording
-from hotline.asterisk.ami import Ami
-from hotline.asterisk.process import AsteriskInstance
 from hotline.cli import app as cli
 from hotline.console_commands import find_browser
-from hotline.recorder import Recorder
 from ivr.agents import Agent
 from ivr.menu_loader import MenuSet
+from pbx.ami import Ami
+from pbx.process import AsteriskInstance
+from services.records import Recorder
 from tests.integration.dialling import dial_cantonese_dispute
 from tests.support import free_port
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import subprocess
 
 from agi.dispatch import SessionEnd
-from hotline.asterisk.ami import Ami
-from hotline.asterisk.process import AsteriskInstance
-from hotline.calls import CallerScript, place_call
 from ivr.outcomes import Outcome, OutcomeKind
 from ivr.ports import Channel
+from pbx.ami import Ami
+from pbx.calls import CallerScript, place_call
+from pbx.process import AsteriskInstance
 
 
 def test_caller_presses_a_key_and_the_route_sets_the_variable(ami: Ami, fastagi) -> None:

@@ -15,15 +15,15 @@ from agi.hotline_route import HotlineRoute
 from agi.menu_store import MenuStore
 from agi.routes import Route
 from db.spool import EventSpool
-from hotline.asterisk.ami import Ami
-from hotline.asterisk.process import AsteriskInstance
-from hotline.calls import CallerScript, place_call, place_calls
-from hotline.settings import Settings
-from hotline.transcript_calls import plan_call
 from ivr.directory import InMemoryDirectory
 from ivr.outcomes import Outcome
 from ivr.ports import Channel
 from ivr.transcripts import Transcript, TranscriptDirectory, load_transcript
+from pbx.ami import Ami
+from pbx.calls import CallerScript, place_call, place_calls
+from pbx.process import AsteriskInstance
+from pbx.transcript_calls import plan_call
+from runtime.settings import Settings
 from speech.audio import inspect
 from tests.support import FixedClock
 

@@ -5,14 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from pydub import AudioSegment
 
 from ivr.catalog import Catalog
 from speech import prompt_build
 from speech.audio import inspect
-
-pytestmark = pytest.mark.integration
 
 
 def catalog(greeting: str = "您好，欢迎致电。") -> Catalog:

@@ -14,12 +14,12 @@ import numpy as np
 
 from agi.menu_store import MenuStore
 from db.audio_store import store_raw
-from hotline.asterisk.ami import Ami
-from hotline.asterisk.process import AsteriskInstance
-from hotline.calls import place_call
-from hotline.transcript_calls import plan_call
 from ivr.menu_loader import MenuSet
 from ivr.transcripts import load_transcript
+from pbx.ami import Ami
+from pbx.calls import place_call
+from pbx.process import AsteriskInstance
+from pbx.transcript_calls import plan_call
 from tests.integration.dialling import transcript_route
 
 ROOT = Path(__file__).resolve().parents[2]

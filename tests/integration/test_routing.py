@@ -25,14 +25,14 @@ from db.database import make_engine, sessions
 from db.models import Call, Callback, CallbackAttempt
 from db.spool import EventSpool
 from hotline.agent_commands import queue_states
-from hotline.asterisk.ami import Ami, Event
-from hotline.asterisk.process import AsteriskInstance
 from hotline.prompt_commands import build_prompts
-from hotline.recorder import Recorder
 from ivr.agents import Agent, plan_route
 from ivr.menu_loader import MenuSet
 from ivr.outcomes import Outcome, OutcomeKind
 from ivr.transcripts import TranscriptDirectory, load_transcript
+from pbx.ami import Ami, Event
+from pbx.process import AsteriskInstance
+from services.records import Recorder
 from tests.integration.conftest import ROUTING_AGENTS
 from tests.integration.dialling import dial_cantonese_dispute
 from tests.support import FixedClock, free_port

@@ -19,13 +19,13 @@ import yaml
 from agi.hotline_route import HotlineRoute
 from agi.menu_store import MenuStore
 from db.spool import EventSpool
-from hotline.asterisk.ami import Ami
-from hotline.asterisk.process import AsteriskInstance
-from hotline.calls import CallerScript, CallTrace, place_calls
 from hotline.prompt_commands import build_prompts
-from hotline.services import SpeechServiceProcess
-from hotline.settings import Settings
 from ivr.directory import InMemoryDirectory
+from pbx.ami import Ami
+from pbx.calls import CallerScript, CallTrace, place_calls
+from pbx.process import AsteriskInstance
+from runtime.settings import Settings
+from services.processes import SpeechServiceProcess
 from speech.client import SpeechClient
 from speech.models import State, check_model, load_registry
 from tests.support import free_port

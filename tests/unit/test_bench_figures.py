@@ -19,7 +19,7 @@ from bench.measure import (
     percentile,
     timings,
 )
-from hotline.calls import CallerScript
+from pbx.calls import CallerScript
 
 
 class NoAmi:

@@ -23,9 +23,9 @@ from db.models import (
 from db.privacy import mask_number, number_key
 from db.replay import REJECTED_FILE, SpoolReplayer
 from db.spool import EventSpool
-from hotline.asterisk.call_events import spool_event
 from ivr.menu_loader import MenuSet
 from ivr.transcripts import load_transcript, run_transcript
+from pbx.call_events import spool_event
 
 ROOT = Path(__file__).resolve().parents[2]
 

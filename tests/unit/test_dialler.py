@@ -13,9 +13,9 @@ from db.database import sessions
 from db.models import Call, Callback, CallbackAttempt
 from db.replay import SpoolReplayer
 from db.spool import EventSpool
-from hotline.dialler import CallbackDialler, DialRequest
 from ivr.agents import Agent
 from ivr.menu_loader import MenuSet
+from services.dialler import CallbackDialler, DialRequest
 from tests.support import FixedClock
 
 DAYTIME = datetime.fromisoformat("2026-11-23T10:00:00+08:00")

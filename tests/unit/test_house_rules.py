@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from agi import variables
 from agi.routes import ROUTE_NAMES
-from hotline.asterisk import config
-from hotline.asterisk.provision import AsteriskInstallation
-from hotline.settings import Settings
 from ivr.agents import asterisk_queue
 from ivr.menu_loader import load_menus
 from ivr.outcomes import OutcomeKind
 from ivr.starter import FALLBACK_QUEUE
+from pbx import config
+from pbx.provision import AsteriskInstallation
+from runtime.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DIALPLAN = "\n".join(p.read_text() for p in sorted((ROOT / "dialplan").glob("*.conf")))
+PACKAGES = ("agi", "ivr", "speech", "db", "runtime", "pbx", "services", "hotline", "console")
 FORBIDDEN_IN_IVR = {"asterisk", "agi", "hotline", "speech", "db", "vosk", "sqlalchemy",
-                    "pyttsx3", "pydub", "socket", "subprocess"}
+                    "pyttsx3", "pydub", "socket", "subprocess", "runtime", "pbx", "services",
+                    "console"}
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -40,15 +44,24 @@ def test_ivr_is_pure() -> None:
 
 
 def test_only_agi_and_ami_adapters_import_pyst2() -> None:
-    allowed = {ROOT / "agi" / "channel.py", ROOT / "hotline" / "asterisk" / "ami.py"}
-    for package in ("agi", "ivr", "speech", "db", "hotline"):
+    allowed = {ROOT / "agi" / "channel.py", ROOT / "pbx" / "ami.py"}
+    for package in PACKAGES:
         for path in sorted((ROOT / package).rglob("*.py")):
             if "asterisk" in imported_modules(path):
                 assert path in allowed, f"{path.relative_to(ROOT)} imports pyst2"
 
 
+def test_layers_import_downward_only() -> None:
+    """The import-linter contracts in pyproject.toml: no upward imports, no cycles between
+    layers, ivr pure, pyst2 only behind its two adapters."""
+    lint_imports = Path(sys.executable).parent / "lint-imports"
+    done = subprocess.run([str(lint_imports), "--no-cache"], cwd=ROOT, capture_output=True,
+                          text=True, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+
+
 def test_no_print_in_service_code() -> None:
-    for package in ("agi", "ivr", "speech", "db"):
+    for package in ("agi", "ivr", "speech", "db", "runtime", "pbx", "services"):
         for path in sorted((ROOT / package).rglob("*.py")):
             calls = [n for n in ast.walk(ast.parse(path.read_text()))
                      if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "print"]

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from hotline.keeper import Keeper, KeeperPolicy, read_state
-from hotline.services import BackgroundService, ServiceError
-from hotline.settings import Settings
+from runtime.settings import Settings
+from services.keeper import Keeper, KeeperPolicy, read_state
+from services.processes import BackgroundService, ServiceError
 
 
 class PretendService(BackgroundService):

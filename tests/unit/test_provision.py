@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from hotline.asterisk import provision
-from hotline.asterisk.provision import AsteriskInstallation, ProvisionError
+from pbx import provision
+from pbx.provision import AsteriskInstallation, ProvisionError
 
 HOST = AsteriskInstallation("host", None, "/usr/sbin/asterisk", "/m", "/d", "22.10.1")
 

@@ -21,8 +21,8 @@ from db import recordings as store
 from db.audio_store import AudioCipher, read_audio, store_raw
 from db.models import AuditEntry, Call, Complaint, QueueLeg, Recording
 from db.records import apply_event
-from hotline.recorder import retention_policy
 from ivr.menu_loader import MenuSet
+from services.records import retention_policy
 
 ENDED = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 NOW = datetime(2026, 11, 23, 2, 5, tzinfo=UTC)

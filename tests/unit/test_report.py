@@ -16,7 +16,7 @@ from db.database import sessions
 from db.kpis import compute
 from db.models import Call, Callback, QueueLeg, Survey
 from hotline.cli import app
-from hotline.report_commands import draw_charts
+from services.charts import draw_charts
 
 FIXTURE = Path(__file__).with_name("kpi_fixture.yaml")
 DAY_START = datetime.fromisoformat("2026-11-23T00:00:00+08:00")

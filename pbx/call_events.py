@@ -11,8 +11,8 @@ import threading
 from collections.abc import Callable
 
 from db.privacy import mask_number, number_key
-from hotline.asterisk.ami import Ami, AmiError, Event
 from ivr.ports import EventSink
+from pbx.ami import Ami, AmiError, Event
 
 log = logging.getLogger(__name__)
 

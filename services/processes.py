@@ -1,20 +1,19 @@
 """Background services of one runtime folder (pid file + log): the FastAGI server, the
 speech service, the call-records service and the console, each a `python -m hotline ...`
-process listening on loopback, and the keeper that restarts them (hotline/keeper.py)."""
+process listening on loopback, and the keeper that restarts them (services/keeper.py)."""
 
 from __future__ import annotations
 
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
-from hotline.settings import Settings
+from runtime.host import accepts, alive, wait_gone
+from runtime.settings import Settings
 
 START_TIMEOUT_S = 15.0
 SPEECH_START_TIMEOUT_S = 180.0  # large models take a while to load
@@ -142,7 +141,7 @@ class ConsoleService(BackgroundService):
 
 
 class KeeperService(BackgroundService):
-    """`hotline keep`: restarts the other services when they die (hotline/keeper.py)."""
+    """`hotline keep`: restarts the other services when they die (services/keeper.py)."""
 
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings, "keeper", ["keep"], None)
@@ -156,40 +155,4 @@ def kept_services(settings: Settings) -> list[BackgroundService]:
     """What the keeper keeps running, in the order `hotline up` starts them."""
     return [RecorderService(settings), SpeechServiceProcess(settings),
             FastAgiService(settings), ConsoleService(settings)]
-
-
-def alive(pid: int, markers: list[bytes]) -> bool:
-    """Alive (not a zombie) and really ours: a recycled pid must not be mistaken for it."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return all(m in cmdline for m in markers) and ") Z " not in stat
-
-
-def wait_gone(pid: int, timeout_s: float, still_there: Callable[[], object]) -> bool:
-    """Wait until `still_there()` is falsy, reaping our child so it does not linger."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        reap(pid)
-        if not still_there():
-            return True
-        time.sleep(0.1)
-    return False
-
-
-def accepts(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def reap(pid: int) -> None:
-    try:
-        os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 

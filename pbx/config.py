@@ -13,8 +13,6 @@ import secrets
 import shutil
 from pathlib import Path
 
-from hotline.asterisk.provision import AsteriskInstallation
-from hotline.settings import Settings
 from ivr.agents import (
     WIDE_MAX_PENALTY,
     WIDEN_RULE,
@@ -26,6 +24,8 @@ from ivr.agents import (
 )
 from ivr.catalog import prompt_sound
 from ivr.menu_loader import MenuSet, load_menus
+from pbx.provision import AsteriskInstallation
+from runtime.settings import Settings
 from speech.hold_music import write_hold_music
 
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")

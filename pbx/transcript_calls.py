@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from hotline.calls import CallerScript
 from ivr.menu_loader import MenuSet
 from ivr.ports import RecordedMessage
 from ivr.transcripts import ScriptedCaller, Transcript, TranscriptResult, run_transcript
+from pbx.calls import CallerScript
 
 BARGE_IN_S = 1.0  # into an interruptible prompt: late enough that it is surely playing
 AFTER_PROMPT_S = 0.4  # after the IVR starts waiting for a key

@@ -15,11 +15,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from hotline.asterisk import config
-from hotline.asterisk.ami import Ami, AmiError
-from hotline.asterisk.provision import AsteriskInstallation, ProvisionError
-from hotline.services import alive, wait_gone
-from hotline.settings import Settings
+from pbx import config
+from pbx.ami import Ami, AmiError
+from pbx.provision import AsteriskInstallation, ProvisionError
+from runtime.host import alive, wait_gone
+from runtime.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from agi import variables
-from hotline.asterisk.ami import Ami, Event
+from pbx.ami import Ami, Event
 
 HOTLINE_CONTEXT = "hotline-inbound"
 CALLER_CONTEXT = "hotline-scripted-caller"

@@ -20,12 +20,12 @@ from sqlalchemy.orm import Session
 
 from db.database import sessions
 from db.models import Callback, CallbackAttempt
-from hotline.asterisk.ami import Ami, AmiError
 from ivr.agents import Agent, plan_route
 from ivr.contact_policy import may_call
 from ivr.menu_loader import MenuSet
 from ivr.outcomes import Outcome, OutcomeKind
 from ivr.ports import Clock
+from pbx.ami import Ami, AmiError
 
 log = logging.getLogger(__name__)
 

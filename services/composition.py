@@ -17,8 +17,8 @@ from db.database import make_engine
 from db.spool import EventSpool
 from db.sql_directory import SqlDirectory
 from db.tickets import FileTicketIssuer
-from hotline.settings import Settings
 from ivr.agents import load_agents
+from runtime.settings import Settings
 from speech.client import SpeechClient
 
 log = logging.getLogger(__name__)

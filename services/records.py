@@ -1,7 +1,7 @@
 """The call-records service (`hotline records serve`, started by `hotline up`): collects
 Asterisk's call events into the spool and replays the spool into the database every
 second. While the database is down, calls go on and the spool grows; when it returns, the
-backlog is applied, each event once. It also runs the callback dialler (hotline/dialler.py)
+backlog is applied, each event once. It also runs the callback dialler (services/dialler.py)
 every DIAL_EVERY_S.
 
 A one-line JSON status is served on HOTLINE_RECORDER_PORT (loopback) for `hotline records
@@ -23,7 +23,6 @@ from typing import cast
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from agi.hotline_route import SystemClock
 from agi.menu_store import MenuStore
 from db.audio_store import AudioCipher
 from db.database import make_engine, masked_url
@@ -32,15 +31,15 @@ from db.recordings import Registrar, RetentionPolicy
 from db.recordings import alarms as recording_alarms
 from db.replay import SpoolReplayer
 from db.spool import EventSpool
-from hotline.asterisk import config
-from hotline.asterisk.ami import Ami
-from hotline.asterisk.call_events import AmiCollector
-from hotline.dialler import CallbackDialler, ami_originate
-from hotline.settings import LOOPBACK, Settings
 from ivr.agents import load_agents
 from ivr.menu_loader import MenuSet
 from ivr.menu_schema import RecordingSettings
-from ivr.ports import Clock
+from ivr.ports import Clock, SystemClock
+from pbx import config
+from pbx.ami import Ami
+from pbx.call_events import AmiCollector
+from runtime.settings import LOOPBACK, Settings
+from services.dialler import CallbackDialler, ami_originate
 
 log = logging.getLogger(__name__)
 

@@ -16,16 +16,16 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from runtime.host import ProvisionError, apt_install, tail_of
+
+__all__ = ["AsteriskInstallation", "ProvisionError", "apt_install", "find_or_provision"]
+
 log = logging.getLogger(__name__)
 
 MIN_MAJOR = 22
 ASTERISK_BINARY = "/usr/sbin/asterisk"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
 _VERSION = re.compile(r"Asterisk (?P<version>(?P<major>\d+)\.[\w.+~-]+)")
-
-
-class ProvisionError(RuntimeError):
-    """Asterisk cannot be found or provisioned; the message says what to do."""
 
 
 @dataclass(frozen=True)
@@ -130,18 +130,6 @@ def _distribution_has_asterisk() -> bool:
     return match is not None and int(match.group(1)) >= MIN_MAJOR
 
 
-def apt_install(*packages: str) -> None:
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for command in (["apt-get", "update"], ["apt-get", "install", "-y", *packages]):
-        log.info("running %s", " ".join(command))
-        done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
-        if done.returncode != 0:
-            raise ProvisionError(
-                f"`{' '.join(command)}` failed (exit {done.returncode}). The first provisioning "
-                "needs network access to the distribution's package mirror.\n"
-                + _tail(done.stderr or done.stdout))
-
-
 def debian_mirror() -> str:
     """The Debian mirror this machine's own apt sources name (unstable comes from there)."""
     override = os.environ.get("HOTLINE_DEBIAN_MIRROR")
@@ -181,10 +169,7 @@ def _build_debian_root(root: Path) -> None:
             f"mmdebstrap could not build the Asterisk root from {mirror} (exit "
             f"{done.returncode}). The first provisioning needs network access to a Debian "
             "mirror; set HOTLINE_DEBIAN_MIRROR to use another one.\n"
-            + _tail(done.stderr or done.stdout))
+            + tail_of(done.stderr or done.stdout))
     # Only a complete root gets the final name, so a broken build is never reused.
     partial.rename(root)
 
-
-def _tail(text: str, lines: int = 15) -> str:
-    return "\n".join(text.strip().splitlines()[-lines:])

@@ -26,7 +26,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from hotline.services import BackgroundService, ServiceError, accepts, reap
+from runtime.host import accepts, reap
+from services.processes import BackgroundService, ServiceError
 
 log = logging.getLogger(__name__)
 
