@@ -18,7 +18,7 @@ from agi import variables
 from agi.channel import AgiChannel
 from agi.routes import Route
 from ivr.errors import CallerHungUp, ChannelError
-from ivr.outcomes import Outcome
+from ivr.outcomes import Failure, HangUp, Outcome, QueueCall
 
 log = logging.getLogger(__name__)
 
@@ -62,46 +62,67 @@ def run_session(reader: TextIO, writer: TextIO, routes: Mapping[str, Route]) -> 
     call_id, route_name = channel.call_id, channel.request
     route = routes.get(route_name)
     if route is None:
-        return _fail(channel, report, Outcome.failed("unknown-route"))
+        return _fail(channel, report, Failure.because("unknown-route"))
     try:
         outcome = route(channel)
         write_outcome(channel, outcome)
     except CallerHungUp as exc:
         return report(SessionEnd.HUNG_UP, None, str(exc))
     except ChannelError as exc:
-        return _fail(channel, report, Outcome.failed("channel-error"), str(exc))
+        return _fail(channel, report, Failure.because("channel-error"), str(exc))
     except Exception:  # noqa: BLE001 - any bug in a route must still land the caller on a human
         log.exception("call %s: route %s raised", call_id, route_name)
-        return _fail(channel, report, Outcome.failed("route-error"))
+        return _fail(channel, report, Failure.because("route-error"))
     return report(SessionEnd.COMPLETED, outcome, outcome.reason)
 
 
 def write_outcome(channel: AgiChannel, outcome: Outcome) -> None:
     """Hand the outcome to the dialplan. IVR_OUTCOME goes last: the dialplan only trusts the
     other variables once it is set."""
-    values = {
-        variables.IVR_REASON: outcome.reason,
-        variables.IVR_QUEUE: outcome.queue,
-        variables.IVR_CHOICE: outcome.facts.get("choice"),
-        variables.IVR_PRIORITY: str(outcome.priority) if outcome.queue else None,
-        variables.IVR_SKILLS: " ".join(outcome.skills) or None,  # commas would split UserEvent
-        variables.IVR_INTENT: outcome.intent or None,
-        variables.IVR_LANGUAGE: outcome.language or None,
-        variables.IVR_PATH: _path_text(outcome.path),
-        variables.IVR_CUSTOMER: outcome.customer_id or None,
-        variables.IVR_ROUTE: outcome.route_queue or None,
-        variables.IVR_MAX_PENALTY: None if outcome.max_penalty is None
-        else str(outcome.max_penalty),
-        variables.IVR_QUEUE_RULE: outcome.queue_rule or None,
-        variables.IVR_CALLBACK: outcome.callback_node or None,
-        variables.IVR_LEAVE_TO: outcome.leave_node or None,
-        variables.IVR_CALLBACK_NUMBER: outcome.facts.get("callback_number"),
-        variables.IVR_CALLBACK_NOW: outcome.facts.get("callback_now"),
-    }
-    for name, value in values.items():
-        if value is not None:
-            channel.set_variable(name, value)
+    for name, value in outcome_variables(outcome).items():
+        channel.set_variable(name, value)
     channel.set_variable(variables.IVR_OUTCOME, outcome.kind.value)
+
+
+def outcome_variables(outcome: Outcome) -> dict[str, str]:
+    """The channel variables of an outcome, one mapping per type; only what applies is set."""
+    summary = outcome.summary
+    values: dict[str, str | None] = {
+        variables.IVR_REASON: summary.reason,
+        variables.IVR_CHOICE: summary.choice or None,
+        variables.IVR_INTENT: summary.intent or None,
+        variables.IVR_LANGUAGE: summary.language or None,
+        variables.IVR_PATH: _path_text(summary.path),
+        variables.IVR_CUSTOMER: summary.customer_id or None,
+    }
+    match outcome:
+        case QueueCall(route=route):
+            values |= {
+                variables.IVR_QUEUE: route.queue,
+                variables.IVR_PRIORITY: str(route.priority),
+                variables.IVR_MAX_PENALTY: None if route.max_penalty is None
+                else str(route.max_penalty),
+                variables.IVR_QUEUE_RULE: route.rule or None,
+                # Spaces, not commas: commas would split the UserEvent that reports them.
+                variables.IVR_SKILLS: " ".join(outcome.skills) or None,
+                variables.IVR_CALLBACK: outcome.callback_node or None,
+                variables.IVR_LEAVE_TO: outcome.leave_node or None,
+            }
+        case HangUp() | Failure():
+            pass
+    if outcome.callback is not None:
+        values |= {variables.IVR_CALLBACK_NUMBER: outcome.callback.number,
+                   variables.IVR_CALLBACK_NOW: "yes" if outcome.callback.dial_now else "no"}
+    return {name: values[name] for name in _WRITE_ORDER if values.get(name) is not None}
+
+
+# The order the variables are written in: stable, so that a strict peer can check it.
+_WRITE_ORDER = (variables.IVR_REASON, variables.IVR_QUEUE, variables.IVR_CHOICE,
+                variables.IVR_PRIORITY, variables.IVR_SKILLS, variables.IVR_INTENT,
+                variables.IVR_LANGUAGE, variables.IVR_PATH, variables.IVR_CUSTOMER,
+                variables.IVR_MAX_PENALTY, variables.IVR_QUEUE_RULE, variables.IVR_CALLBACK,
+                variables.IVR_LEAVE_TO, variables.IVR_CALLBACK_NUMBER,
+                variables.IVR_CALLBACK_NOW)
 
 
 PATH_MAX_CHARS = 400  # keeps the variable (and the agent's screen) readable

@@ -6,7 +6,8 @@ the event spool.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
@@ -17,27 +18,30 @@ from agi.channel import AgiChannel
 from agi.menu_store import MenuStore
 from agi.queue_info import AsteriskQueueInfo
 from agi.speech_listener import AgiListener
-from ivr.agents import Agent, plan_route
+from ivr.agents import Agent, SkillRouter
+from ivr.call import Ports
 from ivr.catalog import prompt_sound
 from ivr.errors import CallerHungUp, ChannelError
-from ivr.interpreter import Ports, run_menus
+from ivr.interpreter import run_menus
 from ivr.menu_schema import CallbackNode, MenuNode
-from ivr.outcomes import Outcome, OutcomeKind
+from ivr.outcomes import CallSummary, Failure, HangUp, Outcome
 from ivr.ports import (
     ALL_KEYS,
+    CallRecording,
     Channel,
     Clock,
     Directory,
     EventSink,
+    QueueInfo,
     RecordedMessage,
     SystemClock,
     TicketIssuer,
 )
+from speech.audio import WAV_HEADER_BYTES
 from speech.client import SpeechClient
 
 log = logging.getLogger(__name__)
 
-WAV_HEADER_BYTES = 44
 BYTES_PER_MS = 16  # 8 kHz, 16-bit mono: what RECORD FILE writes for the wav format
 MIN_MESSAGE_MS = 500  # shorter is a breath or the beep's echo, not a message
 
@@ -100,9 +104,9 @@ def _message(stem: Path) -> RecordedMessage | None:
     return RecordedMessage(reference=str(file), duration_ms=duration_ms)
 
 
-def _recording(channel: Channel) -> MixMonitorRecording | None:
-    # Only a real AGI channel can start MixMonitor; test doubles record nothing.
-    return MixMonitorRecording(channel) if isinstance(channel, AgiChannel) else None
+def no_queue_state(channel: Channel) -> QueueInfo | None:
+    """For a line that makes no wait announcements: the menus alone say what callers hear."""
+    return None
 
 
 @dataclass
@@ -118,31 +122,32 @@ class HotlineRoute:
     speech: SpeechClient | None = None  # None: keys only
     utterances_dir: Path | None = None
     agents: list[Agent] = field(default_factory=list)
-    # Read the live queue for wait announcements and callback offers. Off only where a test
-    # needs a call's prompts to be exactly what the menus alone predict.
-    live_queue_state: bool = True
     tickets: TicketIssuer | None = None  # None: complaints go to an agent
+    # Adapters made per call from its channel: the live queue (wait announcements and
+    # callback offers) and the compliance recording.
+    queue_state: Callable[[Channel], QueueInfo | None] = AsteriskQueueInfo
+    recording: Callable[[AgiChannel], CallRecording | None] = MixMonitorRecording
 
-    def __call__(self, channel: Channel) -> Outcome:
+    def __call__(self, channel: AgiChannel) -> Outcome:
         return self._serve(channel, "entry")
 
-    def resume_from_queue(self, channel: Channel) -> Outcome:
+    def resume_from_queue(self, channel: AgiChannel) -> Outcome:
         """The `queue-exit` route: a caller who left a queue, to be called back or to go back
         to a menu, served from that node (IVR_START) in their language (IVR_LANGUAGE)."""
         return self._serve(channel, "queue-exit")
 
-    def survey(self, channel: Channel) -> Outcome:
+    def survey(self, channel: AgiChannel) -> Outcome:
         """The `survey` route: after the agent hung up, the line's satisfaction survey in the
         caller's language (IVR_LANGUAGE)."""
         return self._serve(channel, "survey")
 
-    def _serve(self, channel: Channel, begin: Literal["entry", "queue-exit", "survey"]
+    def _serve(self, channel: AgiChannel, begin: Literal["entry", "queue-exit", "survey"]
                ) -> Outcome:
         menus = self.store.current()
         if menus is None:
-            return Outcome.failed("no-valid-menus")
+            return Failure.because("no-valid-menus")
         if begin == "survey" and menus.line.survey is None:
-            return Outcome(OutcomeKind.HANGUP, reason="no-survey")
+            return HangUp(summary=CallSummary(reason="no-survey"))
         channel.set_variable(variables.IVR_MENU_VERSION, menus.version)
         listener = None
         if self.speech is not None and self.utterances_dir is not None:
@@ -151,10 +156,10 @@ class HotlineRoute:
         ports = Ports(channel=channel, prompter=AudioPrompter(channel, self.prompts_dir),
                       directory=self.directory,
                       recorder=ChannelMessageRecorder(channel, self.messages_dir, self.events),
-                      events=self.events, clock=self.clock, listener=listener,
-                      queue_info=AsteriskQueueInfo(channel)
-                      if self.live_queue_state else None, tickets=self.tickets,
-                      recording=_recording(channel))
+                      events=self.events, clock=self.clock,
+                      router=SkillRouter.for_menus(menus, self.agents), listener=listener,
+                      queue_info=self.queue_state(channel), tickets=self.tickets,
+                      recording=self.recording(channel))
         # Only a resumed call reads IVR_START: one AGI round trip less on every new call.
         start = menus.line.survey if begin == "survey" else None
         if begin == "queue-exit":
@@ -165,10 +170,5 @@ class HotlineRoute:
                             "at the entry", channel.call_id, start)
                 start = None
         language = channel.get_variable(variables.IVR_LANGUAGE) if start else None
-        outcome = run_menus(menus, ports, start,
-                            language if language in menus.line.languages else None)
-        if outcome.kind is not OutcomeKind.QUEUE:
-            return outcome
-        plan = plan_route(outcome, menus, self.agents)
-        return replace(outcome, route_queue=plan.queue, max_penalty=plan.max_penalty,
-                       queue_rule=plan.rule)
+        return run_menus(menus, ports, start,
+                         language if language in menus.line.languages else None)

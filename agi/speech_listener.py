@@ -26,12 +26,12 @@ from ivr.catalog import prompt_sound
 from ivr.errors import CallerHungUp, ChannelError
 from ivr.menu_schema import SpeechSettings
 from ivr.ports import ALL_KEYS, Channel, Heard, SpeechUnavailable
+from speech.audio import WAV_HEADER_BYTES
 from speech.client import SpeechClient
 from speech.levels import has_voice
 
 log = logging.getLogger(__name__)
 
-WAV_HEADER_BYTES = 44
 
 
 @runtime_checkable

@@ -7,7 +7,7 @@ from typing import Final
 
 # Set by AGI routes, read by dialplan/hotline.conf.
 IVR_OUTCOME: Final = "IVR_OUTCOME"  # ivr.outcomes.OutcomeKind value
-IVR_QUEUE: Final = "IVR_QUEUE"  # queue for OutcomeKind.QUEUE
+IVR_QUEUE: Final = "IVR_QUEUE"  # the Asterisk queue of a queue call (<menu queue>-<language>)
 IVR_REASON: Final = "IVR_REASON"  # short machine-readable why, for reports and the agent
 IVR_CHOICE: Final = "IVR_CHOICE"  # first menu key the caller chose (never sensitive digits)
 IVR_PRIORITY: Final = "IVR_PRIORITY"  # queue priority (QUEUE_PRIO); higher answered first
@@ -17,7 +17,6 @@ IVR_LANGUAGE: Final = "IVR_LANGUAGE"  # language/dialect tag the caller chose
 IVR_PATH: Final = "IVR_PATH"  # menu nodes the caller went through, '>'-separated
 IVR_CUSTOMER: Final = "IVR_CUSTOMER"  # customer id found by a lookup (an internal id)
 IVR_MENU_VERSION: Final = "IVR_MENU_VERSION"  # which menu files served the call; set first
-IVR_ROUTE: Final = "IVR_ROUTE"  # Asterisk queue for the caller's language (default IVR_QUEUE)
 IVR_MAX_PENALTY: Final = "IVR_MAX_PENALTY"  # QUEUE_MAX_PENALTY at first: best-fit agents
 IVR_QUEUE_RULE: Final = "IVR_QUEUE_RULE"  # queue rule widening the pool while the caller waits
 IVR_CALLBACK: Final = "IVR_CALLBACK"  # callback node for a caller leaving the queue (key 1)
@@ -27,6 +26,6 @@ IVR_CALLBACK_NUMBER: Final = "IVR_CALLBACK_NUMBER"  # a booked callback's number
 IVR_CALLBACK_NOW: Final = "IVR_CALLBACK_NOW"  # "yes": outside quiet hours, dial when answered
 
 ALL: Final = (IVR_OUTCOME, IVR_QUEUE, IVR_REASON, IVR_CHOICE, IVR_PRIORITY, IVR_SKILLS,
-              IVR_INTENT, IVR_LANGUAGE, IVR_PATH, IVR_CUSTOMER, IVR_MENU_VERSION, IVR_ROUTE,
+              IVR_INTENT, IVR_LANGUAGE, IVR_PATH, IVR_CUSTOMER, IVR_MENU_VERSION,
               IVR_MAX_PENALTY, IVR_QUEUE_RULE, IVR_CALLBACK, IVR_LEAVE_TO, IVR_START,
               IVR_CALLBACK_NUMBER, IVR_CALLBACK_NOW)

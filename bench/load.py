@@ -38,6 +38,7 @@ from bench.measure import (
     timings,
 )
 from ivr.menu_loader import load_menus
+from ivr.outcomes import QueueCall
 from pbx.ami import Ami
 from pbx.calls import CallerScript, CallTrace, start_call
 from pbx.transcript_calls import plan_call
@@ -51,8 +52,9 @@ app = typer.Typer(add_completion=False)
 QUEUE_STAY_S = 20.0
 SPEECH_EVERY = 4  # one caller in SPEECH_EVERY answers by voice on the Korean line
 # The Korean line: (word the caller says, queue it leads to)
-SPOKEN = (("caller/minwon", "complaints"), ("caller/net", "collections"),
-          ("caller/sangdamwon", "general"))
+# The Korean test line's words and the Asterisk queues they lead to.
+SPOKEN = (("caller/minwon", "complaints-ko"), ("caller/net", "collections-ko"),
+          ("caller/sangdamwon", "general-ko"))
 AFTER_MENU_S = 0.8
 # A caller presses about a second after a prompt ends (the tests' callers press at 0.4 s).
 # The scripted caller keeps time by the prompts' nominal lengths and cannot hear that a
@@ -82,7 +84,8 @@ def call_plans(lab: Lab) -> list[BenchCall]:
                             queue_allowance_s=QUEUE_STAY_S, reaction_s=CALLER_REACTION_S)
         outcome = planned.expected.outcome
         assert outcome is not None and planned.expected.passed, key
-        plans.append(BenchCall(key, planned.script, outcome.kind.value, outcome.queue or "",
+        queue = outcome.queue if isinstance(outcome, QueueCall) else ""
+        plans.append(BenchCall(key, planned.script, outcome.kind.value, queue,
                                planned.duration_s + planned.script.stay_s))
     menu_ends_s = sum(lab.durations_ms[f"ko/{p}"] for p in
                       ("welcome", "compliance.recording_disclosure", "main.menu")) / 1000

@@ -28,6 +28,7 @@ from hotline import (
     speech_commands,
 )
 from ivr.menu_loader import load_menus
+from ivr.outcomes import QueueCall
 from ivr.ports import SpeechUnavailable
 from ivr.transcripts import TranscriptError, load_transcript
 from pbx.ami import AmiError
@@ -296,7 +297,8 @@ def _compare(trace: CallTrace, planned: PlannedCall) -> None:
     expected = planned.expected.outcome
     if expected is None:
         return
-    wanted = {"Outcome": expected.kind.value, "Queue": expected.queue or "",
+    queue = expected.queue if isinstance(expected, QueueCall) else ""
+    wanted = {"Outcome": expected.kind.value, "Queue": queue,
               "Intent": expected.intent}
     differences = {name: (trace.ended.get(name), value) for name, value in wanted.items()
                    if trace.ended.get(name) != value}

@@ -15,13 +15,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from db.directory import YamlDirectory
-from ivr.agents import check_agents, load_agents
+from ivr.agents import Agent, SkillRouter, check_agents, load_agents
+from ivr.call import Ports
 from ivr.catalog import Catalog
 from ivr.errors import CallerHungUp
 from ivr.graph import to_dot, to_mermaid
-from ivr.interpreter import Ports, run_menus
+from ivr.interpreter import run_menus
 from ivr.menu_loader import LoadResult, MenuSet, load_menus
 from ivr.menu_schema import MenuFile
+from ivr.outcomes import QueueCall
 from ivr.ports import ALL_KEYS, Heard, RecordedMessage, keys_until_hash
 from ivr.problems import Problem, Severity, errors
 from ivr.transcripts import TranscriptError, load_transcript, run_transcript
@@ -209,7 +211,8 @@ def _run_scripts(menus: MenuSet, paths: list[Path]) -> None:
         result = run_transcript(menus, transcript)
         if result.passed:
             outcome = result.outcome
-            summary = (f"{outcome.kind} {outcome.queue or ''} {outcome.intent}".strip()
+            queue = outcome.service if isinstance(outcome, QueueCall) else ""
+            summary = (f"{outcome.kind} {queue} {outcome.intent}".strip()
                        if outcome else "hung up")
             table.add_row(file.name, "[green]pass[/green]", escape(summary))
         else:
@@ -315,7 +318,8 @@ def _interactive(menus: MenuSet, at: datetime, caller_number: str) -> None:
     terminal = TerminalCaller(menus, at, caller_number)
     ports = Ports(channel=terminal, prompter=TextPrompter(menus),
                   directory=YamlDirectory(settings.customers),
-                  recorder=terminal, events=terminal, clock=terminal, listener=terminal)
+                  recorder=terminal, events=terminal, clock=terminal,
+                  router=SkillRouter.for_menus(menus, _agents(settings)), listener=terminal)
     console.print(f"Simulated call at {at.isoformat()} from …{caller_number[-4:]} to menus "
                   f"{menus.version}. Type keys (e.g. 1 or 6200#) or words (e.g. 挂失).")
     try:
@@ -323,10 +327,16 @@ def _interactive(menus: MenuSet, at: datetime, caller_number: str) -> None:
     except CallerHungUp:
         console.print("Caller hung up.")
         return
-    console.print(f"[bold]Outcome:[/bold] {outcome.kind} queue={outcome.queue} "
-                  f"priority={outcome.priority} intent={outcome.intent} "
+    queue = (f" queue={outcome.service} (Asterisk {outcome.queue}) priority={outcome.priority}"
+             if isinstance(outcome, QueueCall) else "")
+    console.print(f"[bold]Outcome:[/bold] {outcome.kind}{queue} intent={outcome.intent} "
                   f"language={outcome.language} reason={outcome.reason}")
     console.print(f"Path: {' > '.join(outcome.path)}")
+
+
+def _agents(settings: Settings) -> list[Agent]:
+    loaded, _problems = load_agents(settings.agents_file)  # `hotline validate` reports them
+    return list(loaded.agents) if loaded else []
 
 
 def register(app: typer.Typer) -> None:

@@ -16,6 +16,7 @@ Must not import pyst2, Asterisk, Vosk or SQLAlchemy.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
@@ -23,7 +24,8 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ivr.menu_loader import MenuSet
-from ivr.outcomes import Outcome
+from ivr.menu_schema import QueueDef
+from ivr.outcomes import QueueRoute
 from ivr.problems import Problem
 from ivr.yamlsource import load_validated
 
@@ -91,14 +93,6 @@ class Member:
     penalty: int
 
 
-@dataclass(frozen=True)
-class RoutePlan:
-    queue: str  # the Asterisk queue: <menu queue>-<language>
-    max_penalty: int  # who may answer at first
-    rule: str  # queue rule widening it over time ("" when already wide)
-    priority: int
-
-
 def asterisk_queue(queue: str, language: str) -> str:
     return f"{queue}-{language}"
 
@@ -118,19 +112,31 @@ def members(agents: list[Agent], skills: list[str], language: str) -> list[Membe
     return sorted(out, key=lambda m: (m.penalty, m.agent.id))
 
 
-def plan_route(outcome: Outcome, menus: MenuSet, agents: list[Agent]) -> RoutePlan:
-    """Where a queue outcome goes. Starts with agents who speak the caller's language when
-    there are any; otherwise wide at once."""
-    queue = outcome.queue or "fallback"
-    language = outcome.language or menus.line.default_language
-    definition = menus.queues.get(queue)
-    skills = list(definition.skills) if definition else []
-    pool = members(agents, skills, language)
-    same_language = [m for m in pool if m.agent.speaks(language)]
-    if same_language:
-        narrow = max(m.penalty for m in same_language)
-        return RoutePlan(asterisk_queue(queue, language), narrow, WIDEN_RULE, outcome.priority)
-    return RoutePlan(asterisk_queue(queue, language), WIDE_MAX_PENALTY, "", outcome.priority)
+@dataclass(frozen=True)
+class SkillRouter:
+    """`ivr.ports.Router` by skills: where a caller needing `service` goes. Starts with
+    agents who speak the caller's language when there are any; otherwise wide at once.
+    Built per call from the menus that serve it."""
+
+    queues: Mapping[str, QueueDef]
+    default_language: str
+    agents: Sequence[Agent] = ()
+
+    @classmethod
+    def for_menus(cls, menus: MenuSet, agents: Sequence[Agent] = ()) -> SkillRouter:
+        return cls(menus.queues, menus.line.default_language, agents)
+
+    def route(self, service: str, language: str, priority: int) -> QueueRoute:
+        language = language or self.default_language
+        definition = self.queues.get(service)
+        skills = list(definition.skills) if definition else []
+        pool = members(list(self.agents), skills, language)
+        same_language = [m for m in pool if m.agent.speaks(language)]
+        queue = asterisk_queue(service, language)
+        if same_language:
+            narrow = max(m.penalty for m in same_language)
+            return QueueRoute(queue, priority, narrow, WIDEN_RULE)
+        return QueueRoute(queue, priority, WIDE_MAX_PENALTY, "")
 
 
 def load_agents(file: Path) -> tuple[AgentsFile | None, list[Problem]]:

@@ -29,8 +29,6 @@ from ivr.yamlsource import YamlSource, read_yaml
 
 M = TypeVar("M", bound=BaseModel)
 NODE_ADAPTER: TypeAdapter[schema.Node] = TypeAdapter(schema.Node)
-NODE_KINDS = ("play", "menu", "collect", "language", "condition", "lookup", "queue", "record",
-              "callback", "complaint", "say", "goto", "hangup")
 
 
 @dataclass(frozen=True)
@@ -238,7 +236,7 @@ def _schema_problems(exc: ValidationError, source: YamlSource, at: tuple[str | i
     for error in exc.errors():
         loc = tuple(error["loc"])
         # A discriminated union puts the chosen kind first in the location; the file has not.
-        if at and at[0] == "nodes" and loc and loc[0] in NODE_KINDS:
+        if at and at[0] == "nodes" and loc and loc[0] in schema.NODE_KINDS:
             loc = loc[1:]
         where = (*at, *loc)
         field_path = ".".join(str(x) for x in loc) or "(node)"
@@ -269,7 +267,7 @@ def _fix_for(error: Any, loc: tuple[Any, ...]) -> str:
     if kind == "missing":
         return f"add `{name}:`"
     if kind in ("union_tag_invalid", "union_tag_not_found"):
-        return "set `kind:` to one of " + ", ".join(NODE_KINDS)
+        return "set `kind:` to one of " + ", ".join(schema.NODE_KINDS)
     if kind == "string_pattern_mismatch":
         return "use lower-case letters, digits, '_' and '.'; keys are one of 0-9 * # (quoted)"
     if kind in ("too_short", "too_long"):

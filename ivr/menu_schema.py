@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, time
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
@@ -68,6 +68,10 @@ class Edge(BaseModel):
 
 
 class NodeBase(Strict):
+    # Nodes that wait for the caller: a cycle through one of them is the caller's choice, a
+    # cycle without one would spin forever.
+    waits_for_caller: ClassVar[bool] = False
+
     description: str = Field("", description="What this node is for (shown in the graph).")
 
     def edges(self) -> list[Edge]:
@@ -121,6 +125,7 @@ class MenuNode(NodeBase):
     """Offer choices by key or phrase. Silence or a wrong key reprompts; the last attempt also
     offers an agent; when attempts run out the caller goes to `fallback` (default: the line's
     `exhausted` node)."""
+    waits_for_caller: ClassVar[bool] = True
 
     kind: Literal["menu"]
     prompt: Prompts
@@ -159,6 +164,7 @@ DigitCheck = Literal["none", "luhn", "cn_id", "cn_mobile"]
 
 class CollectNode(NodeBase):
     """Collect digits (account, card, ID number, phone) into a slot."""
+    waits_for_caller: ClassVar[bool] = True
 
     kind: Literal["collect"]
     prompt: Prompts
@@ -205,6 +211,7 @@ class LanguageChoice(Strict):
 
 class LanguageNode(NodeBase):
     """Let the caller pick a language or dialect; silence keeps `default`."""
+    waits_for_caller: ClassVar[bool] = True
 
     kind: Literal["language"]
     choices: list[LanguageChoice] = Field(min_length=1)
@@ -342,6 +349,7 @@ class QueueNode(NodeBase):
 
 class RecordNode(NodeBase):
     """Record a message (complaint description, voicemail) after a beep."""
+    waits_for_caller: ClassVar[bool] = True
 
     kind: Literal["record"]
     purpose: Literal["complaint", "voicemail"]
@@ -368,6 +376,7 @@ class RecordNode(NodeBase):
 
 class CallbackNode(NodeBase):
     """Take a callback request: the calling number (press 1) or another one (press 2)."""
+    waits_for_caller: ClassVar[bool] = True
 
     kind: Literal["callback"]
     queue: QueueName
@@ -488,9 +497,18 @@ Node = Annotated[
     | RecordNode | CallbackNode | ComplaintNode | SayNode | GotoNode | HangupNode,
     Field(discriminator="kind"),
 ]
-# Nodes that wait for the caller: a cycle through one of them is the caller's choice, a cycle
-# without one would spin forever.
-INPUT_KINDS = frozenset({"menu", "collect", "language", "record", "callback"})
+# Every node kind, derived from the union above: the loader's list, the interpreter's
+# registry (ivr.nodes) and the JSON Schema all come from here.
+NODE_MODELS: tuple[type[NodeBase], ...] = get_args(get_args(Node)[0])
+
+
+def kind_of(model: type[NodeBase]) -> str:
+    (kind,) = get_args(model.model_fields["kind"].annotation)
+    return str(kind)
+
+
+NODE_KINDS: tuple[str, ...] = tuple(kind_of(model) for model in NODE_MODELS)
+INPUT_KINDS = frozenset(kind_of(m) for m in NODE_MODELS if m.waits_for_caller)
 
 
 class SpeechSettings(Strict):

@@ -1,44 +1,134 @@
-"""What an IVR session decided. The AGI layer writes it to `IVR_*` channel variables and the
-dialplan acts on it; the IVR never waits for a queue itself.
+"""What an IVR session decided: one of three typed outcomes, built once, complete, in `ivr/`.
+The AGI layer writes it to `IVR_*` channel variables (agi.dispatch.outcome_variables, one
+mapping per type) and the dialplan acts on it; the IVR never waits for a queue itself.
+
+- `QueueCall`: hand the caller to agents, in the Asterisk queue its `route` names.
+- `HangUp`: the caller's business is done; the menus said goodbye.
+- `Failure`: something broke; the dialplan sends the caller to the fallback queue.
 
 Must not import pyst2, Asterisk, Vosk or SQLAlchemy.
 """
 
+from __future__ import annotations
+
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import ClassVar
+
+# The queue of people who can take any call: where every failure lands. Named in
+# asterisk-conf/queues.conf and the dialplan's [hotline-human] (a test checks both).
+FALLBACK_QUEUE = "fallback"
 
 
 class OutcomeKind(StrEnum):
     """Matches the extensions of the dialplan's `[hotline-outcome]` context."""
 
-    QUEUE = "queue"  # hand the caller to agents
-    HANGUP = "hangup"  # the caller's business is done; say goodbye
-    FAILED = "failed"  # something broke; the dialplan sends the caller to the fallback queue
+    QUEUE = "queue"
+    HANGUP = "hangup"
+    FAILED = "failed"
 
 
 @dataclass(frozen=True)
-class Outcome:
-    kind: OutcomeKind
-    queue: str | None = None
-    reason: str = ""
-    # Non-sensitive facts for the agent's screen pop and the call record (e.g. the key pressed
-    # at a top-level menu). Card numbers, IDs and PINs never go here.
-    facts: dict[str, str] = field(default_factory=dict)
-    skills: tuple[str, ...] = ()  # what the agent must know (service line, language)
-    priority: int = 0  # higher is answered first (lost card, VIP)
+class CallSummary:
+    """What the IVR learned, for the agent's screen and the call record. Holds nothing
+    sensitive: no collected digits, no callback number."""
+
+    reason: str = ""  # short machine-readable why, e.g. caller-asked-agent
     intent: str = ""  # what the caller wants, e.g. lost-card
-    language: str = ""  # language the caller chose; drives agents and announcements
+    language: str = ""  # language or dialect the caller chose
     path: tuple[str, ...] = ()  # node ids the caller went through
-    customer_id: str = ""
+    customer_id: str = ""  # internal id found by a lookup
     menu_version: str = ""  # which menu files served the call
-    # Where a queue outcome goes in Asterisk (ivr.agents.plan_route): the queue for the
-    # caller's language, who may answer at first, and the rule widening that over time.
-    route_queue: str = ""
-    max_penalty: int | None = None
-    queue_rule: str = ""
+    choice: str = ""  # the first menu key the caller chose
+
+
+@dataclass(frozen=True)
+class BookedCallback:
+    """A callback the caller booked in this session. The number is personal data: it goes to
+    the dialplan (which dials it) and nowhere else."""
+
+    number: str = field(repr=False)
+    dial_now: bool  # outside the quiet hours: the placeholder may wait for an agent at once
+
+
+@dataclass(frozen=True)
+class QueueRoute:
+    """Where a queue call goes in Asterisk (ivr.agents.SkillRouter decides it)."""
+
+    queue: str  # the Asterisk queue: <menu queue>-<language>, or the fallback queue
+    priority: int = 0  # QUEUE_PRIO: higher is answered first (lost card, VIP)
+    max_penalty: int | None = None  # QUEUE_MAX_PENALTY at first: best-fit agents only
+    rule: str = ""  # queue rule widening the pool while the caller waits ("": wide already)
+
+
+@dataclass(frozen=True)
+class _Decided:
+    summary: CallSummary = CallSummary()
+    callback: BookedCallback | None = None
+
+    kind: ClassVar[OutcomeKind]
+
+    # The summary's fields, read as the outcome's own (reports, transcripts, tests).
+    @property
+    def reason(self) -> str:
+        return self.summary.reason
+
+    @property
+    def intent(self) -> str:
+        return self.summary.intent
+
+    @property
+    def language(self) -> str:
+        return self.summary.language
+
+    @property
+    def path(self) -> tuple[str, ...]:
+        return self.summary.path
+
+    @property
+    def customer_id(self) -> str:
+        return self.summary.customer_id
+
+    @property
+    def menu_version(self) -> str:
+        return self.summary.menu_version
+
+    @property
+    def choice(self) -> str:
+        return self.summary.choice
+
+
+@dataclass(frozen=True, kw_only=True)
+class QueueCall(_Decided):
+    service: str  # the menu queue: what the caller needs (cards-priority)
+    route: QueueRoute
+    skills: tuple[str, ...] = ()  # what the agent must know (service line, language)
     callback_node: str = ""  # offered to a caller who leaves the queue (keeps their place)
     leave_node: str = ""  # the menu a waiting caller goes back to with *
 
+    kind: ClassVar[OutcomeKind] = OutcomeKind.QUEUE
+
+    @property
+    def queue(self) -> str:
+        return self.route.queue
+
+    @property
+    def priority(self) -> int:
+        return self.route.priority
+
+
+@dataclass(frozen=True, kw_only=True)
+class HangUp(_Decided):
+    kind: ClassVar[OutcomeKind] = OutcomeKind.HANGUP
+
+
+@dataclass(frozen=True, kw_only=True)
+class Failure(_Decided):
+    kind: ClassVar[OutcomeKind] = OutcomeKind.FAILED
+
     @classmethod
-    def failed(cls, reason: str) -> "Outcome":
-        return cls(OutcomeKind.FAILED, reason=reason)
+    def because(cls, reason: str) -> Failure:
+        return cls(summary=CallSummary(reason=reason))
+
+
+Outcome = QueueCall | HangUp | Failure

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
+from ivr.outcomes import QueueRoute
+
 # Keys a caller can press; used as the escape set while a prompt plays so keys stay live.
 ALL_KEYS = "0123456789*#"
 
@@ -188,6 +190,13 @@ class TicketIssuer(Protocol):
 class Clock(Protocol):
     def now(self) -> datetime:
         """Timezone-aware current time."""
+        ...
+
+
+class Router(Protocol):
+    """Where a caller who needs `service` (a menu queue) waits for an agent."""
+
+    def route(self, service: str, language: str, priority: int) -> QueueRoute:
         ...
 
 

@@ -23,11 +23,13 @@ from pydantic import (
     model_validator,
 )
 
+from ivr.agents import SkillRouter
+from ivr.call import Ports
 from ivr.directory import CustomerRecord, InMemoryDirectory
 from ivr.errors import CallerHungUp
-from ivr.interpreter import Ports, run_menus
+from ivr.interpreter import run_menus
 from ivr.menu_loader import MenuSet
-from ivr.outcomes import Outcome
+from ivr.outcomes import Outcome, QueueCall
 from ivr.ports import (
     ALL_KEYS,
     Customer,
@@ -341,6 +343,7 @@ def run_transcript(menus: MenuSet, transcript: Transcript,
     ports = Ports(channel=caller, prompter=ScriptedPrompter(caller),
                   directory=TranscriptDirectory(transcript),
                   recorder=caller, events=caller, clock=caller,
+                  router=SkillRouter.for_menus(menus),
                   listener=None if transcript.dtmf_only else caller,
                   queue_info=caller if transcript.queue_load else None, tickets=caller,
                   recording=caller)
@@ -362,11 +365,15 @@ def check_outcome(expect: Expected, outcome: Outcome | None,
     if kind != expect.outcome:
         failures.append(f"outcome {kind}, expected {expect.outcome}")
     if outcome is not None:
-        for name in ("queue", "priority", "intent", "language", "reason", "customer_id"):
+        got: dict[str, object] = {
+            "queue": outcome.service if isinstance(outcome, QueueCall) else None,
+            "priority": outcome.priority if isinstance(outcome, QueueCall) else 0,
+            "intent": outcome.intent, "language": outcome.language, "reason": outcome.reason,
+            "customer_id": outcome.customer_id}
+        for name, value in got.items():
             wanted = getattr(expect, name)
-            got = getattr(outcome, name)
-            if wanted is not None and got != wanted:
-                failures.append(f"{name} {got!r}, expected {wanted!r}")
+            if wanted is not None and value != wanted:
+                failures.append(f"{name} {value!r}, expected {wanted!r}")
         for node in expect.visits:
             if node not in outcome.path:
                 failures.append(f"never visited {node} (path {' > '.join(outcome.path)})")

@@ -71,7 +71,7 @@ def _user_event(event: Event, call_id: str,
             "queue": event.get("Queue"), "intent": event.get("Intent"),
             "language": event.get("Language"), "menu_version": event.get("MenuVersion"),
             "customer": event.get("Customer"), "failure": event.get("Failure"),
-            "route": event.get("Route"), "agi_status": event.get("AgiStatus"),
+            "agi_status": event.get("AgiStatus"),
             "queue_status": event.get("QueueStatus"), "recording": event.get("Recording")}
     return None
 

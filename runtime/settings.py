@@ -21,15 +21,18 @@ HOTLINE_ENCRYPT_RECORDINGS  1: compliance recordings are stored encrypted (AES-2
                       in the runtime folder's secrets); the console decrypts to play them
 HOTLINE_CONSOLE_PORT  the supervisor console's loopback port
 HOTLINE_AGI_PORT, HOTLINE_AMI_PORT, HOTLINE_SIP_PORT, HOTLINE_RTP_START  loopback ports
+HOTLINE_ROUTES_OVERLAY  "module:attribute" of extra AGI routes (the tests' overlay; unset)
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 LOOPBACK = "127.0.0.1"
+RTP_PORTS = 1000  # media ports from HOTLINE_RTP_START: two per call leg
 
 
 def find_project_dir() -> Path:
@@ -43,6 +46,15 @@ def find_project_dir() -> Path:
     raise RuntimeError(
         "cannot find the project folder (asterisk-conf/ and dialplan/); "
         "set HOTLINE_PROJECT_DIR to the checkout")
+
+
+def _port(env: Mapping[str, str], name: str, default: int) -> int:
+    value = env.get(name, "")
+    if not value:
+        return default
+    if not value.isdigit() or not 0 < int(value) < 65536:
+        raise ValueError(f"{name}={value!r} is not a port number (1-65535)")
+    return int(value)
 
 
 @dataclass(frozen=True)
@@ -68,12 +80,16 @@ class Settings:
     ami_port: int = 5038
     sip_port: int = 5060
     rtp_start: int = 10000
-    rtp_end: int = 10999
+    rtp_end: int = 10000 + RTP_PORTS - 1
+    # "module:attribute" naming extra AGI routes (a mapping of name to route) merged into the
+    # route table: how the tests install their own routes; empty in production.
+    routes_overlay: str = ""
 
     @classmethod
     def from_env(cls) -> Settings:
         project = find_project_dir()
         env = os.environ
+        rtp_start = _port(env, "HOTLINE_RTP_START", cls.rtp_start)
         return cls(
             project_dir=project,
             runtime_dir=Path(env.get("HOTLINE_RUNTIME_DIR", project / "var")).resolve(),
@@ -91,16 +107,18 @@ class Settings:
             models_dir=Path(env.get("HOTLINE_MODELS_DIR", project / "var" / "models")).resolve(),
             models_url=env.get("HOTLINE_MODELS_URL") or None,
             database_url_setting=env.get("HOTLINE_DATABASE_URL") or None,
-            speech_port=int(env.get("HOTLINE_SPEECH_PORT", "4574")),
-            audiosocket_port=int(env.get("HOTLINE_AUDIOSOCKET_PORT", "4575")),
-            recorder_port=int(env.get("HOTLINE_RECORDER_PORT", "4576")),
-            console_port=int(env.get("HOTLINE_CONSOLE_PORT", "8470")),
+            # Defaults are the fields' own: one place for each.
+            speech_port=_port(env, "HOTLINE_SPEECH_PORT", cls.speech_port),
+            audiosocket_port=_port(env, "HOTLINE_AUDIOSOCKET_PORT", cls.audiosocket_port),
+            recorder_port=_port(env, "HOTLINE_RECORDER_PORT", cls.recorder_port),
+            console_port=_port(env, "HOTLINE_CONSOLE_PORT", cls.console_port),
             encrypt_recordings=env.get("HOTLINE_ENCRYPT_RECORDINGS", "") in ("1", "yes", "true"),
-            agi_port=int(env.get("HOTLINE_AGI_PORT", "4573")),
-            ami_port=int(env.get("HOTLINE_AMI_PORT", "5038")),
-            sip_port=int(env.get("HOTLINE_SIP_PORT", "5060")),
-            rtp_start=int(env.get("HOTLINE_RTP_START", "10000")),
-            rtp_end=int(env.get("HOTLINE_RTP_START", "10000")) + 999,
+            agi_port=_port(env, "HOTLINE_AGI_PORT", cls.agi_port),
+            ami_port=_port(env, "HOTLINE_AMI_PORT", cls.ami_port),
+            sip_port=_port(env, "HOTLINE_SIP_PORT", cls.sip_port),
+            rtp_start=rtp_start,
+            rtp_end=rtp_start + RTP_PORTS - 1,
+            routes_overlay=env.get("HOTLINE_ROUTES_OVERLAY", ""),
         )
 
     def environment(self) -> dict[str, str]:
@@ -119,7 +137,8 @@ class Settings:
             "HOTLINE_CONSOLE_PORT": self.console_port,
             "HOTLINE_ENCRYPT_RECORDINGS": "1" if self.encrypt_recordings else "",
             "HOTLINE_AGI_PORT": self.agi_port, "HOTLINE_AMI_PORT": self.ami_port,
-            "HOTLINE_SIP_PORT": self.sip_port, "HOTLINE_RTP_START": self.rtp_start}
+            "HOTLINE_SIP_PORT": self.sip_port, "HOTLINE_RTP_START": self.rtp_start,
+            "HOTLINE_ROUTES_OVERLAY": self.routes_overlay}
         return {name: str(value) for name, value in values.items()}
 
     def with_changes(self, **changes: object) -> Settings:

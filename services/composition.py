@@ -3,11 +3,13 @@ its adapters (prompts, messages, directory, event spool) and the route table."""
 
 from __future__ import annotations
 
+import importlib
 import io
 import logging
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from agi.dispatch import SessionEnd, run_session
 from agi.hotline_route import HotlineRoute
@@ -49,7 +51,21 @@ def build_app(settings: Settings) -> HotlineApp:
                          agents=list(agents.agents) if agents else [],
                          tickets=FileTicketIssuer(settings.tickets_dir))
     routes = build_routes(route, route.resume_from_queue, route.survey)
+    if settings.routes_overlay:
+        routes = with_overlay(routes, settings.routes_overlay)
     return HotlineApp(settings, store, routes, events)
+
+
+def with_overlay(routes: Mapping[str, Route], overlay: str) -> Mapping[str, Route]:
+    """The route table plus the routes `module:attribute` names (the tests' own). An overlay
+    adds routes; it never replaces one of the hotline's."""
+    module_name, _, attribute = overlay.partition(":")
+    extra = getattr(importlib.import_module(module_name), attribute)
+    clashing = sorted(set(extra) & set(routes))
+    if clashing:
+        raise ValueError(f"HOTLINE_ROUTES_OVERLAY {overlay} would replace routes {clashing}")
+    log.warning("serving extra routes from %s: %s", overlay, ", ".join(sorted(extra)))
+    return MappingProxyType({**routes, **extra})
 
 
 def classic_main() -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, select
@@ -20,10 +20,10 @@ from sqlalchemy.orm import Session
 
 from db.database import sessions
 from db.models import Callback, CallbackAttempt
-from ivr.agents import Agent, plan_route
+from ivr.agents import Agent, SkillRouter
 from ivr.contact_policy import may_call
 from ivr.menu_loader import MenuSet
-from ivr.outcomes import Outcome, OutcomeKind
+from ivr.outcomes import QueueRoute
 from ivr.ports import Clock
 from pbx.ami import Ami, AmiError
 
@@ -40,11 +40,8 @@ class DialRequest:
     """What the placeholder needs (channel variables of [hotline-virtual-hold])."""
 
     call_id: str  # the call that booked the callback
-    number: str
-    queue: str  # Asterisk queue for the caller's language
-    priority: int
-    max_penalty: int | None
-    rule: str
+    number: str = field(repr=False)
+    route: QueueRoute  # where the placeholder waits for an agent
     intent: str
     language: str
 
@@ -98,12 +95,9 @@ class CallbackDialler:
             log.info("callback %d deferred to %s: %s", callback.id,
                      callback.not_before.isoformat(timespec="minutes"), decision.reason)
             return
-        plan = plan_route(Outcome(OutcomeKind.QUEUE, queue=callback.queue,
-                                  language=callback.language,
-                                  priority=CALLBACK_PRIORITY), menus, self.agents)
-        request = DialRequest(call_id=callback.call_id, number=callback.number,
-                              queue=plan.queue, priority=plan.priority,
-                              max_penalty=plan.max_penalty, rule=plan.rule,
+        route = SkillRouter.for_menus(menus, self.agents).route(
+            callback.queue, callback.language, CALLBACK_PRIORITY)
+        request = DialRequest(call_id=callback.call_id, number=callback.number, route=route,
                               intent=callback.intent or "callback",
                               language=callback.language)
         try:
@@ -116,17 +110,18 @@ class CallbackDialler:
         callback.status = "dialling"
         callback.updated_at = now
         round_.dialled += 1
-        log.info("callback %d: waiting for an agent in %s", callback.id, plan.queue)
+        log.info("callback %d: waiting for an agent in %s", callback.id, route.queue)
 
 
 def ami_originate(connect: Callable[[], Ami]) -> Originate:
     """Start the placeholder through AMI (a connection per round keeps no state to lose)."""
 
     def originate(request: DialRequest) -> None:
-        variables = {"HOLD_QUEUE": request.queue, "HOLD_PRIO": str(request.priority),
-                     "HOLD_POSITION": "", "HOLD_RULE": request.rule,
-                     "HOLD_MAX_PENALTY": "" if request.max_penalty is None
-                     else str(request.max_penalty),
+        route = request.route
+        variables = {"HOLD_QUEUE": route.queue, "HOLD_PRIO": str(route.priority),
+                     "HOLD_POSITION": "", "HOLD_RULE": route.rule,
+                     "HOLD_MAX_PENALTY": "" if route.max_penalty is None
+                     else str(route.max_penalty),
                      "CALLBACK_NUMBER": request.number, "HOLD_FOR": request.call_id,
                      "HOLD_INTENT": request.intent, "HOLD_LANGUAGE": request.language}
         try:

@@ -15,6 +15,9 @@ from pydub.silence import detect_leading_silence  # noqa: E402
 
 TELEPHONY_RATE = 8000
 SAMPLE_WIDTH_BYTES = 2
+# A canonical PCM WAV header (RIFF, fmt, data), as Asterisk's RECORD FILE and espeak-ng
+# write it: what lies before the first sample.
+WAV_HEADER_BYTES = 44
 SILENT_BELOW_DBFS = -50.0  # quieter than this overall is a broken render, not speech
 
 

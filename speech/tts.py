@@ -10,6 +10,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from speech.audio import WAV_HEADER_BYTES
+
 log = logging.getLogger(__name__)
 
 
@@ -62,7 +64,7 @@ def render(jobs: list[TtsJob], timeout_s: float = 120.0, retries: int = 2) -> No
 
 
 def _produced(job: TtsJob) -> bool:
-    return job.path.is_file() and job.path.stat().st_size > 44
+    return job.path.is_file() and job.path.stat().st_size > WAV_HEADER_BYTES
 
 
 def _run_worker(jobs: list[TtsJob], timeout_s: float) -> None:

@@ -19,9 +19,10 @@ from pathlib import Path
 import pyttsx3
 from pyttsx3.drivers import _espeak
 
+from speech.audio import WAV_HEADER_BYTES
+
 SENTENCE_END = re.compile(r"(?<=[。！？!?.；;])\s*")
 PAUSE_S = 0.25
-WAV_HEADER_BYTES = 44
 
 
 def sentences(text: str) -> list[str]:

@@ -10,9 +10,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
 
+from agi.channel import AgiChannel
 from agi.dispatch import SessionReport
-from agi.routes import Route, starter_route
+from agi.routes import Route
 from agi.server import FastAgiServer
+from ivr.outcomes import Outcome
+from tests.starter import run_starter
 
 
 class FixedClock:
@@ -71,9 +74,17 @@ class RunningServer:
         self.server.stop(drain_timeout_s=drain_timeout_s)
 
 
+def starter_route(channel: AgiChannel) -> Outcome:
+    return run_starter(channel)
+
+
 # The plumbing tests serve the starter flow (greeting, one key) under the `hotline` route
 # name, so calls entering the real dialplan's [hotline-inbound] reach it.
 STARTER_ROUTES: Mapping[str, Route] = MappingProxyType({"hotline": starter_route})
+# The overlay the tests install in `hotline serve` and `hotline-agi` processes
+# (HOTLINE_ROUTES_OVERLAY=tests.support:OVERLAY_ROUTES): the starter flow as its own route.
+OVERLAY_ROUTES: Mapping[str, Route] = MappingProxyType({"starter": starter_route})
+OVERLAY = "tests.support:OVERLAY_ROUTES"
 
 
 def start_fastagi(port: int = 0, routes: Mapping[str, Route] = STARTER_ROUTES, *,

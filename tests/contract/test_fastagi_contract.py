@@ -10,7 +10,7 @@ import pytest
 
 from agi.dispatch import SessionEnd
 from agi.routes import Route
-from ivr.outcomes import Outcome, OutcomeKind
+from ivr.outcomes import CallSummary, HangUp, Outcome, QueueCall, QueueRoute
 from ivr.ports import Channel
 from tests.fake_asterisk import Expect, FakeAsterisk
 from tests.support import STARTER_ROUTES, RunningServer, start_fastagi
@@ -65,7 +65,7 @@ def test_key_pressed_during_greeting_sets_choice(server, peer) -> None:
     report = server.sessions.wait()[0]
     assert report.end is SessionEnd.COMPLETED
     assert report.call_id == "1700000000.1"
-    assert report.outcome is not None and report.outcome.facts == {"choice": "1"}
+    assert report.outcome is not None and report.outcome.choice == "1"
 
 
 def test_silence_reprompts_then_offers_an_agent(server, peer) -> None:
@@ -78,8 +78,8 @@ def test_silence_reprompts_then_offers_an_agent(server, peer) -> None:
         set_var("IVR_OUTCOME", "queue"),
     ])
     peer.expect_closed()
-    assert server.sessions.wait()[0].outcome == Outcome(OutcomeKind.QUEUE, queue="fallback",
-                                                  reason="no-input")
+    assert server.sessions.wait()[0].outcome == QueueCall(
+        summary=CallSummary(reason="no-input"), service="fallback", route=QueueRoute("fallback"))
 
 
 def test_hangup_notice_mid_command_ends_the_session_quietly(server, peer) -> None:
@@ -156,7 +156,7 @@ def test_arguments_are_quoted_exactly(serve: ServerFactory) -> None:
     def route(channel: Channel) -> Outcome:
         channel.set_variable("IVR_TEST", tricky)
         value = channel.get_variable("IVR_TEST")
-        return Outcome(OutcomeKind.HANGUP, reason="ok" if value == tricky else "mismatch")
+        return HangUp(summary=CallSummary(reason="ok" if value == tricky else "mismatch"))
 
     running = serve({"hotline": route})
     with FakeAsterisk.connect(running.port) as fake:
@@ -212,7 +212,7 @@ def test_record_file_reports_a_key_only_with_dtmf(serve: ServerFactory) -> None:
     def route(channel: Channel) -> Outcome:
         for _ in range(2):
             keys.append(channel.record("/tmp/u", 16000, 2, "0123456789*#", beep=False))
-        return Outcome(OutcomeKind.HANGUP, reason="ok")
+        return HangUp(summary=CallSummary(reason="ok"))
 
     running = serve({"hotline": route})
     record = 'RECORD FILE "/tmp/u" "wav" "0123456789*#" "16000" "0" "s=2"'

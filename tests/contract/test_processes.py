@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.fake_asterisk import Expect, FakeAsterisk
-from tests.support import free_port
+from tests.support import OVERLAY, free_port
 
 CALLER_NUMBER = "13800001234"
 PRESS_1 = [
@@ -22,6 +23,10 @@ PRESS_1 = [
     Expect('SET VARIABLE "IVR_OUTCOME" "hangup"'),
 ]
 BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parents[2]
+# The processes serve the tests' starter route from the tests' own overlay: the hotline's
+# route table has no test routes.
+OVERLAY_ENV = {**os.environ, "HOTLINE_ROUTES_OVERLAY": OVERLAY, "PYTHONPATH": str(ROOT)}
 
 
 def wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
@@ -39,7 +44,7 @@ def wait_listening(port: int, process: subprocess.Popen[bytes]) -> None:
 def test_sigterm_finishes_the_call_in_progress_and_refuses_new_ones() -> None:
     port = free_port()
     server = subprocess.Popen([str(BIN / "hotline"), "-v", "serve", "--port", str(port)],
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=OVERLAY_ENV)
     try:
         wait_listening(port, server)
         call = FakeAsterisk.connect(port)
@@ -66,7 +71,7 @@ def test_sigterm_finishes_the_call_in_progress_and_refuses_new_ones() -> None:
 
 def test_classic_agi_entry_serves_the_same_dialog_over_stdin_stdout() -> None:
     process = subprocess.Popen([str(BIN / "hotline-agi"), "starter"], stdin=subprocess.PIPE,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=OVERLAY_ENV)
     assert process.stdin is not None and process.stdout is not None
     fake = FakeAsterisk(process.stdout, process.stdin)
     fake.send_env(agi_network="no", agi_network_script="", agi_arg_1="starter",

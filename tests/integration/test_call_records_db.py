@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine, func, inspect, select
 from typer.testing import CliRunner
 
-from agi.hotline_route import HotlineRoute
+from agi.hotline_route import HotlineRoute, no_queue_state
 from agi.menu_store import MenuStore
 from db import migrate
 from db.database import make_engine, sessions
@@ -228,7 +228,7 @@ def test_a_complaint_filed_by_a_scripted_caller_gets_a_ticket_and_a_deadline(
     route = HotlineRoute(store=store, prompts_dir=settings.prompts_audio_dir,
                          messages_dir=settings.messages_dir,
                          directory=TranscriptDirectory(transcript), events=EventSpool(spool_dir),
-                         clock=FixedClock(transcript.at), live_queue_state=False,
+                         clock=FixedClock(transcript.at), queue_state=no_queue_state,
                          tickets=FileTicketIssuer(tmp_path / "tickets"))
     start_fastagi({"hotline": route})
     menus = store.current()

@@ -104,7 +104,7 @@ def test_hotline_up_call_reload_down(operator_env: dict[str, str]) -> None:
         # Lost card is key 1 then 1 both in and out of business hours: the real clock is fine.
         call = run(operator_env, "call", "--transcript", "lost-card-mandarin")
         assert call.returncode == 0, call.stdout + call.stderr
-        assert "IVR_QUEUE = cards-priority" in call.stdout
+        assert "IVR_QUEUE = cards-priority-cmn" in call.stdout
         assert "The real call ended as the transcript expects." in call.stdout, call.stdout
         reload = run(operator_env, "reload")
         assert reload.returncode == 0 and "Asked the FastAGI server" in reload.stdout

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 
 from agi.dispatch import SessionEnd
-from ivr.outcomes import Outcome, OutcomeKind
+from ivr.outcomes import CallSummary, HangUp, Outcome
 from ivr.ports import Channel
 from pbx.ami import Ami
 from pbx.calls import CallerScript, place_call
@@ -73,7 +73,7 @@ def test_arguments_survive_asterisks_parser(ami: Ami, start_fastagi) -> None:
     def echo(channel: Channel) -> Outcome:
         channel.set_variable("IVR_REASON", tricky)
         seen.append(channel.get_variable("IVR_REASON"))
-        return Outcome(OutcomeKind.HANGUP, reason="echoed")
+        return HangUp(summary=CallSummary(reason="echoed"))
 
     start_fastagi({"hotline": echo})
     place_call(ami, CallerScript(keys="", wait_s=1, stay_s=10))

@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 import yaml
 
-from agi.hotline_route import HotlineRoute
+from agi.hotline_route import HotlineRoute, no_queue_state
 from agi.menu_store import MenuStore
 from agi.routes import Route
 from db.spool import EventSpool
+from ivr.agents import asterisk_queue
 from ivr.directory import InMemoryDirectory
-from ivr.outcomes import Outcome
+from ivr.outcomes import Outcome, QueueCall
 from ivr.ports import Channel
 from ivr.transcripts import Transcript, TranscriptDirectory, load_transcript
 from pbx.ami import Ami
@@ -48,7 +49,7 @@ def transcript_routes(store: MenuStore, settings_dir: Path, prompts_dir: Path,
                             directory=TranscriptDirectory(transcript), events=events,
                             clock=FixedClock(transcript.at),
                             # Timed from the menus alone: no live wait announcements.
-                            live_queue_state=False)(channel)
+                            queue_state=no_queue_state)(channel)
 
     return {"hotline": route}
 
@@ -83,7 +84,8 @@ def test_scripted_callers_walk_the_shipped_menus_by_dtmf(
         ended = trace.ended
         checks = {
             "outcome": (ended.get("Outcome"), expected.kind.value),
-            "queue": (ended.get("Queue"), expected.queue or ""),
+            "queue": (ended.get("Queue"),
+                      expected.queue if isinstance(expected, QueueCall) else ""),
             "intent": (ended.get("Intent"), expected.intent),
             "language": (ended.get("Language"), expected.language),
             "path": (ended.get("Path"), ">".join(expected.path)),
@@ -146,7 +148,8 @@ def test_menu_edit_takes_effect_on_the_next_call_and_a_broken_edit_does_not(
     start_fastagi(tiny_routes(tiny_store, asterisk.settings))
     caller = CallerScript(keys="", wait_s=0, stay_s=10)  # the transfer prompt lasts ~5 s
     first = place_call(ami, caller)
-    assert (first.ended["Priority"], first.ended["Queue"]) == ("1", "tiny"), first.ended
+    assert (first.ended["Priority"], first.ended["Queue"]) == (
+        "1", asterisk_queue("tiny", first.ended["Language"])), first.ended
     first_version = first.ended["MenuVersion"]
     before = tiny_store.current()
     assert before is not None and first_version == before.version

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from agi.hotline_route import no_queue_state
 from agi.menu_store import MenuStore
 from db.audio_store import store_raw
 from ivr.menu_loader import MenuSet
@@ -76,7 +77,7 @@ def test_recording_starts_after_the_disclosure_and_leaves_out_sensitive_digits(
     assert store.reload().applied
 
     start_fastagi({"hotline": transcript_route(settings, store, transcript,
-                                               live_queue_state=False)})
+                                               queue_state=no_queue_state)})
     sounds = settings.runtime_dir / "caller-sounds"
     sounds.mkdir(exist_ok=True)
     write_key_tones(sounds / "key-1.wav", "1")

@@ -26,9 +26,8 @@ from db.models import Call, Callback, CallbackAttempt
 from db.spool import EventSpool
 from hotline.agent_commands import queue_states
 from hotline.prompt_commands import build_prompts
-from ivr.agents import Agent, plan_route
+from ivr.agents import Agent, SkillRouter
 from ivr.menu_loader import MenuSet
-from ivr.outcomes import Outcome, OutcomeKind
 from ivr.transcripts import TranscriptDirectory, load_transcript
 from pbx.ami import Ami, Event
 from pbx.process import AsteriskInstance
@@ -60,12 +59,11 @@ def queue_call(ami: Ami, menus: MenuSet, agents: list[Agent], *, queue: str, lan
     """A caller straight into the queue step, with the route the policy gives. `exits`:
     IVR_CALLBACK / IVR_LEAVE_TO as the menus would set them; `caller`: the scripted
     caller's variables (CALLER_STEPS, CALLER_STAY_S, ...)."""
-    plan = plan_route(Outcome(OutcomeKind.QUEUE, queue=queue, language=language,
-                              priority=priority), menus, agents)
+    route = SkillRouter.for_menus(menus, agents).route(queue, language, priority)
     call_id = f"route-{uuid.uuid4().hex[:12]}"
-    variables = {"IVR_QUEUE": queue, "IVR_LANGUAGE": language, "IVR_PRIORITY": str(priority),
-                 "IVR_INTENT": intent, "IVR_ROUTE": plan.queue,
-                 "IVR_MAX_PENALTY": str(plan.max_penalty), "IVR_QUEUE_RULE": plan.rule,
+    variables = {"IVR_QUEUE": route.queue, "IVR_LANGUAGE": language,
+                 "IVR_PRIORITY": str(priority), "IVR_INTENT": intent,
+                 "IVR_MAX_PENALTY": str(route.max_penalty), "IVR_QUEUE_RULE": route.rule,
                  **(exits or {})}
     caller_id = {"CallerID": f"Caller <{caller_number}>"} if caller_number else {}
     ami.action("Originate", Channel="Local/s@hotline-scripted-queue-entry",
@@ -103,7 +101,7 @@ def test_a_cantonese_card_caller_reaches_the_cantonese_card_agent_with_context(
     trace = dial_cantonese_dispute(ami, start_fastagi, asterisk, menus, agents, stay_s=8)
     answered = agent_answered(ami, trace.hotline_id, timeout_s=5)
     assert answered["Agent"] == "2001"
-    assert trace.ended.get("Route") == "cards-disputes-yue"
+    assert trace.ended.get("Queue") == "cards-disputes-yue"
     # The agent's screen: what the IVR learned, without re-asking.
     assert answered["Language"] == "yue"
     assert answered["Intent"] == "card-dispute"
@@ -133,7 +131,7 @@ def test_a_caller_joining_a_long_queue_hears_place_and_wait_and_a_callback_offer
     assert played[start:start + 7] == ["yue/queue/ahead", "yue/say/d2", "yue/queue/callers",
                                        "yue/queue/wait", "yue/say/d6", "yue/queue/minutes",
                                        "yue/queue/callback_offer"], played
-    assert trace.ended.get("Route") == "cards-disputes-yue"  # declined: kept waiting
+    assert trace.ended.get("Queue") == "cards-disputes-yue"  # declined: kept waiting
 
 
 def test_when_the_cantonese_agent_is_busy_another_card_agent_answers_after_the_wait(

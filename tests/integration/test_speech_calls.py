@@ -20,6 +20,7 @@ from agi.hotline_route import HotlineRoute
 from agi.menu_store import MenuStore
 from db.spool import EventSpool
 from hotline.prompt_commands import build_prompts
+from ivr.agents import asterisk_queue
 from ivr.directory import InMemoryDirectory
 from pbx.ami import Ami
 from pbx.calls import CallerScript, CallTrace, place_calls
@@ -123,7 +124,7 @@ def test_callers_answer_by_voice_and_reach_the_branch_they_named(
     for trace, (sound, _key, queue, reason) in zip(traces, CALLS, strict=True):
         ended = trace.ended
         assert (ended.get("Outcome"), ended.get("Queue"), ended.get("Reason")) == \
-            ("queue", queue, reason), (sound, ended)
+            ("queue", asterisk_queue(queue, "ko"), reason), (sound, ended)
         assert ended.get("Choice") == "", f"{sound}: chosen by key {ended.get('Choice')!r}"
         result = heard.get(trace.hotline_id)
         assert result is not None and result["accepted"], (sound, result)
@@ -143,7 +144,7 @@ def test_with_the_model_removed_the_same_calls_complete_by_keys(
     for trace, (sound, key, queue, reason) in zip(traces, CALLS, strict=True):
         ended = trace.ended
         assert (ended.get("Outcome"), ended.get("Queue"), ended.get("Reason")) == \
-            ("queue", queue, reason), (sound, ended)
+            ("queue", asterisk_queue(queue, "ko"), reason), (sound, ended)
         # The agent key is not a menu choice: only options show as Choice.
         assert ended.get("Choice") == ("" if key == "0" else key), (sound, ended)
     events = {e["call_id"]: e for e in EventSpool(line_settings.spool_dir).read_all()
@@ -202,7 +203,8 @@ def test_streaming_callers_talk_over_the_prompt_and_are_routed_at_once(
              if e["kind"] == "speech-result"}
     for trace, (action, queue) in zip(traces, plans, strict=True):
         ended = trace.ended
-        assert (ended.get("Outcome"), ended.get("Queue")) == ("queue", queue), (action, ended)
+        assert (ended.get("Outcome"), ended.get("Queue")) == (
+            "queue", asterisk_queue(queue, "ko")), (action, ended)
         commands = [command for command, _result in trace.agi_commands]
         assert any(c.startswith('EXEC "AudioSocket"') for c in commands), commands
         assert not any(c.startswith("RECORD FILE") for c in commands), commands

@@ -70,12 +70,12 @@ def test_percentiles_and_peaks() -> None:
     assert peak_overlap([(0, 10), (5, 15), (9, 20), (16, 30)]) == 3
 
 
-PLAN = BenchCall("lost-card-mandarin", CallerScript(), "queue", "cards-priority", 30.0)
+PLAN = BenchCall("lost-card-mandarin", CallerScript(), "queue", "cards-priority-cmn", 30.0)
 
 
 @pytest.mark.parametrize(("ended", "joined", "kind"), [
     (None, None, "lost:never ended"),
-    ({"Outcome": "queue", "Queue": "cards-priority"}, "cards-priority-cmn", "as-planned"),
+    ({"Outcome": "queue", "Queue": "cards-priority-cmn"}, "cards-priority-cmn", "as-planned"),
     ({"Outcome": "", "Queue": "", "Failure": "agi-FAILURE"}, "fallback", "human"),
     ({"Outcome": "hangup", "Queue": ""}, None, "goodbye"),
     ({"Outcome": "", "Queue": "", "Failure": "agi-FAILURE"}, None, "lost:agi-FAILURE"),

@@ -17,6 +17,7 @@ from db.replay import SpoolReplayer
 from db.spool import EventSpool
 from db.tickets import FileTicketIssuer, luhn_check_digit
 from ivr.menu_loader import MenuSet
+from ivr.outcomes import QueueCall
 from ivr.ports import TicketUnavailable
 from ivr.transcripts import ScriptedCaller, load_transcript, run_transcript
 
@@ -51,7 +52,7 @@ def test_without_a_ticket_the_caller_reaches_a_complaints_agent(menus: MenuSet) 
         "steps": transcript.steps[:6], "expect": transcript.expect.model_copy(update={
             "outcome": "queue", "events": ["message-recorded"]})})
     result = run_transcript(menus, transcript, NoTickets(transcript))
-    assert result.outcome is not None and result.outcome.queue == "complaints", \
+    assert isinstance(result.outcome, QueueCall) and result.outcome.service == "complaints", \
         result.failures
     assert result.outcome.reason == "complaint-not-filed"
 

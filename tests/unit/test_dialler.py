@@ -57,9 +57,9 @@ def test_a_due_callback_waits_for_an_agent_in_the_callers_language_queue(
     dialled: list[DialRequest] = []
     result = dialler(engine, menus, DAYTIME, dialled).dial_due()
     assert result.dialled == 1
-    assert [(d.call_id, d.number, d.queue, d.language) for d in dialled] == \
+    assert [(d.call_id, d.number, d.route.queue, d.language) for d in dialled] == \
         [("c1", NUMBER, "cards-yue", "yue")]
-    assert dialled[0].priority >= 5  # ahead of routine calls
+    assert dialled[0].route.priority >= 5  # ahead of routine calls
     assert status(engine, callback_id).status == "dialling"
     # Dialled once: the next round leaves it to the placeholder.
     assert dialler(engine, menus, DAYTIME, dialled).dial_due().dialled == 0

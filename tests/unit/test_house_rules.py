@@ -12,8 +12,7 @@ from agi import variables
 from agi.routes import ROUTE_NAMES
 from ivr.agents import asterisk_queue
 from ivr.menu_loader import load_menus
-from ivr.outcomes import OutcomeKind
-from ivr.starter import FALLBACK_QUEUE
+from ivr.outcomes import FALLBACK_QUEUE, OutcomeKind
 from pbx import config
 from pbx.provision import AsteriskInstallation
 from runtime.settings import Settings

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from ivr.interpreter import estimated_wait_s
 from ivr.menu_loader import MenuSet
+from ivr.nodes.queue import estimated_wait_s
+from ivr.outcomes import QueueCall
 from ivr.ports import QueueLoad
 from ivr.transcripts import Transcript, run_transcript
 
@@ -69,7 +70,7 @@ def test_waiting_callers_are_told_the_way_back_to_the_main_menu(menus: MenuSet) 
     lost = run_transcript(menus, Transcript.model_validate({
         "name": "t", "at": "2026-11-23T10:00:00+08:00", "steps": [{"press": "1"}, {"press": "1"}],
         "expect": {"outcome": "queue", "queue": "cards-priority"}}))
-    assert routine.outcome is not None and lost.outcome is not None
+    assert isinstance(routine.outcome, QueueCall) and isinstance(lost.outcome, QueueCall)
     assert routine.outcome.leave_node == "main.menu"
     assert menus.nodes["main.menu"].kind == "menu"
     assert lost.outcome.leave_node == ""

@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from ivr.agents import SkillRouter
+from ivr.call import Ports
 from ivr.interpreter import run_menus
 from ivr.menu_loader import MenuSet
+from ivr.outcomes import QueueCall
 from ivr.ports import Heard, SpeechUnavailable
 from ivr.transcripts import (
     ScriptedCaller,
@@ -78,18 +81,17 @@ def test_when_speech_is_down_the_call_goes_on_by_keys(menus: MenuSet,
     steps: list[dict[str, object]] = [{"press": "1"}, {"press": "1"}]
     caller = BrokenSpeech(transcript(steps, queue="cards-priority"), spoke_first=spoke_first)
     ports_outcome = run_menus(menus, _ports(caller, menus))
-    assert ports_outcome.queue == "cards-priority"
+    assert isinstance(ports_outcome, QueueCall) and ports_outcome.service == "cards-priority"
     assert caller.listened == 1  # never asked again during this call
     summary = next(d for k, d in caller.events if k == "ivr-finished")
     assert "welcome.language: speech unavailable, keys only" in summary["events"]
 
 
-def _ports(caller: ScriptedCaller, menus: MenuSet):  # type: ignore[no-untyped-def]
-    from ivr.interpreter import Ports
-
+def _ports(caller: ScriptedCaller, menus: MenuSet) -> Ports:
     return Ports(channel=caller, prompter=ScriptedPrompter(caller),
                  directory=TranscriptDirectory(caller.transcript), recorder=caller,
-                 events=caller, clock=caller, listener=caller)
+                 events=caller, clock=caller, router=SkillRouter.for_menus(menus),
+                 listener=caller)
 
 
 def test_speaking_instead_of_choosing_a_language_picks_the_detected_one(menus: MenuSet) -> None:

@@ -7,8 +7,8 @@ from collections import deque
 import pytest
 
 from ivr.errors import CallerHungUp
-from ivr.outcomes import Outcome, OutcomeKind
-from ivr.starter import run_starter
+from ivr.outcomes import CallSummary, HangUp, OutcomeKind
+from tests.starter import run_starter
 
 
 class ScriptedChannel:
@@ -38,14 +38,21 @@ class ScriptedChannel:
     def set_variable(self, name: str, value: str) -> None:
         return None
 
+    def read_digits(self, max_digits: int, timeout_ms: int) -> str:
+        raise AssertionError("the starter flow reads one key at a time")
+
+    def record(self, file_stem: str, max_duration_ms: int, silence_s: int,
+               escape_keys: str = "#", beep: bool = True) -> str | None:
+        raise AssertionError("the starter flow records nothing")
+
 
 def test_key_during_greeting_is_the_choice() -> None:
-    assert run_starter(ScriptedChannel("3")) == Outcome(
-        OutcomeKind.HANGUP, reason="choice-made", facts={"choice": "3"})
+    assert run_starter(ScriptedChannel("3")) == HangUp(
+        summary=CallSummary(reason="choice-made", choice="3"))
 
 
 def test_key_after_greeting_is_the_choice() -> None:
-    assert run_starter(ScriptedChannel(None, "7")).facts == {"choice": "7"}
+    assert run_starter(ScriptedChannel(None, "7")).choice == "7"
 
 
 def test_zero_reaches_an_agent() -> None:

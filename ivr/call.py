@@ -1,0 +1,181 @@
+"""One call while the menus serve it: the ports it talks through, its state, the typed steps
+it leaves behind, and the one place its outcome is built.
+
+Steps are values (`Step`), rendered to text only when the call's summary is stored; the
+logic never reads them back (the caller's first choice is kept as it happens).
+
+Must not import pyst2, Asterisk, Vosk or SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from zoneinfo import ZoneInfo
+
+from ivr import menu_schema as schema
+from ivr.menu_loader import MenuSet
+from ivr.outcomes import BookedCallback, CallSummary, Failure, HangUp, QueueCall
+from ivr.ports import (
+    CallRecording,
+    Channel,
+    Clock,
+    Customer,
+    Directory,
+    EventSink,
+    Listener,
+    MessageRecorder,
+    Prompter,
+    QueueInfo,
+    Router,
+    TicketIssuer,
+)
+
+TICKET_SLOT = "ticket"  # a filed complaint's ticket number, for a say node to read back
+
+
+@dataclass(frozen=True)
+class Ports:
+    channel: Channel
+    prompter: Prompter
+    directory: Directory
+    recorder: MessageRecorder
+    events: EventSink
+    clock: Clock
+    router: Router
+    listener: Listener | None = None  # None: DTMF only
+    queue_info: QueueInfo | None = None  # None: no wait announcements or callback offers
+    tickets: TicketIssuer | None = None  # None: complaints go to an agent
+    recording: CallRecording | None = None  # None: the call is not recorded (simulator)
+
+
+class StepKind(StrEnum):
+    """What happened at a node; the value is how the call's summary words it."""
+
+    KEY = "key {}"
+    SPOKE = "spoke"
+    NO_INPUT = "no input"
+    NO_MATCH = "no match"
+    UNSURE = "unsure"
+    ASKED_FOR_AGENT = "asked for an agent"
+    BACK = "back"
+    KEYS_ONLY = "keys only"
+    SPEECH_UNAVAILABLE = "speech unavailable, keys only"
+    RECORDING_STARTED = "recording started"
+    RECORDING_PAUSED = "recording paused"
+    RECORDING_RESUMED = "recording resumed"
+    DIGITS = "{} digits"  # the count only: the digits may be a card or ID number
+    INVALID_ENTRY = "invalid entry"
+    LANGUAGE_CHOSEN = "{}"
+    LANGUAGE_DETECTED = "detected {}"
+    LANGUAGE_DEFAULT = "default {}"
+    RULE = "rule {}"
+    OTHERWISE = "otherwise"
+    NOTHING_TO_LOOK_UP = "nothing to look up"
+    DIRECTORY_UNAVAILABLE = "directory unavailable"
+    NOT_FOUND = "not found"
+    FOUND = "found"
+    QUEUE_WAIT = "wait {}"
+    RECORDED = "recorded {} ms"
+    NOTHING_RECORDED = "nothing recorded"
+    NOT_TRANSCRIBED = "not transcribed"
+    CALLBACK_BOOKED = "callback booked"
+    NO_NUMBER = "no number"
+    FILED = "filed"
+    NOT_FILED = "not filed"
+    VALUE_UNKNOWN = "{} unknown"
+    CALLER_HUNG_UP = "caller hung up"
+
+
+@dataclass(frozen=True)
+class Step:
+    node: str  # "" for steps of the call rather than of a node
+    kind: StepKind
+    detail: str = ""
+
+    def text(self) -> str:
+        what = self.kind.value.format(self.detail)
+        return f"{self.node}: {what}" if self.node else what
+
+
+@dataclass
+class CallState:
+    language: str
+    caller_number: str | None
+    customer: Customer | None = None
+    intent: str = ""
+    reason: str = ""
+    slots: dict[str, str] = field(default_factory=dict)
+    # The caller's path, for the agent and the call record. Never holds collected digits.
+    path: list[str] = field(default_factory=list)
+    steps: list[Step] = field(default_factory=list)
+    menu_stack: list[str] = field(default_factory=list)
+    pending_key: str | None = None  # type-ahead: pressed during an announcement
+    keys_only: bool = False  # speech failed for this call: never wait on it again
+    message: str | None = None  # the last recorded message's reference (complaints)
+    choice: str = ""  # the first menu key the caller chose
+    callback: BookedCallback | None = None
+
+
+@dataclass
+class Call:
+    """What a node handler works with: the menus, the ports and the call's state."""
+
+    menus: MenuSet
+    ports: Ports
+    state: CallState
+    node_id: str = ""  # the node being served
+
+    @property
+    def line(self) -> schema.LineSettings:
+        return self.menus.line
+
+    @property
+    def call_id(self) -> str:
+        return self.ports.channel.call_id
+
+    @property
+    def language(self) -> str:
+        return self.state.language
+
+    def note(self, kind: StepKind, detail: object = "", *, of_call: bool = False) -> None:
+        self.state.steps.append(Step("" if of_call else self.node_id, kind, str(detail)))
+
+    def emit(self, kind: str, data: dict[str, object]) -> None:
+        self.ports.events.emit(self.call_id, kind, data)
+
+    def local_now(self) -> datetime:
+        return self.ports.clock.now().astimezone(ZoneInfo(self.line.timezone))
+
+    # -- the outcome: built here and only here ------------------------------------------
+
+    def queue_call(self, service: str, *, priority: int, intent: str, reason: str,
+                   skills: tuple[str, ...] = (), callback_node: str = "",
+                   leave_node: str = "") -> QueueCall:
+        priority = self._vip_priority(priority)
+        return QueueCall(summary=self._summary(reason, intent), callback=self.state.callback,
+                         service=service, skills=skills,
+                         route=self.ports.router.route(service, self.language, priority),
+                         callback_node=callback_node, leave_node=leave_node)
+
+    def hang_up(self, reason: str) -> HangUp:
+        return HangUp(summary=self._summary(reason, self.state.intent),
+                      callback=self.state.callback)
+
+    def failure(self, reason: str) -> Failure:
+        return Failure(summary=self._summary(reason, self.state.intent))
+
+    def _summary(self, reason: str, intent: str) -> CallSummary:
+        customer = self.state.customer
+        return CallSummary(reason=reason, intent=intent, language=self.language,
+                           path=tuple(self.state.path),
+                           customer_id=customer.customer_id if customer else "",
+                           menu_version=self.menus.version, choice=self.state.choice)
+
+    def _vip_priority(self, base: int) -> int:
+        """VIP customers are answered before others with the same need."""
+        customer = self.state.customer
+        if customer is not None and customer.attributes.get("vip") is True:
+            return max(base, min(base + 2, 10))
+        return base

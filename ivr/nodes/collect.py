@@ -1,0 +1,61 @@
+"""`collect`: a digit string (card, account, ID, PIN) with length and check-digit rules.
+Sensitive digits pause the compliance recording so their tones never reach it, and only
+their count is ever noted.
+
+Must not import pyst2, Asterisk, Vosk or SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ivr import asking
+from ivr import menu_schema as schema
+from ivr.call import Call, StepKind
+from ivr.errors import CallerHungUp
+from ivr.matching import CHECKS
+
+log = logging.getLogger(__name__)
+
+
+def handle(node: schema.CollectNode, call: Call) -> str:
+    recording = call.ports.recording if node.sensitive else None
+    if recording is None:
+        return _collect(node, call)
+    recording.pause()
+    call.note(StepKind.RECORDING_PAUSED)
+    try:
+        return _collect(node, call)
+    finally:
+        try:
+            recording.resume()
+            call.note(StepKind.RECORDING_RESUMED)
+        except CallerHungUp:
+            log.debug("call %s: hung up before the recording resumed", call.call_id)
+
+
+def _collect(node: schema.CollectNode, call: Call) -> str:
+    lead: list[str] = []
+    for _attempt in range(node.attempts):
+        heard = asking.ask(call, [*lead, *node.prompt], node.first_key_timeout_ms)
+        if heard is None or heard.key is None:
+            call.note(StepKind.NO_INPUT)
+            lead = list(node.no_input_prompt or call.line.no_input_prompt)
+            continue
+        digits = asking.read_digits(call, heard.key, node.terminator, node.max_length,
+                                    node.next_key_timeout_ms)
+        if digits_valid(node.check, node.min_length, node.max_length, digits):
+            call.state.slots[node.slot] = digits
+            call.note(StepKind.DIGITS, len(digits))
+            return node.next
+        call.note(StepKind.INVALID_ENTRY)
+        lead = list(node.invalid_prompt or call.line.no_match_prompt)
+    call.state.reason = "collect-attempts-exhausted"
+    return node.fallback or call.line.exhausted
+
+
+def digits_valid(check: str, min_length: int, max_length: int, digits: str) -> bool:
+    # '*' stands for the X check character of a resident ID; elsewhere only digits count.
+    plain = digits[:-1] + digits[-1:].replace("*", "0") if check == "cn_id" else digits
+    return (min_length <= len(digits) <= max_length and plain.isdigit()
+            and CHECKS[check](digits))
