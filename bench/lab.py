@@ -42,6 +42,8 @@ from runtime.settings import Settings
 from services.processes import BackgroundService, RecorderService, SpeechServiceProcess
 
 BENCH_DIR = ROOT / "var" / "bench"
+# The simulated agents' dialplan, shared with the real-Asterisk tests.
+SIMULATED_PEERS = ROOT / "tests" / "dialplan"
 AGENT_TALK_S = 4
 
 
@@ -57,7 +59,8 @@ def bench_settings(runtime_dir: Path, agents_file: Path, database_url: str) -> S
         models_file=SPEECH_LINE / "models.yaml", database_url_setting=database_url,
         agi_port=free_port(), ami_port=free_port(), sip_port=free_port(),
         speech_port=free_port(), audiosocket_port=free_port(), recorder_port=free_port(),
-        console_port=free_port(), rtp_start=32000, rtp_end=32999)
+        console_port=free_port(), rtp_start=32000, rtp_end=32999,
+        dialplan_overlay=SIMULATED_PEERS)
 
 
 def write_agents(path: Path, count: int) -> None:

@@ -24,6 +24,7 @@ from ivr.agents import (
 )
 from ivr.catalog import prompt_sound
 from ivr.menu_loader import MenuSet, load_menus
+from ivr.outcomes import FALLBACK_QUEUE
 from pbx.provision import AsteriskInstallation
 from runtime.settings import Settings
 from speech.hold_music import write_hold_music
@@ -123,8 +124,15 @@ def render(settings: Settings, installation: AsteriskInstallation) -> Path:
     (target / "dialplan").mkdir(parents=True)
     for source in sorted((settings.project_dir / "asterisk-conf").glob("*.conf")):
         _render_file(source, target / source.name, values)
-    for source in sorted((settings.project_dir / "dialplan").glob("*.conf")):
-        _render_file(source, target / "dialplan" / source.name, values)
+    includes = []
+    for folder, into in dialplan_sources(settings):
+        (target / "dialplan" / into).mkdir(parents=True, exist_ok=True)
+        for source in sorted(folder.glob("*.conf")):
+            _render_file(source, target / "dialplan" / into / source.name, values)
+            includes.append(f"#include dialplan/{Path(into) / source.name}")
+    (target / "dialplan" / "includes.conf").write_text(
+        "; GENERATED when Asterisk starts: the dialplan files of this instance.\n"
+        + "\n".join(includes) + "\n", encoding="utf-8")
     generated = {"queues-menus.conf": menu_queues_conf(settings, menus, agents),
                  "queuerules.conf": queue_rules_conf(agents),
                  "pjsip-endpoints.conf": sip_endpoints_conf(settings, agents)}
@@ -133,7 +141,15 @@ def render(settings: Settings, installation: AsteriskInstallation) -> Path:
     return target / "asterisk.conf"
 
 
-FALLBACK_QUEUE = "fallback"  # every failure lands here: always generated, never per language
+def dialplan_sources(settings: Settings) -> list[tuple[Path, str]]:
+    """The hotline's dialplan folder, then the overlay's (rendered into `overlay/`)."""
+    sources = [(settings.project_dir / "dialplan", ".")]
+    if settings.dialplan_overlay is not None:
+        if not settings.dialplan_overlay.is_dir():
+            raise ConfigError(f"HOTLINE_DIALPLAN_OVERLAY {settings.dialplan_overlay} is not a "
+                              "folder of .conf files")
+        sources.append((settings.dialplan_overlay, "overlay"))
+    return sources
 
 
 def menu_queues_conf(settings: Settings, menus: MenuSet, agents: AgentsFile,

@@ -22,6 +22,7 @@ HOTLINE_ENCRYPT_RECORDINGS  1: compliance recordings are stored encrypted (AES-2
 HOTLINE_CONSOLE_PORT  the supervisor console's loopback port
 HOTLINE_AGI_PORT, HOTLINE_AMI_PORT, HOTLINE_SIP_PORT, HOTLINE_RTP_START  loopback ports
 HOTLINE_ROUTES_OVERLAY  "module:attribute" of extra AGI routes (the tests' overlay; unset)
+HOTLINE_DIALPLAN_OVERLAY  folder of extra dialplan files (the tests' far ends; unset)
 """
 
 from __future__ import annotations
@@ -84,6 +85,9 @@ class Settings:
     # "module:attribute" naming extra AGI routes (a mapping of name to route) merged into the
     # route table: how the tests install their own routes; empty in production.
     routes_overlay: str = ""
+    # A folder of extra dialplan files (*.conf) rendered beside the hotline's own: the tests'
+    # far ends (simulated agents, a callee, a supervisor's phone). None in production.
+    dialplan_overlay: Path | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -119,6 +123,8 @@ class Settings:
             rtp_start=rtp_start,
             rtp_end=rtp_start + RTP_PORTS - 1,
             routes_overlay=env.get("HOTLINE_ROUTES_OVERLAY", ""),
+            dialplan_overlay=Path(env["HOTLINE_DIALPLAN_OVERLAY"]).resolve()
+            if env.get("HOTLINE_DIALPLAN_OVERLAY") else None,
         )
 
     def environment(self) -> dict[str, str]:
@@ -138,7 +144,8 @@ class Settings:
             "HOTLINE_ENCRYPT_RECORDINGS": "1" if self.encrypt_recordings else "",
             "HOTLINE_AGI_PORT": self.agi_port, "HOTLINE_AMI_PORT": self.ami_port,
             "HOTLINE_SIP_PORT": self.sip_port, "HOTLINE_RTP_START": self.rtp_start,
-            "HOTLINE_ROUTES_OVERLAY": self.routes_overlay}
+            "HOTLINE_ROUTES_OVERLAY": self.routes_overlay,
+            "HOTLINE_DIALPLAN_OVERLAY": self.dialplan_overlay or ""}
         return {name: str(value) for name, value in values.items()}
 
     def with_changes(self, **changes: object) -> Settings:

@@ -26,13 +26,17 @@ from tests import support
 from tests.support import STARTER_ROUTES, RunningServer, free_port
 
 ROUTING_AGENTS = Path(__file__).resolve().parents[1] / "routing" / "agents.yaml"
+# The tests' own dialplan (simulated agents, a callee, a supervisor's phone), installed
+# beside the hotline's: production instances have none of it.
+TEST_DIALPLAN = Path(__file__).resolve().parents[1] / "dialplan"
 
 
 def isolated_settings(runtime_dir: Path) -> Settings:
     """Free ports, its own runtime folder, and simulated agents that answer calls."""
     return Settings.from_env().with_changes(
         runtime_dir=runtime_dir, agi_port=free_port(), ami_port=free_port(),
-        sip_port=free_port(), rtp_start=31000, rtp_end=31999, agents_path=ROUTING_AGENTS)
+        sip_port=free_port(), rtp_start=31000, rtp_end=31999, agents_path=ROUTING_AGENTS,
+        dialplan_overlay=TEST_DIALPLAN)
 
 
 @pytest.fixture(scope="session")

@@ -110,6 +110,29 @@ def test_config_renders_with_every_placeholder_filled(tmp_path: Path) -> None:
     assert (conf.parent / "manager.conf").stat().st_mode & 0o077 == 0
 
 
+def test_test_scaffolding_is_only_in_the_tests_overlay(tmp_path: Path) -> None:
+    """Production renders the hotline's dialplan only; the tests' far ends (simulated agents,
+    callee, supervisor phone) come with the overlay the tests install, and the production
+    route table has no test routes."""
+    installation = AsteriskInstallation("host", None, "/usr/sbin/asterisk",
+                                        "/usr/lib/asterisk/modules", "/usr/share/asterisk", "22.10")
+    contexts = {}
+    for name, overlay in (("production", None), ("tests", ROOT / "tests" / "dialplan")):
+        settings = Settings(project_dir=ROOT, runtime_dir=tmp_path / name,
+                            asterisk_root=tmp_path / "root", dialplan_overlay=overlay)
+        etc = config.render(settings, installation).parent
+        included = re.findall(r"^#include (\S+)", (etc / "dialplan" / "includes.conf").read_text(),
+                              re.MULTILINE)
+        assert all((etc / path).is_file() for path in included), included
+        text = "\n".join((etc / path).read_text() for path in included)
+        contexts[name] = set(re.findall(r"^\[([\w-]+)\]", text, re.MULTILINE))
+    test_only = contexts["tests"] - contexts["production"]
+    assert {"hotline-simulated-agent", "hotline-scripted-callee",
+            "hotline-scripted-queue-entry", "hotline-scripted-supervisor"} <= test_only
+    assert "hotline-inbound" in contexts["production"]
+    assert set(ROUTE_NAMES) == {"hotline", "queue-exit", "survey"}
+
+
 def test_everything_binds_to_loopback() -> None:
     conf = {p.name: p.read_text() for p in (ROOT / "asterisk-conf").glob("*.conf")}
     assert "bindaddr = 127.0.0.1" in conf["manager.conf"]
