@@ -113,7 +113,7 @@ def outcome_variables(outcome: Outcome) -> dict[str, str]:
     if outcome.callback is not None:
         values |= {variables.IVR_CALLBACK_NUMBER: outcome.callback.number,
                    variables.IVR_CALLBACK_NOW: "yes" if outcome.callback.dial_now else "no"}
-    return {name: values[name] for name in _WRITE_ORDER if values.get(name) is not None}
+    return {name: value for name in _WRITE_ORDER if (value := values.get(name)) is not None}
 
 
 # The order the variables are written in: stable, so that a strict peer can check it.

@@ -16,7 +16,7 @@ import time
 import wave
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from ivr.vocabulary import UNKNOWN_WORD, Vocabulary, grammar
 from speech.models import ModelEntry, ModelError, read_vocabulary
@@ -50,6 +50,14 @@ def read_wav(file: Path) -> Audio:
             return Audio(reader.readframes(reader.getnframes()), reader.getframerate())
     except (OSError, EOFError, wave.Error) as exc:
         raise ModelError(f"{file.name}: unreadable audio ({exc})") from exc
+
+
+class Decoding(Protocol):
+    """An answer being decoded as it streams in (`Utterance`, or a test's fake)."""
+
+    def accept(self, pcm: bytes) -> bool: ...
+
+    def finish(self, started: float | None = None) -> Recognition: ...
 
 
 class Utterance:

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from speech.models import ModelError, Registry, check_model
-from speech.recogniser import Audio, LoadedModel, Recognition, Utterance, read_wav
+from speech.recogniser import Audio, Decoding, LoadedModel, Recognition, read_wav
 from speech.streaming import RATE_HZ, StreamSession, StreamSessions
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ class Engine(Protocol):
 
     def recognise(self, audio: Audio, phrases: list[str]) -> Recognition: ...
 
-    def start(self, rate_hz: int, phrases: list[str]) -> Utterance | None: ...
+    def start(self, rate_hz: int, phrases: list[str]) -> Decoding | None: ...
 
 
 @dataclass

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from speech.levels import FRAME_BYTES, MIN_VOICE_FRAMES, is_loud
-from speech.recogniser import Recognition, Utterance
+from speech.recogniser import Decoding, Recognition
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ RESULT_KEPT_S = 600.0  # longer than any menu: a result nobody collected is drop
 class StreamingEngine(Protocol):
     name: str
 
-    def start(self, rate_hz: int, phrases: list[str]) -> Utterance | None: ...
+    def start(self, rate_hz: int, phrases: list[str]) -> Decoding | None: ...
 
 
 @dataclass
@@ -220,7 +220,7 @@ def run_session(sock: socket.socket, session: StreamSession) -> dict[str, Any]:
         player.stopped.set()
 
 
-def _answer(utterances: list[tuple[str, str, Utterance | None]], ended: str,
+def _answer(utterances: list[tuple[str, str, Decoding | None]], ended: str,
             barged_in: bool) -> dict[str, Any]:
     results: list[tuple[str, Recognition]] = [
         (language, utterance.finish()) for language, _name, utterance in utterances

@@ -53,7 +53,7 @@ def peer(server: RunningServer) -> Iterator[FakeAsterisk]:
     fake.close()
 
 
-def test_key_pressed_during_greeting_sets_choice(server, peer) -> None:
+def test_key_pressed_during_greeting_sets_choice(server: RunningServer, peer: FakeAsterisk) -> None:
     peer.send_env()
     peer.play([
         Expect('STREAM FILE "hello-world" "0123456789*#"', ("200 result=49 endpos=4000",)),
@@ -68,7 +68,7 @@ def test_key_pressed_during_greeting_sets_choice(server, peer) -> None:
     assert report.outcome is not None and report.outcome.choice == "1"
 
 
-def test_silence_reprompts_then_offers_an_agent(server, peer) -> None:
+def test_silence_reprompts_then_offers_an_agent(server: RunningServer, peer: FakeAsterisk) -> None:
     peer.send_env()
     peer.play([
         GREETING, WAIT_SILENT, REPROMPT, WAIT_SILENT,
@@ -82,7 +82,8 @@ def test_silence_reprompts_then_offers_an_agent(server, peer) -> None:
         summary=CallSummary(reason="no-input"), service="fallback", route=QueueRoute("fallback"))
 
 
-def test_hangup_notice_mid_command_ends_the_session_quietly(server, peer) -> None:
+def test_hangup_notice_mid_command_ends_the_session_quietly(
+        server: RunningServer, peer: FakeAsterisk) -> None:
     peer.send_env()
     peer.play([
         Expect('STREAM FILE "hello-world" "0123456789*#"', ("HANGUP", "200 result=-1 endpos=0")),
@@ -92,7 +93,7 @@ def test_hangup_notice_mid_command_ends_the_session_quietly(server, peer) -> Non
     assert report.end is SessionEnd.HUNG_UP and report.outcome is None
 
 
-def test_511_dead_channel_is_a_hangup(server, peer) -> None:
+def test_511_dead_channel_is_a_hangup(server: RunningServer, peer: FakeAsterisk) -> None:
     peer.send_env()
     peer.play([GREETING, Expect('WAIT FOR DIGIT "5000"',
                                 ("511 Command Not Permitted on a dead channel or intercept "
@@ -101,7 +102,8 @@ def test_511_dead_channel_is_a_hangup(server, peer) -> None:
     assert server.sessions.wait()[0].end is SessionEnd.HUNG_UP
 
 
-def test_result_minus_one_on_gone_channel_is_a_hangup(server, peer) -> None:
+def test_result_minus_one_on_gone_channel_is_a_hangup(
+        server: RunningServer, peer: FakeAsterisk) -> None:
     peer.send_env()
     peer.play([
         Expect('STREAM FILE "hello-world" "0123456789*#"', ("200 result=-1 endpos=0",)),
@@ -111,7 +113,8 @@ def test_result_minus_one_on_gone_channel_is_a_hangup(server, peer) -> None:
     assert server.sessions.wait()[0].end is SessionEnd.HUNG_UP
 
 
-def test_result_minus_one_on_live_channel_sends_caller_to_a_human(server, peer) -> None:
+def test_result_minus_one_on_live_channel_sends_caller_to_a_human(
+        server: RunningServer, peer: FakeAsterisk) -> None:
     # e.g. a missing sound file: the caller is still there and must not hear dead air.
     peer.send_env()
     peer.play([
@@ -124,7 +127,7 @@ def test_result_minus_one_on_live_channel_sends_caller_to_a_human(server, peer) 
     assert server.sessions.wait()[0].end is SessionEnd.FAILED
 
 
-def test_garbage_reply_fails_the_call_to_a_human(server, peer) -> None:
+def test_garbage_reply_fails_the_call_to_a_human(server: RunningServer, peer: FakeAsterisk) -> None:
     peer.send_env()
     peer.play([
         Expect('STREAM FILE "hello-world" "0123456789*#"', ("\x00\xffnot agi at all",)),
@@ -135,7 +138,7 @@ def test_garbage_reply_fails_the_call_to_a_human(server, peer) -> None:
     assert server.sessions.wait()[0].end is SessionEnd.FAILED
 
 
-def test_unknown_route_fails_the_call_to_a_human(server, peer) -> None:
+def test_unknown_route_fails_the_call_to_a_human(server: RunningServer, peer: FakeAsterisk) -> None:
     peer.send_env(agi_network_script="no-such-route")
     peer.play([set_var("IVR_REASON", "unknown-route"), set_var("IVR_OUTCOME", "failed")])
     peer.expect_closed()
@@ -143,7 +146,7 @@ def test_unknown_route_fails_the_call_to_a_human(server, peer) -> None:
     assert report.end is SessionEnd.FAILED and report.route == "no-such-route"
 
 
-def test_connection_without_environment_is_not_a_call(server) -> None:
+def test_connection_without_environment_is_not_a_call(server: RunningServer) -> None:
     fake = FakeAsterisk.connect(server.port)
     fake.close()
     report = server.sessions.wait()[0]

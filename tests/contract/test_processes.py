@@ -8,7 +8,9 @@ import socket
 import subprocess
 import sys
 import time
+import typing
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 
@@ -73,7 +75,7 @@ def test_classic_agi_entry_serves_the_same_dialog_over_stdin_stdout() -> None:
     process = subprocess.Popen([str(BIN / "hotline-agi"), "starter"], stdin=subprocess.PIPE,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=OVERLAY_ENV)
     assert process.stdin is not None and process.stdout is not None
-    fake = FakeAsterisk(process.stdout, process.stdin)
+    fake = FakeAsterisk(typing.cast(BinaryIO, process.stdout), typing.cast(BinaryIO, process.stdin))
     fake.send_env(agi_network="no", agi_network_script="", agi_arg_1="starter",
                   agi_callerid=CALLER_NUMBER)
     fake.play(PRESS_1)

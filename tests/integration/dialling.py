@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from agi.channel import AgiChannel
 from agi.hotline_route import HotlineRoute
 from agi.menu_store import MenuStore
 from db.spool import EventSpool
@@ -15,13 +16,13 @@ from hotline.prompt_commands import build_prompts
 from ivr.agents import Agent
 from ivr.menu_loader import MenuSet
 from ivr.outcomes import Outcome
-from ivr.ports import Channel
 from ivr.transcripts import Transcript, TranscriptDirectory, load_transcript
 from pbx.ami import Ami
 from pbx.calls import CallTrace, place_call
 from pbx.process import AsteriskInstance
 from pbx.transcript_calls import plan_call
 from runtime.settings import Settings
+from tests.integration.conftest import ServerFactory
 from tests.support import FixedClock
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,11 +37,11 @@ def rendered_durations(settings: Settings) -> dict[str, int]:
 
 
 def transcript_route(settings: Settings, store: MenuStore, transcript: Transcript,
-                     **options: Any) -> Callable[[Channel], Outcome]:
+                     **options: Any) -> Callable[[AgiChannel], Outcome]:
     """The production route with the transcript's clock and customers (`options`: more
     HotlineRoute fields, e.g. agents)."""
 
-    def route(channel: Channel) -> Outcome:
+    def route(channel: AgiChannel) -> Outcome:
         return HotlineRoute(store=store, prompts_dir=settings.prompts_audio_dir,
                             messages_dir=settings.messages_dir,
                             directory=TranscriptDirectory(transcript),
@@ -50,7 +51,7 @@ def transcript_route(settings: Settings, store: MenuStore, transcript: Transcrip
     return route
 
 
-def dial_cantonese_dispute(ami: Ami, start_fastagi, asterisk: AsteriskInstance,
+def dial_cantonese_dispute(ami: Ami, start_fastagi: ServerFactory, asterisk: AsteriskInstance,
                            menus: MenuSet, agents: list[Agent], stay_s: float,
                            serve: bool = True) -> CallTrace:
     """The Cantonese dispute transcript through the real menus by DTMF, with live queues.

@@ -32,6 +32,7 @@ from pbx.calls import place_call
 from pbx.process import AsteriskInstance
 from pbx.transcript_calls import plan_call
 from services.records import Recorder
+from tests.integration.conftest import ServerFactory
 from tests.integration.dialling import dial_cantonese_dispute, rendered_durations
 from tests.support import FixedClock, free_port
 
@@ -143,7 +144,7 @@ def wait_for(condition: Callable[[], bool], timeout_s: float) -> None:
 
 
 def test_a_call_through_real_asterisk_leaves_a_complete_record_in_postgresql(
-        ami: Ami, start_fastagi, asterisk: AsteriskInstance, menus: MenuSet,
+        ami: Ami, start_fastagi: ServerFactory, asterisk: AsteriskInstance, menus: MenuSet,
         agents: list[Agent], postgres: PostgresServer) -> None:
     """The records service (AMI events + the IVR's spool) writes the call: start, masked
     number, language, path, outcome, the queue leg with the agent who answered, the end.
@@ -214,7 +215,7 @@ def queue_legs(engine: Engine, call_id: str) -> list[QueueLeg]:
 
 
 def test_a_complaint_filed_by_a_scripted_caller_gets_a_ticket_and_a_deadline(
-        ami: Ami, start_fastagi, asterisk: AsteriskInstance, tmp_path: Path) -> None:
+        ami: Ami, start_fastagi: ServerFactory, asterisk: AsteriskInstance, tmp_path: Path) -> None:
     """Through real Asterisk: a Mandarin caller picks complaints, a fee complaint, speaks a
     message, hears the ticket number digit by digit and confirms the callback number. The
     complaint is in the database with its clocks and appears in `hotline complaints`."""

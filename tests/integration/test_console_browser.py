@@ -33,6 +33,7 @@ from ivr.menu_loader import MenuSet
 from pbx.ami import Ami
 from pbx.process import AsteriskInstance
 from services.records import Recorder
+from tests.integration.conftest import ServerFactory
 from tests.integration.dialling import dial_cantonese_dispute
 from tests.support import free_port
 
@@ -95,7 +96,7 @@ def stored_recording(engine: Engine, call_id: str) -> Recording:
 
 
 def test_a_supervisor_finds_plays_and_scores_a_real_call_s_recording(
-        ami: Ami, start_fastagi, asterisk: AsteriskInstance, menus: MenuSet,
+        ami: Ami, start_fastagi: ServerFactory, asterisk: AsteriskInstance, menus: MenuSet,
         agents: list[Agent], records: tuple[Recorder, Engine], console_url: str,
         monkeypatch: pytest.MonkeyPatch) -> None:
     _recorder, engine = records
@@ -176,7 +177,7 @@ def test_a_supervisor_finds_plays_and_scores_a_real_call_s_recording(
 
 
 def test_a_supervisor_listens_to_a_live_call(
-        ami: Ami, start_fastagi, asterisk: AsteriskInstance, menus: MenuSet,
+        ami: Ami, start_fastagi: ServerFactory, asterisk: AsteriskInstance, menus: MenuSet,
         agents: list[Agent], records: tuple[Recorder, Engine], console_url: str) -> None:
     """The console rings the supervisor's phone and ChanSpy attaches it to the agent's
     call; the live page shows the agent's screen pop meanwhile."""

@@ -10,9 +10,12 @@ from ivr.ports import Channel
 from pbx.ami import Ami
 from pbx.calls import CallerScript, place_call
 from pbx.process import AsteriskInstance
+from tests.integration.conftest import ServerFactory
+from tests.support import RunningServer
 
 
-def test_caller_presses_a_key_and_the_route_sets_the_variable(ami: Ami, fastagi) -> None:
+def test_caller_presses_a_key_and_the_route_sets_the_variable(
+        ami: Ami, fastagi: RunningServer) -> None:
     trace = place_call(ami, CallerScript(keys="1", wait_s=0.5, stay_s=15))
     session = fastagi.sessions.for_call(trace.hotline_id)
     assert session.end is SessionEnd.COMPLETED
@@ -25,7 +28,7 @@ def test_caller_presses_a_key_and_the_route_sets_the_variable(ami: Ami, fastagi)
     assert commands[-1] == 'SET VARIABLE "IVR_OUTCOME" "hangup"'
 
 
-def test_key_zero_reaches_the_agents_queue(ami: Ami, fastagi) -> None:
+def test_key_zero_reaches_the_agents_queue(ami: Ami, fastagi: RunningServer) -> None:
     trace = place_call(ami, CallerScript(keys="0", wait_s=0.5, stay_s=4))
     assert trace.ivr_variables["IVR_QUEUE"] == "fallback"
     queued = [data for context, app, data in trace.steps
@@ -34,7 +37,8 @@ def test_key_zero_reaches_the_agents_queue(ami: Ami, fastagi) -> None:
     assert queued and queued[0].startswith("fallback,c,,,300"), trace.steps
 
 
-def test_caller_hanging_up_mid_command_ends_the_session_cleanly(ami: Ami, fastagi) -> None:
+def test_caller_hanging_up_mid_command_ends_the_session_cleanly(
+        ami: Ami, fastagi: RunningServer) -> None:
     # Answer takes ~1 s, the greeting ~1.5 s, then the IVR waits 5 s for a key: at 2.5 s the
     # caller leaves while a command (WAIT FOR DIGIT) is in progress.
     trace = place_call(ami, CallerScript(keys="", wait_s=2.5, stay_s=0))
@@ -44,7 +48,8 @@ def test_caller_hanging_up_mid_command_ends_the_session_cleanly(ami: Ami, fastag
     assert trace.ended["AgiStatus"] == "HANGUP"
 
 
-def test_fastagi_server_down_sends_the_caller_to_a_human(ami: Ami, asterisk) -> None:
+def test_fastagi_server_down_sends_the_caller_to_a_human(ami: Ami,
+                                                         asterisk: AsteriskInstance) -> None:
     # No FastAGI server on the port Asterisk uses. The caller stays through the disclosure
     # the failure path plays before the human (whose call is recorded).
     trace = place_call(ami, CallerScript(keys="", wait_s=1, stay_s=25), timeout_s=60)
@@ -55,7 +60,7 @@ def test_fastagi_server_down_sends_the_caller_to_a_human(ami: Ami, asterisk) -> 
     assert ("hotline-human", "Queue", "fallback,,,,300") in trace.steps
 
 
-def test_route_bug_sends_the_caller_to_a_human(ami: Ami, start_fastagi) -> None:
+def test_route_bug_sends_the_caller_to_a_human(ami: Ami, start_fastagi: ServerFactory) -> None:
     def broken(channel: Channel) -> Outcome:
         raise RuntimeError("bug")
 
@@ -66,7 +71,7 @@ def test_route_bug_sends_the_caller_to_a_human(ami: Ami, start_fastagi) -> None:
     assert "hotline-human" in trace.contexts
 
 
-def test_arguments_survive_asterisks_parser(ami: Ami, start_fastagi) -> None:
+def test_arguments_survive_asterisks_parser(ami: Ami, start_fastagi: ServerFactory) -> None:
     tricky = 'say "hi" \\ 我 要 转 人工 (ok)'
     seen: list[str | None] = []
 

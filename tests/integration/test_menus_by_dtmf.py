@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from agi.channel import AgiChannel
 from agi.hotline_route import HotlineRoute, no_queue_state
 from agi.menu_store import MenuStore
 from agi.routes import Route
@@ -18,7 +19,6 @@ from db.spool import EventSpool
 from ivr.agents import asterisk_queue
 from ivr.directory import InMemoryDirectory
 from ivr.outcomes import Outcome, QueueCall
-from ivr.ports import Channel
 from ivr.transcripts import Transcript, TranscriptDirectory, load_transcript
 from pbx.ami import Ami
 from pbx.calls import CallerScript, place_call, place_calls
@@ -26,6 +26,7 @@ from pbx.process import AsteriskInstance
 from pbx.transcript_calls import plan_call
 from runtime.settings import Settings
 from speech.audio import inspect
+from tests.integration.conftest import ServerFactory
 from tests.support import FixedClock
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,7 +43,7 @@ def transcript_routes(store: MenuStore, settings_dir: Path, prompts_dir: Path,
     (named by a channel variable set when the test places the call)."""
     events = EventSpool(settings_dir / "spool")
 
-    def route(channel: Channel) -> Outcome:
+    def route(channel: AgiChannel) -> Outcome:
         transcript = transcripts[channel.get_variable("TRANSCRIPT") or ""]
         return HotlineRoute(store=store, prompts_dir=prompts_dir,
                             messages_dir=settings_dir / "messages",
@@ -62,7 +63,7 @@ def shipped_menus(asterisk: AsteriskInstance) -> MenuStore:
 
 
 def test_scripted_callers_walk_the_shipped_menus_by_dtmf(
-        ami: Ami, start_fastagi, shipped_menus: MenuStore, durations: dict[str, int],
+        ami: Ami, start_fastagi: ServerFactory, shipped_menus: MenuStore, durations: dict[str, int],
         asterisk: AsteriskInstance) -> None:
     menus = shipped_menus.current()
     assert menus is not None
@@ -143,7 +144,7 @@ def wait_for_version_change(store: MenuStore, old: str | None, timeout_s: float 
 
 
 def test_menu_edit_takes_effect_on_the_next_call_and_a_broken_edit_does_not(
-        ami: Ami, start_fastagi, tiny_store: MenuStore, durations: dict[str, int],
+        ami: Ami, start_fastagi: ServerFactory, tiny_store: MenuStore, durations: dict[str, int],
         asterisk: AsteriskInstance) -> None:
     start_fastagi(tiny_routes(tiny_store, asterisk.settings))
     caller = CallerScript(keys="", wait_s=0, stay_s=10)  # the transfer prompt lasts ~5 s
@@ -171,7 +172,7 @@ def test_menu_edit_takes_effect_on_the_next_call_and_a_broken_edit_does_not(
 
 
 def test_missing_prompt_audio_sends_the_caller_to_a_human(
-        ami: Ami, start_fastagi, tiny_store: MenuStore, tmp_path: Path,
+        ami: Ami, start_fastagi: ServerFactory, tiny_store: MenuStore, tmp_path: Path,
         durations: dict[str, int], asterisk: AsteriskInstance) -> None:
     empty = tmp_path / "no-prompts"
     shutil.rmtree(empty, ignore_errors=True)
@@ -183,7 +184,7 @@ def test_missing_prompt_audio_sends_the_caller_to_a_human(
 
 
 def test_the_caller_hears_the_rendered_prompt(
-        ami: Ami, start_fastagi, tiny_store: MenuStore, durations: dict[str, int],
+        ami: Ami, start_fastagi: ServerFactory, tiny_store: MenuStore, durations: dict[str, int],
         asterisk: AsteriskInstance) -> None:
     start_fastagi(tiny_routes(tiny_store, asterisk.settings))
     heard = asterisk.settings.runtime_dir / "heard" / "transfer-prompt"

@@ -21,6 +21,7 @@ from pbx.ami import Ami
 from pbx.calls import place_call
 from pbx.process import AsteriskInstance
 from pbx.transcript_calls import plan_call
+from tests.integration.conftest import ServerFactory
 from tests.integration.dialling import transcript_route
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,7 +70,7 @@ def keys_heard(samples: np.ndarray) -> str:
 
 
 def test_recording_starts_after_the_disclosure_and_leaves_out_sensitive_digits(
-        asterisk: AsteriskInstance, ami: Ami, start_fastagi, menus: MenuSet,
+        asterisk: AsteriskInstance, ami: Ami, start_fastagi: ServerFactory, menus: MenuSet,
         durations: dict[str, int], tmp_path: Path) -> None:
     settings = asterisk.settings
     transcript = load_transcript(ROOT / "menus" / "transcripts" / "loan-account-entry.yaml")

@@ -32,7 +32,7 @@ from ivr.transcripts import TranscriptDirectory, load_transcript
 from pbx.ami import Ami, Event
 from pbx.process import AsteriskInstance
 from services.records import Recorder
-from tests.integration.conftest import ROUTING_AGENTS
+from tests.integration.conftest import ROUTING_AGENTS, ServerFactory
 from tests.integration.dialling import dial_cantonese_dispute
 from tests.support import FixedClock, free_port
 
@@ -96,7 +96,7 @@ def pause(ami: Ami, interface: str, paused: bool) -> None:
 
 
 def test_a_cantonese_card_caller_reaches_the_cantonese_card_agent_with_context(
-        ami: Ami, start_fastagi, asterisk: AsteriskInstance, menus: MenuSet,
+        ami: Ami, start_fastagi: ServerFactory, asterisk: AsteriskInstance, menus: MenuSet,
         agents: list[Agent], talk_s: None) -> None:
     trace = dial_cantonese_dispute(ami, start_fastagi, asterisk, menus, agents, stay_s=8)
     answered = agent_answered(ami, trace.hotline_id, timeout_s=5)
@@ -110,7 +110,7 @@ def test_a_cantonese_card_caller_reaches_the_cantonese_card_agent_with_context(
 
 
 def test_a_caller_joining_a_long_queue_hears_place_and_wait_and_a_callback_offer(
-        ami: Ami, start_fastagi, asterisk: AsteriskInstance, menus: MenuSet,
+        ami: Ami, start_fastagi: ServerFactory, asterisk: AsteriskInstance, menus: MenuSet,
         agents: list[Agent], talk_s: None) -> None:
     card_agents = [a.ring for a in agents if a.extension in ("2001", "2002")]
     for interface in card_agents:
@@ -214,7 +214,7 @@ def test_sip_accounts_exist_on_loopback_with_digests_only(ami: Ami,
 
 
 def test_a_caller_who_asks_to_be_called_back_keeps_their_place(
-        ami: Ami, start_fastagi, asterisk: AsteriskInstance, menus: MenuSet,
+        ami: Ami, start_fastagi: ServerFactory, asterisk: AsteriskInstance, menus: MenuSet,
         agents: list[Agent], talk_s: None) -> None:
     """A Cantonese card caller presses 1 while waiting, confirms their number (1) to the
     callback node, and hangs up. A routine caller joins after them. When the agent is free,
@@ -251,7 +251,7 @@ def test_a_caller_who_asks_to_be_called_back_keeps_their_place(
 
 
 def test_a_waiting_caller_presses_star_for_the_main_menu_and_chooses_again(
-        ami: Ami, start_fastagi, asterisk: AsteriskInstance, menus: MenuSet,
+        ami: Ami, start_fastagi: ServerFactory, asterisk: AsteriskInstance, menus: MenuSet,
         agents: list[Agent], talk_s: None) -> None:
     """A Cantonese caller waiting for a card agent presses *, is back at the main menu in
     Cantonese, picks cards (2) then other card services (3), and reaches a card agent whose
@@ -332,7 +332,7 @@ def test_the_dialler_calls_a_due_callback_agent_first_and_logs_the_attempt(
 
 
 def test_after_the_agent_hangs_up_the_caller_rates_the_service(
-        ami: Ami, start_fastagi, asterisk: AsteriskInstance, menus: MenuSet,
+        ami: Ami, start_fastagi: ServerFactory, asterisk: AsteriskInstance, menus: MenuSet,
         agents: list[Agent], talk_s: None, tmp_path: Path) -> None:
     """The agent talks 2 s and hangs up first; the caller stays for the survey and presses 4
     over the question. The answer is spooled with the call for the records."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -29,6 +30,7 @@ from runtime.settings import Settings
 from services.processes import SpeechServiceProcess
 from speech.client import SpeechClient
 from speech.models import State, check_model, load_registry
+from tests.integration.conftest import ServerFactory
 from tests.support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -109,17 +111,17 @@ def scripts(settings: Settings, durations: dict[str, int]) -> list[CallerScript]
             for sound, key, _queue, _reason in CALLS]
 
 
-def dial(ami: Ami, start_fastagi, settings: Settings, port: int,
+def dial(ami: Ami, start_fastagi: ServerFactory, settings: Settings, port: int,
          durations: dict[str, int]) -> list[CallTrace]:
     start_fastagi({"hotline": speech_route(settings, port)})
     return place_calls(ami, scripts(settings, durations), timeout_s=90)
 
 
 def test_callers_answer_by_voice_and_reach_the_branch_they_named(
-        ami: Ami, start_fastagi, line_settings: Settings, durations: dict[str, int],
+        ami: Ami, start_fastagi: ServerFactory, line_settings: Settings, durations: dict[str, int],
         speech_service: SpeechServiceProcess) -> None:
     traces = dial(ami, start_fastagi, line_settings, line_settings.speech_port, durations)
-    heard = {event["call_id"]: event["data"] for event in
+    heard: dict[object, Any] = {event["call_id"]: event["data"] for event in
              EventSpool(line_settings.spool_dir).read_all() if event["kind"] == "speech-result"}
     for trace, (sound, _key, queue, reason) in zip(traces, CALLS, strict=True):
         ended = trace.ended
@@ -134,7 +136,7 @@ def test_callers_answer_by_voice_and_reach_the_branch_they_named(
 
 
 def test_with_the_model_removed_the_same_calls_complete_by_keys(
-        ami: Ami, start_fastagi, line_settings: Settings, durations: dict[str, int],
+        ami: Ami, start_fastagi: ServerFactory, line_settings: Settings, durations: dict[str, int],
         speech_without_model: SpeechServiceProcess) -> None:
     settings = speech_without_model.settings
     status = SpeechClient("127.0.0.1", settings.speech_port).status()
@@ -147,8 +149,9 @@ def test_with_the_model_removed_the_same_calls_complete_by_keys(
             ("queue", asterisk_queue(queue, "ko"), reason), (sound, ended)
         # The agent key is not a menu choice: only options show as Choice.
         assert ended.get("Choice") == ("" if key == "0" else key), (sound, ended)
-    events = {e["call_id"]: e for e in EventSpool(line_settings.spool_dir).read_all()
-              if e["call_id"] in {t.hotline_id for t in traces}}
+    spooled = EventSpool(line_settings.spool_dir).read_all()
+    events: dict[object, Any] = {e["call_id"]: e for e in spooled
+                                 if e["call_id"] in {t.hotline_id for t in traces}}
     for trace in traces:
         summary = events[trace.hotline_id]
         assert summary["kind"] == "ivr-finished", summary  # no speech-result for these calls
@@ -184,7 +187,7 @@ def streaming_line(line_settings: Settings, tmp_path: Path) -> Settings:
 
 
 def test_streaming_callers_talk_over_the_prompt_and_are_routed_at_once(
-        ami: Ami, start_fastagi, streaming_line: Settings, durations: dict[str, int],
+        ami: Ami, start_fastagi: ServerFactory, streaming_line: Settings, durations: dict[str, int],
         speech_service: SpeechServiceProcess) -> None:
     """Each caller starts talking one second into the menu prompt (barge-in); the third
     presses 4 over it instead. The service plays the prompt through AudioSocket, stops it
@@ -199,8 +202,9 @@ def test_streaming_callers_talk_over_the_prompt_and_are_routed_at_once(
     traces = place_calls(ami, [CallerScript(steps=((into_menu_s, action),), stay_s=6,
                                             sounds_dir=sounds) for action, _q in plans],
                          timeout_s=90)
-    heard = {e["call_id"]: e["data"] for e in EventSpool(settings.spool_dir).read_all()
-             if e["kind"] == "speech-result"}
+    spooled = EventSpool(settings.spool_dir).read_all()
+    heard: dict[object, Any] = {e["call_id"]: e["data"] for e in spooled
+                                if e["kind"] == "speech-result"}
     for trace, (action, queue) in zip(traces, plans, strict=True):
         ended = trace.ended
         assert (ended.get("Outcome"), ended.get("Queue")) == (

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, delete, func, select
 
+import db.records
 import db.replay
 from db.database import make_engine, sessions
 from db.models import (
@@ -191,7 +192,7 @@ def test_a_round_ends_at_what_was_spooled_when_it_began(tmp_path: Path, engine: 
 
     write(spool, A_CALL[0], *(note(n) for n in range(300)))
     written = iter(range(300, 1500))
-    real_apply = db.replay.apply_event
+    real_apply = db.records.apply_event
 
     def apply_while_calls_write(*args: object) -> bool:
         more = next(written, None)

@@ -22,6 +22,7 @@ from db.models import (
     AuditEntry,
     Call,
     Complaint,
+    ConsoleUser,
     Customer,
     QaReview,
     QueueLeg,
@@ -149,7 +150,7 @@ def test_sign_in_refuses_wrong_passwords_and_locks_out_guessing(
 
 def test_passwords_are_stored_hashed(world: dict[str, object]) -> None:
     with Session(world["engine"]) as session:  # type: ignore[arg-type]
-        stored = session.get(auth.ConsoleUser, "sup1")
+        stored = session.get(ConsoleUser, "sup1")
         assert stored is not None and stored.password_hash.startswith("$argon2id$")
         assert PASSWORD not in stored.password_hash
     with pytest.raises(auth.AuthError):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -32,7 +34,7 @@ def test_without_provisioning_says_how(nothing_installed: None, tmp_path: Path) 
 
 def test_not_root_says_so(nothing_installed: None, monkeypatch: pytest.MonkeyPatch,
                           tmp_path: Path) -> None:
-    monkeypatch.setattr(provision.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
     with pytest.raises(ProvisionError, match="needs root"):
         provision.find_or_provision(tmp_path)
 
@@ -40,7 +42,7 @@ def test_not_root_says_so(nothing_installed: None, monkeypatch: pytest.MonkeyPat
 def test_distribution_package_before_building_a_root(
         nothing_installed: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     installed: list[str] = []
-    monkeypatch.setattr(provision.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
     monkeypatch.setattr(provision, "_distribution_has_asterisk", lambda: True)
     monkeypatch.setattr(provision, "apt_install", lambda *p: installed.extend(p))
     found = iter([None, HOST])  # first look: none; after apt-get install: there
@@ -51,15 +53,15 @@ def test_distribution_package_before_building_a_root(
 
 def test_no_network_for_the_first_build_says_what_to_do(
         nothing_installed: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(provision.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
     monkeypatch.setattr(provision, "_distribution_has_asterisk", lambda: False)
-    monkeypatch.setattr(provision.shutil, "which", lambda name: "/usr/bin/" + name)
+    monkeypatch.setattr(shutil, "which", lambda name: "/usr/bin/" + name)
 
     def offline(command: list[str], **_kw: object) -> subprocess.CompletedProcess[str]:
         (tmp_path / "root.partial").mkdir()
         return subprocess.CompletedProcess(command, 1, "", "E: Temporary failure resolving")
 
-    monkeypatch.setattr(provision.subprocess, "run", offline)
+    monkeypatch.setattr(subprocess, "run", offline)
     with pytest.raises(ProvisionError, match="needs network access") as error:
         provision.find_or_provision(tmp_path / "root")
     assert "Temporary failure resolving" in str(error.value)
@@ -74,6 +76,6 @@ def test_mirror_comes_from_the_machines_apt_sources(monkeypatch: pytest.MonkeyPa
 
 
 def test_old_asterisk_on_path_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(provision.shutil, "which", lambda name: "/usr/sbin/asterisk")
+    monkeypatch.setattr(shutil, "which", lambda name: "/usr/sbin/asterisk")
     monkeypatch.setattr(provision, "_version_of", lambda command: "20.6.0")
     assert provision._host_installation() is None

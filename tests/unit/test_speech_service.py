@@ -28,7 +28,7 @@ from speech.models import (
     load_registry,
     read_vocabulary,
 )
-from speech.recogniser import Audio, Recognition
+from speech.recogniser import Audio, Decoding, Recognition
 from speech.service import LanguageModels, SpeechService, start_server
 from tests.support import free_port
 
@@ -152,6 +152,9 @@ class FakeEngine:
         if self.gate is not None:
             self.gate.wait(5)
         return Recognition(self.text, self.confidence, tuple(self.text.split()), 1)
+
+    def start(self, rate_hz: int, phrases: list[str]) -> Decoding | None:
+        raise AssertionError("the request service never streams")
 
 
 @pytest.fixture

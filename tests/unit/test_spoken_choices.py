@@ -3,6 +3,7 @@ vocabulary checks."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -70,7 +71,8 @@ class BrokenSpeech(ScriptedCaller):
     spoke_first: bool = False
     failures_seen: list[str] = field(default_factory=list)
 
-    def listen(self, languages: list[str], phrases: list[str], timeout_ms: int) -> Heard | None:
+    def listen(self, languages: list[str], phrases: list[str], timeout_ms: int, *,
+               stream: bool = False, prompts: Sequence[tuple[str, str]] = ()) -> Heard | None:
         self.listened += 1
         raise SpeechUnavailable("connection refused", heard_audio=self.spoke_first)
 
@@ -84,7 +86,7 @@ def test_when_speech_is_down_the_call_goes_on_by_keys(menus: MenuSet,
     assert isinstance(ports_outcome, QueueCall) and ports_outcome.service == "cards-priority"
     assert caller.listened == 1  # never asked again during this call
     summary = next(d for k, d in caller.events if k == "ivr-finished")
-    assert "welcome.language: speech unavailable, keys only" in summary["events"]
+    assert "welcome.language: speech unavailable, keys only" in summary["events"]  # type: ignore[operator]
 
 
 def _ports(caller: ScriptedCaller, menus: MenuSet) -> Ports:

@@ -7,7 +7,7 @@ from collections import deque
 import pytest
 
 from ivr.errors import CallerHungUp
-from ivr.outcomes import CallSummary, HangUp, OutcomeKind
+from ivr.outcomes import CallSummary, HangUp, OutcomeKind, QueueCall
 from tests.starter import run_starter
 
 
@@ -57,7 +57,7 @@ def test_key_after_greeting_is_the_choice() -> None:
 
 def test_zero_reaches_an_agent() -> None:
     outcome = run_starter(ScriptedChannel("0"))
-    assert (outcome.kind, outcome.queue) == (OutcomeKind.QUEUE, "fallback")
+    assert isinstance(outcome, QueueCall) and outcome.queue == "fallback"
 
 
 def test_silence_reprompts_once_then_reaches_an_agent() -> None:
