@@ -39,6 +39,7 @@ from db.audio_store import AudioCipher, open_audio
 from db.complaints import overdue
 from db.kpis import KpiSettings, compute
 from db.models import (
+    KEPT_RECORDINGS,
     AuditEntry,
     Call,
     CallEvent,
@@ -204,7 +205,7 @@ def create_app(config: ConsoleConfig) -> FastAPI:
                ticket: str = "", language: str = "", outcome: str = "") -> HTMLResponse:
         allow(viewer, "search")
         query = (select(Recording, Call).join(Call, Call.call_id == Recording.call_id)
-                 .where(Recording.status.in_(("stored", "empty")))
+                 .where(Recording.status.in_(KEPT_RECORDINGS))
                  .order_by(Call.started_at.desc(), Recording.id.desc()).limit(PAGE_SIZE))
         problems = []
         for name, value, edge in (("from", day_from, day_time(0)), ("to", day_to, None)):
@@ -246,7 +247,7 @@ def create_app(config: ConsoleConfig) -> FastAPI:
 
     def recording_or_404(session: Session, recording_id: int) -> Recording:
         row = session.get(Recording, recording_id)
-        if row is None or row.status not in ("stored", "empty"):
+        if row is None or row.status not in KEPT_RECORDINGS:
             raise HTTPException(404, "no such recording")
         return row
 

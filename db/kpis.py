@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.models import Call, Callback, Complaint, QueueLeg, Survey
+from db.models import Call, Callback, CallbackStatus, Complaint, QueueLeg, Survey
 
 SATISFIED_SCORE = 4
 
@@ -165,7 +165,7 @@ def compute(session: Session, since: datetime, until: datetime, now: datetime,
     callbacks = session.scalars(select(Callback).where(Callback.booked_at >= since,
                                                        Callback.booked_at < until)).all()
     kpis.callbacks_booked = len(callbacks)
-    kpis.callbacks_kept = sum(1 for c in callbacks if c.status == "done")
+    kpis.callbacks_kept = sum(1 for c in callbacks if c.status == CallbackStatus.DONE)
     for complaint in session.scalars(select(Complaint).where(
             Complaint.opened_at >= since, Complaint.opened_at < until)):
         if complaint.replied_at is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -38,6 +39,29 @@ NAMING = {"ix": "ix_%(column_0_label)s", "uq": "uq_%(table_name)s_%(column_0_nam
           "pk": "pk_%(table_name)s"}
 
 CALL_ID = String(64)  # Asterisk uniqueid/linkedid ("1732350000.42"), or a test's own id
+
+
+class RecordingStatus(StrEnum):
+    """Where a compliance recording is in its life (stored as text in `recordings.status`)."""
+
+    PENDING = "pending"  # the call ended; the records service has not stored it yet
+    STORED = "stored"  # a WAV with its size, duration and sha256
+    EMPTY = "empty"  # stored, but no audio (an alarm)
+    MISSING = "missing"  # the file never came (an alarm)
+    PURGED = "purged"  # deleted by retention; the row stays as the record of it
+
+
+# Recordings with a file on disk that can be played, verified and purged.
+KEPT_RECORDINGS = (RecordingStatus.STORED, RecordingStatus.EMPTY)
+
+
+class CallbackStatus(StrEnum):
+    """A booked callback's state (stored as text in `callbacks.status`)."""
+
+    BOOKED = "booked"  # waiting for its time (not before `not_before`)
+    DIALLING = "dialling"  # a placeholder waits in the queue for an agent
+    DONE = "done"  # the customer answered
+    FAILED = "failed"  # attempts ran out
 
 
 class Moment(TypeDecorator[datetime]):
@@ -204,7 +228,7 @@ class Callback(Base):
     not_before: Mapped[datetime]
     # booked: the dialler will dial it at not_before; dialling: a placeholder waits for an
     # agent (from the queue or the dialler); done: the customer answered; failed: given up.
-    status: Mapped[str] = mapped_column(String(16), default="booked")
+    status: Mapped[str] = mapped_column(String(16), default=CallbackStatus.BOOKED)
     updated_at: Mapped[datetime | None]
     attempts: Mapped[list[CallbackAttempt]] = relationship(back_populates="callback",
                                                            order_by="CallbackAttempt.at")
@@ -277,7 +301,7 @@ class Recording(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     call_id: Mapped[str] = mapped_column(CALL_ID, ForeignKey("calls.call_id"), index=True)
     path: Mapped[str] = mapped_column(Text, unique=True)
-    status: Mapped[str] = mapped_column(String(16), default="stored", index=True)
+    status: Mapped[str] = mapped_column(String(16), default=RecordingStatus.STORED, index=True)
     size_bytes: Mapped[int | None] = mapped_column(BigInteger)
     duration_ms: Mapped[int | None] = mapped_column(Integer)
     sha256: Mapped[str | None] = mapped_column(String(64))

@@ -33,14 +33,14 @@ from db.audio_store import (
     final_path,
     store_raw,
 )
-from db.models import Call, Complaint, QueueLeg, Recording
+from db.models import KEPT_RECORDINGS, Call, Complaint, QueueLeg, Recording, RecordingStatus
 from ivr.menu_schema import RecordingSettings
 
 log = logging.getLogger(__name__)
 
 QUIET_S = 2.0  # MixMonitor has closed a file untouched this long after the call ended
 ORPHAN_QUIET_S = 600.0  # a file no call-ended event named: surely finished by then
-ALARM_STATUSES = ("missing", "empty")
+ALARM_STATUSES = (RecordingStatus.MISSING, RecordingStatus.EMPTY)
 RETENTION_ACTOR = "retention"
 
 
@@ -92,11 +92,11 @@ class Registrar:
                 self._adopt_orphans(session)
         with Session(self.engine) as session:
             pending = session.scalars(select(Recording.id).where(
-                Recording.status == "pending").order_by(Recording.id)).all()
+                Recording.status == RecordingStatus.PENDING).order_by(Recording.id)).all()
         for recording_id in pending:
             with Session(self.engine) as session, session.begin():
                 row = session.get(Recording, recording_id)
-                if row is not None and row.status == "pending":
+                if row is not None and row.status == RecordingStatus.PENDING:
                     self._register(session, row, report)
         return report
 
@@ -118,12 +118,12 @@ class Registrar:
                 final_path(path, self.cipher), final_path(path, None)]
             found = next((c for c in candidates if c.exists()), None)
             if found is None:
-                row.status = "missing"
+                row.status = RecordingStatus.MISSING
                 self._alarm(row, report, "its file is missing")
                 return
             stored = describe(found, self.cipher)
         self._fill(session, row, stored)
-        if row.status == "empty":
+        if row.status == RecordingStatus.EMPTY:
             self._alarm(row, report, "it holds no audio")
         else:
             report.stored += 1
@@ -139,7 +139,8 @@ class Registrar:
         row.path = str(stored.path)
         row.size_bytes, row.duration_ms = stored.size_bytes, stored.duration_ms
         row.sha256, row.encrypted = stored.sha256, stored.encrypted
-        row.status = "stored" if stored.duration_ms > 0 else "empty"
+        row.status = (RecordingStatus.STORED if stored.duration_ms > 0
+                      else RecordingStatus.EMPTY)
         row.agent = leg.agent if leg else None
         row.queue = leg.queue if leg else None
         row.category = policy.category(call.queue if call else None, has_complaint)
@@ -169,7 +170,7 @@ class Registrar:
             if session.scalar(select(Call.id).where(Call.call_id == call_id)) is None:
                 session.add(Call(call_id=call_id))
                 session.flush()
-            session.add(Recording(call_id=call_id, path=str(path), status="pending",
+            session.add(Recording(call_id=call_id, path=str(path), status=RecordingStatus.PENDING,
                                   category="pending"))
             log.warning("adopting recording %s that no call-ended event named", path.name)
 
@@ -201,7 +202,7 @@ def verify(session: Session) -> list[IntegrityProblem]:
     """Every stored recording against what was registered: gone, shorter, or different."""
     problems = []
     for row in session.scalars(select(Recording).where(
-            Recording.status.in_(("stored", "empty"))).order_by(Recording.id)):
+            Recording.status.in_(KEPT_RECORDINGS)).order_by(Recording.id)):
         path = Path(row.path)
         if not path.exists():
             problems.append(IntegrityProblem(row.id, row.call_id, "missing"))
@@ -233,7 +234,7 @@ def purge(session: Session, today: date, at: datetime, *, dry_run: bool = False)
     written to the audit log (in the same transaction as the row's change)."""
     purged = []
     rows = session.scalars(select(Recording).where(
-        Recording.status.in_(("stored", "empty")), Recording.legal_hold.is_(False),
+        Recording.status.in_(KEPT_RECORDINGS), Recording.legal_hold.is_(False),
         Recording.retain_until.is_not(None), Recording.retain_until < today)
         .order_by(Recording.id)).all()
     for row in rows:
@@ -242,7 +243,7 @@ def purge(session: Session, today: date, at: datetime, *, dry_run: bool = False)
         if dry_run:
             continue
         Path(row.path).unlink(missing_ok=True)
-        row.status, row.purged_at = "purged", at
+        row.status, row.purged_at = RecordingStatus.PURGED, at
         audit.record(session, at, RETENTION_ACTOR, "purge", f"recording:{row.id}",
                      f"call {row.call_id}, {row.category}, kept until {row.retain_until}")
         log.info("purged recording %d of call %s (%s, kept until %s)", row.id, row.call_id,
@@ -268,7 +269,7 @@ def alarms(session: Session, recordings_dir: Path, now: datetime,
             continue
         has = session.scalar(select(Recording.id).where(
             Recording.call_id == call.call_id,
-            Recording.status.in_(("stored", "purged"))).limit(1))
+            Recording.status.in_((RecordingStatus.STORED, RecordingStatus.PURGED))).limit(1))
         if has is None:
             found.append(f"call {call.call_id} was answered by an agent but has no recording")
     known = set(session.scalars(select(Recording.path)).all())

@@ -23,11 +23,13 @@ from db.models import (
     Call,
     Callback,
     CallbackAttempt,
+    CallbackStatus,
     CallEvent,
     Complaint,
     MessageText,
     QueueLeg,
     Recording,
+    RecordingStatus,
     SpeechResult,
     Survey,
 )
@@ -141,7 +143,7 @@ def _call_ended(session: Session, call: Call, at: datetime, data: dict[str, Any]
     if recording and session.scalar(select(Recording.id).where(
             Recording.path == recording)) is None:
         # Stored and registered by the records service once MixMonitor has closed the file.
-        session.add(Recording(call_id=call.call_id, path=recording, status="pending",
+        session.add(Recording(call_id=call.call_id, path=recording, status=RecordingStatus.PENDING,
                               category="pending"))
 
 
@@ -160,7 +162,7 @@ def _callback_requested(session: Session, call: Call, at: datetime, data: dict[s
         event_id=event_id, call_id=call.call_id, booked_at=at, number=str(data["number"]),
         queue=str(data["queue"]), language=str(data["language"]),
         intent=_text(data, "intent"), not_before=_moment(data["not_before"]),
-        status="booked"))
+        status=CallbackStatus.BOOKED))
     # The number a complaint filed earlier in the call is answered on.
     for complaint in session.scalars(select(Complaint).where(
             Complaint.call_id == call.call_id)):
@@ -216,8 +218,8 @@ def _callback_placeholder(session: Session, call: Call, at: datetime, data: dict
                           _event_id: str) -> None:
     # The caller left a queue keeping their place: the dialplan dials them, not the dialler.
     callback = _latest_callback(session, call)
-    if callback.status == "booked":
-        callback.status = "dialling"
+    if callback.status == CallbackStatus.BOOKED:
+        callback.status = CallbackStatus.DIALLING
         callback.updated_at = at
 
 
@@ -230,13 +232,13 @@ def _callback_attempt(session: Session, call: Call, at: datetime, data: dict[str
     session.flush()
     callback.updated_at = at
     if status == "ANSWER":
-        callback.status = "done"
+        callback.status = CallbackStatus.DONE
     elif (session.scalar(select(func.count()).select_from(CallbackAttempt)
                          .where(CallbackAttempt.callback_id == callback.id)) or 0) \
             >= CALLBACK_ATTEMPTS:
-        callback.status = "failed"
+        callback.status = CallbackStatus.FAILED
     else:  # the dialler tries again later (calling windows and the daily cap permitting)
-        callback.status = "booked"
+        callback.status = CallbackStatus.BOOKED
         callback.not_before = at + CALLBACK_RETRY_AFTER
 
 

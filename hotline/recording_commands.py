@@ -13,7 +13,7 @@ from sqlalchemy import select
 from db import audit
 from db import recordings as store
 from db.database import make_engine
-from db.models import AuditEntry, Recording
+from db.models import KEPT_RECORDINGS, AuditEntry, Recording
 from hotline.complaint_commands import cli_session
 from ivr.menu_loader import load_menus
 from runtime.settings import Settings
@@ -73,7 +73,7 @@ def verify_command() -> None:
     with cli_session() as session:
         problems = store.verify(session)
         total = len(session.scalars(select(Recording.id).where(
-            Recording.status.in_(("stored", "empty")))).all())
+            Recording.status.in_(KEPT_RECORDINGS))).all())
     for problem in problems:
         console.print(f"[red]{problem.problem}:[/red] recording {problem.recording_id} "
                       f"(call {problem.call_id})")

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from db.database import sessions
-from db.models import Callback, CallbackAttempt
+from db.models import Callback, CallbackAttempt, CallbackStatus
 from ivr.agents import Agent, SkillRouter
 from ivr.contact_policy import may_call
 from ivr.menu_loader import MenuSet
@@ -74,7 +74,7 @@ class CallbackDialler:
         now = self.clock.now().astimezone(UTC)
         with self.sessions() as session, session.begin():
             due = session.scalars(select(Callback).where(
-                Callback.status == "booked", Callback.not_before <= now,
+                Callback.status == CallbackStatus.BOOKED, Callback.not_before <= now,
                 Callback.booked_at <= now - HANDOVER_GRACE).order_by(Callback.not_before)
                 .with_for_update(skip_locked=True)).all()
             for callback in due:
@@ -107,7 +107,7 @@ class CallbackDialler:
             log.error("callback %d: could not start the placeholder (%s); trying next round",
                       callback.id, exc)
             return
-        callback.status = "dialling"
+        callback.status = CallbackStatus.DIALLING
         callback.updated_at = now
         round_.dialled += 1
         log.info("callback %d: waiting for an agent in %s", callback.id, route.queue)
