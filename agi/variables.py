@@ -1,6 +1,7 @@
-"""Every channel variable the AGI layer and the dialplan share: one name, one place.
+"""Every channel variable Python code and the dialplan share: one name, one place.
 
-A test checks that the dialplan uses exactly these names.
+Grouped by who sets them and which contexts read them. A test checks that the dialplan uses
+exactly these names in each group.
 """
 
 from typing import Final
@@ -29,3 +30,33 @@ ALL: Final = (IVR_OUTCOME, IVR_QUEUE, IVR_REASON, IVR_CHOICE, IVR_PRIORITY, IVR_
               IVR_INTENT, IVR_LANGUAGE, IVR_PATH, IVR_CUSTOMER, IVR_MENU_VERSION,
               IVR_MAX_PENALTY, IVR_QUEUE_RULE, IVR_CALLBACK, IVR_LEAVE_TO, IVR_START,
               IVR_CALLBACK_NUMBER, IVR_CALLBACK_NOW)
+
+# The placeholder of a caller to be called back ([hotline-virtual-hold] and
+# [hotline-callback-dial]): set by [hotline-queue-exit] and by the callback dialler
+# (services.dialler) when it originates one.
+HOLD_QUEUE: Final = "HOLD_QUEUE"  # the Asterisk queue it waits in
+HOLD_PRIO: Final = "HOLD_PRIO"  # its QUEUE_PRIO
+HOLD_POSITION: Final = "HOLD_POSITION"  # the place it takes ("" for the end)
+HOLD_RULE: Final = "HOLD_RULE"  # queue rule widening the agents while it waits
+HOLD_MAX_PENALTY: Final = "HOLD_MAX_PENALTY"  # QUEUE_MAX_PENALTY at first
+HOLD_FOR: Final = "HOLD_FOR"  # the call id that booked the callback
+HOLD_INTENT: Final = "HOLD_INTENT"  # for the agent's screen
+HOLD_LANGUAGE: Final = "HOLD_LANGUAGE"  # for the agent's screen
+CALLBACK_NUMBER: Final = "CALLBACK_NUMBER"  # who to dial once an agent answers (never logged)
+
+PLACEHOLDER: Final = (HOLD_QUEUE, HOLD_PRIO, HOLD_POSITION, HOLD_RULE, HOLD_MAX_PENALTY,
+                      HOLD_FOR, HOLD_INTENT, HOLD_LANGUAGE, CALLBACK_NUMBER)
+
+# The demo and test caller ([hotline-scripted-caller]), set by pbx.calls when it originates.
+CALLER_STEPS: Final = "CALLER_STEPS"
+CALLER_SOUNDS: Final = "CALLER_SOUNDS"
+CALLER_WAIT_S: Final = "CALLER_WAIT_S"
+CALLER_KEYS: Final = "CALLER_KEYS"
+CALLER_STAY_S: Final = "CALLER_STAY_S"
+CALLER_RECORD: Final = "CALLER_RECORD"
+
+SCRIPTED_CALLER: Final = (CALLER_STEPS, CALLER_SOUNDS, CALLER_WAIT_S, CALLER_KEYS,
+                          CALLER_STAY_S, CALLER_RECORD)
+
+# Live monitoring ([hotline-supervisor]), set by the console (console.live).
+SPY_ON: Final = "SPY_ON"  # the agent's interface the supervisor's phone listens to

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from agi import variables
 from db.models import Account, Call, QueueLeg
 from ivr.agents import Agent
 from pbx.ami import Ami
@@ -86,4 +87,4 @@ class LiveMonitor:
             ami.action("Originate", Channel=self.phone_channel.format(phone=phone),
                        Context=SUPERVISOR_CONTEXT, Exten=mode, Priority="1", Async="true",
                        Timeout="30000", CallerID=f"Monitor <{agent.extension}>",
-                       Variable=[f"SPY_ON={target}"])
+                       Variable=[f"{variables.SPY_ON}={target}"])

@@ -17,15 +17,14 @@ from rich.table import Table
 from db.directory import YamlDirectory
 from ivr.agents import Agent, SkillRouter, check_agents, load_agents
 from ivr.call import Ports
-from ivr.catalog import Catalog
 from ivr.errors import CallerHungUp
 from ivr.graph import to_dot, to_mermaid
 from ivr.interpreter import run_menus
 from ivr.menu_loader import LoadResult, MenuSet, load_menus
-from ivr.menu_schema import MenuFile
 from ivr.outcomes import QueueCall
 from ivr.ports import ALL_KEYS, Heard, RecordedMessage, keys_until_hash
 from ivr.problems import Problem, Severity, errors
+from ivr.schemas import SCHEMAS, json_schema
 from ivr.transcripts import TranscriptError, load_transcript, run_transcript
 from ivr.vocabulary import unchecked_languages, vocabulary_problems
 from runtime.settings import Settings
@@ -33,7 +32,6 @@ from services.processes import FastAgiService
 from speech.models import RegistryError, installed_vocabularies, load_registry
 
 console = Console()
-SCHEMA_FILE_NAME = "menu.schema.json"
 
 MenusOption = typer.Option(None, "--menus", help="Menu folder (default: the project's menus/).")
 CatalogOption = typer.Option(None, "--catalog", help="Prompt catalog (default: "
@@ -101,28 +99,23 @@ def speech_problems(menus: MenuSet, settings: Settings) -> list[Problem]:
             *unchecked_languages(menus, vocabularies)]
 
 
-def schema_command(output: Path | None = typer.Option(
-        None, help=f"Write here (e.g. menus/{SCHEMA_FILE_NAME}) instead of stdout.")) -> None:
-    """Export the menu files' JSON Schema, for completion and errors in editors."""
-    text = menu_json_schema()
+def schema_command(
+        kind: str = typer.Argument("menus", help=f"One of: {', '.join(SCHEMAS)}."),
+        output: Path | None = typer.Option(None, help="Write here instead of stdout."),
+        write: bool = typer.Option(False, "--write", help="Write the project's own copy (e.g. "
+                                   "menus/menu.schema.json) that the YAML files point at.")
+) -> None:
+    """Export the JSON Schema of the menus, agents or catalog files, for editors."""
+    if kind not in SCHEMAS:
+        raise typer.BadParameter(f"{kind!r}: choose one of {', '.join(SCHEMAS)}")
+    text = json_schema(kind)
+    if write:
+        output = Settings.from_env().project_dir / SCHEMAS[kind][2]
     if output is None:
         typer.echo(text, nl=False)
     else:
         output.write_text(text, encoding="utf-8")
         console.print(f"wrote {output}")
-
-
-def menu_json_schema() -> str:
-    schema = MenuFile.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    schema["title"] = "Hotline IVR menu file"
-    return json.dumps(schema, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
-
-
-def catalog_json_schema() -> str:
-    schema = Catalog.model_json_schema()
-    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
-    return json.dumps(schema, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
 
 def graph(root: str | None = typer.Option(None, help="Start node (default: the entry)."),

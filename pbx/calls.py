@@ -33,9 +33,12 @@ class CallerScript:
 
     def channel_variables(self) -> list[str]:
         steps = "_".join(f"{wait:.2f}:{keys}" for wait, keys in self.steps)
-        return [f"CALLER_KEYS={self.keys}", f"CALLER_WAIT_S={self.wait_s:g}",
-                f"CALLER_STAY_S={self.stay_s:g}", f"CALLER_STEPS={steps}",
-                f"CALLER_RECORD={self.record_to}", f"CALLER_SOUNDS={self.sounds_dir}",
+        return [f"{variables.CALLER_KEYS}={self.keys}",
+                f"{variables.CALLER_WAIT_S}={self.wait_s:g}",
+                f"{variables.CALLER_STAY_S}={self.stay_s:g}",
+                f"{variables.CALLER_STEPS}={steps}",
+                f"{variables.CALLER_RECORD}={self.record_to}",
+                f"{variables.CALLER_SOUNDS}={self.sounds_dir}",
                 *(f"__{v}" for v in self.variables)]
 
 

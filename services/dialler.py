@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from agi import variables as names
 from db.database import sessions
 from db.models import Callback, CallbackAttempt, CallbackStatus
 from ivr.agents import Agent, SkillRouter
@@ -118,18 +119,18 @@ def ami_originate(connect: Callable[[], Ami]) -> Originate:
 
     def originate(request: DialRequest) -> None:
         route = request.route
-        variables = {"HOLD_QUEUE": route.queue, "HOLD_PRIO": str(route.priority),
-                     "HOLD_POSITION": "", "HOLD_RULE": route.rule,
-                     "HOLD_MAX_PENALTY": "" if route.max_penalty is None
-                     else str(route.max_penalty),
-                     "CALLBACK_NUMBER": request.number, "HOLD_FOR": request.call_id,
-                     "HOLD_INTENT": request.intent, "HOLD_LANGUAGE": request.language}
+        values = {names.HOLD_QUEUE: route.queue, names.HOLD_PRIO: str(route.priority),
+                  names.HOLD_POSITION: "", names.HOLD_RULE: route.rule,
+                  names.HOLD_MAX_PENALTY: "" if route.max_penalty is None
+                  else str(route.max_penalty),
+                  names.CALLBACK_NUMBER: request.number, names.HOLD_FOR: request.call_id,
+                  names.HOLD_INTENT: request.intent, names.HOLD_LANGUAGE: request.language}
         try:
             with connect() as ami:
                 ami.action("Originate", Channel="Local/s@hotline-virtual-hold",
                            Context="hotline-callback-dial", Exten="s", Priority="1",
                            Async="true", Timeout="3600000",
-                           Variable=[f"__{name}={value}" for name, value in variables.items()])
+                           Variable=[f"__{name}={value}" for name, value in values.items()])
         except AmiError as exc:
             raise RuntimeError(f"AMI: {exc}") from exc
 

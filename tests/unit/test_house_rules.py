@@ -72,6 +72,14 @@ def test_dialplan_uses_exactly_the_declared_ivr_variables() -> None:
     assert used == set(variables.ALL)
 
 
+def test_dialplan_uses_exactly_the_declared_shared_variables() -> None:
+    """Beyond IVR_*: the callback placeholder, the demo caller and live monitoring."""
+    placeholder = set(re.findall(r"\b(HOLD_[A-Z_]+|CALLBACK_NUMBER)\b", DIALPLAN))
+    assert placeholder == set(variables.PLACEHOLDER)
+    assert set(re.findall(r"\bCALLER_[A-Z_]+\b", DIALPLAN)) == set(variables.SCRIPTED_CALLER)
+    assert set(re.findall(r"\bSPY_ON\b", DIALPLAN)) == {variables.SPY_ON}
+
+
 def test_every_agi_route_in_the_dialplan_exists() -> None:
     requested = set(re.findall(r"AGI\(\$\{HOTLINE_AGI_URL\}/([\w-]+)\)", DIALPLAN))
     assert requested and requested <= set(ROUTE_NAMES)

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from hotline.menu_commands import menu_json_schema
 from ivr.menu_loader import load_menus
 from ivr.problems import Problem, errors
+from ivr.schemas import SCHEMAS, json_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = ROOT / "prompts" / "catalog.yaml"
@@ -113,10 +113,21 @@ def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
                and "quoted" in p.fix for p in found)
 
 
-def test_committed_json_schema_is_current() -> None:
-    committed = (ROOT / "menus" / "menu.schema.json").read_text(encoding="utf-8")
-    assert committed == menu_json_schema(), "run `hotline schema --output menus/menu.schema.json`"
-    schema = json.loads(committed)
+@pytest.mark.parametrize("kind", sorted(SCHEMAS))
+def test_committed_json_schemas_are_current_and_pointed_at(kind: str) -> None:
+    _model, _title, path = SCHEMAS[kind]
+    committed = (ROOT / path).read_text(encoding="utf-8")
+    assert committed == json_schema(kind), f"run `hotline schema {kind} --write`"
+    assert json.loads(committed)["additionalProperties"] is False
+    # Every operator file of that kind names it for the editor.
+    folder = (ROOT / path).parent
+    for file in sorted(folder.glob("*.yaml")):
+        first = file.read_text(encoding="utf-8").splitlines()[0]
+        assert first == f"# yaml-language-server: $schema={Path(path).name}", file
+
+
+def test_committed_menu_schema_forbids_unknown_keys() -> None:
+    schema = json.loads((ROOT / "menus" / "menu.schema.json").read_text(encoding="utf-8"))
     assert schema["additionalProperties"] is False
     kinds = {d["properties"]["kind"]["const"] for name, d in schema["$defs"].items()
              if name.endswith("Node")}
