@@ -14,21 +14,10 @@ import os
 from datetime import datetime
 from pathlib import Path
 
+from ivr.matching import luhn_check_digit
 from ivr.ports import TicketUnavailable
 
 DAILY_LIMIT = 9999
-
-
-def luhn_check_digit(digits: str) -> str:
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = int(char)
-        if index % 2 == 0:  # these are doubled once the check digit is appended
-            value *= 2
-            if value > 9:
-                value -= 9
-        total += value
-    return str((10 - total % 10) % 10)
 
 
 class FileTicketIssuer:

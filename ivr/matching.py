@@ -25,16 +25,30 @@ def phrase_matches(heard: str, phrase: str) -> bool:
     return bool(wanted) and wanted in normalise_phrase(heard)
 
 
+CARD_MIN_DIGITS = 12
+
+
 def luhn_ok(digits: str) -> bool:
-    if not digits.isdigit() or len(digits) < 12:
-        return False
+    """A card number: long enough, and its Luhn check digit right."""
+    return len(digits) >= CARD_MIN_DIGITS and luhn_valid(digits)
+
+
+def luhn_valid(digits: str) -> bool:
+    """The last digit is the Luhn check digit of the others (cards, complaint tickets)."""
+    return (len(digits) >= 2 and digits.isdigit()
+            and luhn_check_digit(digits[:-1]) == digits[-1])
+
+
+def luhn_check_digit(body: str) -> str:
+    """The digit that makes `body` + digit pass Luhn: every second digit from the right of
+    the finished number is doubled."""
     total = 0
-    for index, char in enumerate(reversed(digits)):
+    for index, char in enumerate(reversed(body)):
         value = int(char)
-        if index % 2 == 1:
+        if index % 2 == 0:  # doubled once the check digit is appended
             value = value * 2 - 9 if value > 4 else value * 2
         total += value
-    return total % 10 == 0
+    return str((10 - total % 10) % 10)
 
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)

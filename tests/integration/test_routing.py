@@ -1,5 +1,5 @@
 """Skill-based routing through real Asterisk with simulated agents
-(tests/routing/agents.yaml, answered by dialplan/simulated-agents.conf).
+(tests/routing/agents.yaml, answered by tests/dialplan/simulated-agents.conf).
 
 Calls are placed two ways: through the real menus by DTMF (the IVR chooses queue, language,
 priority and the route), and straight into the dialplan's queue step with the variables the

@@ -3,6 +3,7 @@ a check digit, the two clocks, the workflow and its extension rules, recordings 
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -15,7 +16,8 @@ from db.database import sessions
 from db.models import Call, Complaint, Recording
 from db.replay import SpoolReplayer
 from db.spool import EventSpool
-from db.tickets import FileTicketIssuer, luhn_check_digit
+from db.tickets import FileTicketIssuer
+from ivr.matching import luhn_check_digit, luhn_valid
 from ivr.menu_loader import MenuSet
 from ivr.outcomes import QueueCall
 from ivr.ports import TicketUnavailable
@@ -74,7 +76,7 @@ def test_ticket_numbers_are_unique_dated_and_checked(tmp_path: Path) -> None:
     assert len(issued) == len(set(issued)) == 200
     assert all(t.startswith("261123") and len(t) == 11 for t in issued)
     assert sorted(int(t[6:10]) for t in issued) == list(range(1, 201))
-    assert all(luhn_check_digit(t[:-1]) == t[-1] for t in issued)
+    assert all(luhn_check_digit(t[:-1]) == t[-1] and luhn_valid(t) for t in issued)
     # A new day starts again at 1; a wrong digit no longer checks out.
     assert issuer.issue(day + timedelta(days=1))[:10] == "2611240001"
     assert luhn_check_digit("2611230001") != luhn_check_digit("2611230002")
@@ -143,3 +145,9 @@ def test_the_workflow_moves_forward_only_and_extensions_need_approval(engine: En
         rules.advance(complaint, "closed", FILED + timedelta(days=41))
         assert rules.overdue(complaint, FILED + timedelta(days=90)) == []
         assert [c.ticket for c in rules.find(session, status="closed")] == ["T1"]
+
+
+def test_the_readmes_example_ticket_checks_out() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    examples = re.findall(r"check digit \(`(\d{11})`\)", readme)
+    assert examples and all(luhn_valid(ticket) for ticket in examples), examples
