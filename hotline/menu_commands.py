@@ -30,6 +30,7 @@ from ivr.vocabulary import unchecked_languages, vocabulary_problems
 from runtime.settings import Settings
 from services.processes import FastAgiService
 from speech.models import RegistryError, installed_vocabularies, load_registry
+from speech.pronounce import pronunciation_problems
 
 console = Console()
 
@@ -70,6 +71,9 @@ def validate(menus_dir: Path | None = MenusOption, catalog: Path | None = Catalo
     if result.menus is not None:
         result.problems.extend(speech_problems(result.menus, settings))
         result.problems.extend(agent_problems(result.menus, settings))
+        result.problems.extend(pronunciation_problems(
+            result.menus.catalog, result.menus.lexicon, catalog or settings.catalog_file,
+            result.menus.line.languages))
     _print_problems(result, Path.cwd())
     found = errors(result.problems)
     if found or result.menus is None:

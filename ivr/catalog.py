@@ -25,16 +25,45 @@ def prompt_sound(prompts_dir: Path, prompt_id: str, language: str) -> Path:
 class PromptEntry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     text: dict[Language, Annotated[str, Field(min_length=1)]] = Field(min_length=1)
+    say: dict[Language, Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=dict, description=(
+            "What the voice is given instead of the text, per language, when neither the "
+            "lexicon nor the converter reads it right: tone-numbered pinyin for a Mandarin "
+            "pinyin voice (e.g. `chong2 ting1`), words for the others."))
     regulated: Regulation | None = Field(
         None, description="Regulated wording: changes need compliance review.")
     note: str = ""
 
 
+# How a voice takes its text: as written, or as tone-numbered pinyin (espeak-ng's
+# cmn-latn-pinyin reads pinyin exactly; its `sit/cmn` reads pinyin by English rules).
+VoiceReading = Literal["text", "pinyin"]
+
+
 class Voice(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    engine_voice: str = Field(description="espeak-ng voice id, e.g. sit/cmn (see "
+    engine_voice: str = Field(description="espeak-ng voice id, e.g. sit/cmn-Latn-pinyin (see "
                                           "`espeak-ng --voices`).")
     rate: int = Field(150, ge=60, le=400, description="Words per minute.")
+    reads: VoiceReading = Field("text", description=(
+        "`pinyin`: Chinese text is turned into tone-numbered pinyin (lexicon first, then a "
+        "phrase-aware converter) before the voice reads it; `text`: as written."))
+
+
+class Lexicon(BaseModel):
+    """The hotline's own words and how each voice must read them (`prompts/lexicon.yaml`):
+    tone-numbered pinyin for Mandarin, jyutping for Cantonese. It wins over the converter,
+    and the pronunciation gate checks the voice really says them so."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    reading_voices: dict[Language, str] = Field(default_factory=dict, description=(
+        "The espeak-ng voice that reads each language's listed readings exactly, e.g. "
+        "sit/cmn-Latn-pinyin, sit/yue-Latn-jyutping."))
+    words: dict[Language, dict[Annotated[str, Field(min_length=1)],
+                               Annotated[str, Field(pattern=r"^[a-z]+[1-6]( [a-z]+[1-6])*$")]]
+                ] = Field(default_factory=dict, description=(
+                    "Language -> word -> reading, syllables with tone numbers, e.g. "
+                    "还款: huan2 kuan3"))
 
 
 class Catalog(BaseModel):

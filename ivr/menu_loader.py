@@ -21,13 +21,14 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from ivr import menu_schema as schema
 from ivr import spoken
-from ivr.catalog import Catalog, PromptEntry
+from ivr.catalog import Catalog, Lexicon, PromptEntry
 from ivr.menu_checks import cross_check
 from ivr.menu_parts import Origin, ParsedMenus
 from ivr.problems import Problem, errors
-from ivr.yamlsource import YamlSource, read_yaml
+from ivr.yamlsource import YamlSource, load_validated, read_yaml
 
 M = TypeVar("M", bound=BaseModel)
+LEXICON_FILE = "lexicon.yaml"  # beside the catalog
 NODE_ADAPTER: TypeAdapter[schema.Node] = TypeAdapter(schema.Node)
 
 
@@ -40,6 +41,7 @@ class MenuSet:
     nodes: Mapping[str, schema.Node]
     origins: Mapping[str, Origin]
     catalog: Catalog
+    lexicon: Lexicon
     version: str  # short content hash of every source file: which menus served a call
     files: tuple[Path, ...] = field(default=())
     figure_languages: frozenset[str] = frozenset()  # languages `say` nodes can read figures in
@@ -71,20 +73,39 @@ def load_menus(menus_dir: Path, catalog_file: Path) -> LoadResult:
     for file in files:
         _load_file(file, parts, problems)
     catalog, catalog_source = load_catalog(catalog_file, problems)
+    lexicon_file = catalog_file.with_name(LEXICON_FILE)
+    lexicon, lexicon_problems = load_lexicon(lexicon_file)
+    problems.extend(lexicon_problems)
     if parts.line is None and files:
         problems.append(Problem(files[0], 1, "no `line:` section in any menu file",
                                 "add `line:` (name, entry, languages, agent, ...) to one file"))
     if parts.line is not None and catalog is not None:
         problems.extend(cross_check(parts, catalog, catalog_source))
     problems.sort(key=lambda p: (str(p.file), p.line))
-    if errors(problems) or parts.line is None or catalog is None:
+    if errors(problems) or parts.line is None or catalog is None or lexicon is None:
         return LoadResult(None, problems, files)
     menus = MenuSet(
         line=parts.line, queues=MappingProxyType(dict(parts.queues)),
         nodes=MappingProxyType(dict(parts.nodes)), origins=MappingProxyType(dict(parts.origins)),
-        catalog=catalog, version=_version([*files, catalog_file]), files=tuple(files),
+        catalog=catalog, lexicon=lexicon,
+        version=_version([*files, catalog_file, lexicon_file]), files=tuple(files),
         figure_languages=spoken.figure_languages(catalog))
     return LoadResult(menus, problems, files)
+
+
+def load_lexicon(file: Path) -> tuple[Lexicon | None, list[Problem]]:
+    """The pronunciation lexicon beside the catalog; none at all is an empty lexicon (a line
+    whose voices read text as written needs none)."""
+    if not file.is_file():
+        return Lexicon(), []
+    return load_validated(file, Lexicon, "pronunciation lexicon",
+                          "create it with `reading_voices:` and `words:`", _lexicon_fix)
+
+
+def _lexicon_fix(message: str) -> str:
+    if "pattern" in message:
+        return "write the reading as syllables with tone numbers, e.g. huan2 kuan3"
+    return "allowed are reading_voices and words (see the comments in prompts/lexicon.yaml)"
 
 
 def load_catalog(file: Path, problems: list[Problem]) -> tuple[Catalog | None, YamlSource | None]:

@@ -16,11 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ivr.catalog import Catalog, prompt_sound
+from ivr.catalog import Catalog, Lexicon, prompt_sound
 from speech.audio import TELEPHONY_RATE, AudioError, check_playable, convert, inspect
+from speech.pronounce import spoken_text
 from speech.tts import TtsJob, espeak_version, render
 
 PIPELINE_VERSION = "2"  # bump when conversion changes so every prompt is rebuilt
+EMPTY_LEXICON = Lexicon()
 MANIFEST = "manifest.json"
 # Asterisk's format_wav: `.wav` is 8 kHz, `.wav16` 16 kHz; it picks what suits the channel.
 EXTENSIONS = {TELEPHONY_RATE: ".wav", 16000: ".wav16"}
@@ -61,16 +63,17 @@ def recorded_file(recorded_dir: Path, item: PromptAudio) -> Path:
     return item.path(recorded_dir)
 
 
-def _fingerprint(catalog: Catalog, item: PromptAudio, engine: str, recorded: Path | None,
-                 rate: int) -> str:
+def _fingerprint(catalog: Catalog, lexicon: Lexicon, item: PromptAudio, engine: str,
+                 recorded: Path | None, rate: int) -> str:
     digest = hashlib.sha256()
     digest.update(f"{PIPELINE_VERSION}\0{rate}\0".encode())
     if recorded is not None:
         digest.update(b"recorded\0" + recorded.read_bytes())
     else:
         voice = catalog.voices[item.language]
-        digest.update("\0".join([catalog.text(item.prompt_id, item.language),
-                                 voice.engine_voice, str(voice.rate), engine]).encode())
+        spoken = spoken_text(catalog, lexicon, item.prompt_id, item.language)
+        digest.update("\0".join([spoken, voice.engine_voice, str(voice.rate),
+                                 engine]).encode())
     return digest.hexdigest()
 
 
@@ -87,7 +90,7 @@ def load_manifest(out_dir: Path, rate: int = TELEPHONY_RATE) -> dict[str, dict[s
 
 
 def build(catalog: Catalog, languages: list[str], out_dir: Path, recorded_dir: Path, *,
-          rate: int = TELEPHONY_RATE,
+          lexicon: Lexicon = EMPTY_LEXICON, rate: int = TELEPHONY_RATE,
           progress: Callable[[str], None] | None = None) -> BuildReport:
     report = BuildReport()
     missing_voice = [lang for lang in languages if lang not in catalog.voices]
@@ -105,7 +108,7 @@ def build(catalog: Catalog, languages: list[str], out_dir: Path, recorded_dir: P
     for item in wanted_prompts(catalog, languages):
         recorded = recorded_file(recorded_dir, item)
         source = recorded if recorded.is_file() else None
-        fingerprint = _fingerprint(catalog, item, engine, source, rate)
+        fingerprint = _fingerprint(catalog, lexicon, item, engine, source, rate)
         previous = manifest.get(item.key, {})
         if previous.get("fingerprint") == fingerprint and item.path(out_dir, rate).is_file():
             new_manifest[item.key] = previous
@@ -120,8 +123,8 @@ def build(catalog: Catalog, languages: list[str], out_dir: Path, recorded_dir: P
         jobs = []
         for index, (item, _) in enumerate(to_render):
             voice = catalog.voices[item.language]
-            jobs.append(TtsJob(catalog.text(item.prompt_id, item.language), voice.engine_voice,
-                               voice.rate, Path(scratch) / f"{index}.wav"))
+            jobs.append(TtsJob(spoken_text(catalog, lexicon, item.prompt_id, item.language),
+                               voice.engine_voice, voice.rate, Path(scratch) / f"{index}.wav"))
         render(jobs)
         for job, (item, fingerprint) in zip(jobs, to_render, strict=True):
             new_manifest[item.key] = _finish(item, job.path, out_dir, fingerprint, "tts", rate,
@@ -171,7 +174,8 @@ class CheckProblem:
 
 
 def check(catalog: Catalog, languages: list[str], used: set[str], out_dir: Path,
-          recorded_dir: Path, rate: int = TELEPHONY_RATE) -> list[CheckProblem]:
+          recorded_dir: Path, rate: int = TELEPHONY_RATE,
+          lexicon: Lexicon = EMPTY_LEXICON) -> list[CheckProblem]:
     """Missing, stale or unplayable audio for any prompt the menus use."""
     manifest = load_manifest(out_dir, rate)
     try:
@@ -189,7 +193,8 @@ def check(catalog: Catalog, languages: list[str], used: set[str], out_dir: Path,
             continue
         recorded = recorded_file(recorded_dir, item)
         source = recorded if recorded.is_file() else None
-        if entry.get("fingerprint") != _fingerprint(catalog, item, engine, source, rate):
+        if entry.get("fingerprint") != _fingerprint(catalog, lexicon, item, engine, source,
+                                                    rate):
             problems.append(CheckProblem(item.key, "stale: the text, voice or recording "
                                                    "changed; run `hotline prompts build`"))
             continue

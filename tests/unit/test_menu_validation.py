@@ -115,13 +115,13 @@ def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("kind", sorted(SCHEMAS))
 def test_committed_json_schemas_are_current_and_pointed_at(kind: str) -> None:
-    _model, _title, path = SCHEMAS[kind]
+    _model, _title, path, files = SCHEMAS[kind]
     committed = (ROOT / path).read_text(encoding="utf-8")
     assert committed == json_schema(kind), f"run `hotline schema {kind} --write`"
     assert json.loads(committed)["additionalProperties"] is False
     # Every operator file of that kind names it for the editor.
     folder = (ROOT / path).parent
-    for file in sorted(folder.glob("*.yaml")):
+    for file in sorted(folder.glob(files)):
         first = file.read_text(encoding="utf-8").splitlines()[0]
         assert first == f"# yaml-language-server: $schema={Path(path).name}", file
 
