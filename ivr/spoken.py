@@ -4,7 +4,8 @@ per call), with Mandarin and Cantonese reading rules:
 - 万/亿 grouping: 12,345,678 → 一千二百三十四万五千六百七十八;
 - 零 for any run of zeros inside a number, never at its end: 1005 → 一千零五, 10050 → 一万零五十;
 - a leading 10-19 is 十… (十二), inside a number it is 一十… (一百一十);
-- 2 is 两 (兩) before 百/千/万/亿 and 二 elsewhere (二十, 十二; 2元 reads 二元);
+- 2 is 两 (兩) before 百/千/万/亿, as a count (两位, 两天) and as an amount (两元, 两角; Cantonese
+  兩蚊, 兩毫), and 二 inside numbers and in dates (二十, 十二, 二月);
 - digit strings (ticket numbers, card last four) digit by digit, where Mandarin reads 1 as 幺;
 - amounts as 元/角/分 (整 when whole), dates as 年 (digit by digit) 月 日 (Cantonese 號).
 
@@ -120,11 +121,11 @@ def amount(value: Decimal | str | float, language: str) -> list[str]:
     yuan, jiao, fen = cents // 100, cents // 10 % 10, cents % 10
     out: list[str] = []
     if yuan:
-        out += _with_liang_before_wan(yuan) + ["say.yuan"]
+        out += _count(yuan) + ["say.yuan"]
     if not jiao and not fen:
         return out + ["say.zheng"] if out else [DIGITS[0], "say.yuan"]
     if jiao:
-        out += [DIGITS[jiao], "say.jiao"]
+        out += _count(jiao) + ["say.jiao"]
     elif yuan:
         out.append(DIGITS[0])  # 五元零六分
     if fen:
@@ -147,8 +148,13 @@ def _with_liang_before_wan(number: int) -> list[str]:
 
 
 def number(value: int) -> list[str]:
-    """A count or quantity (days overdue, position in queue): 两 before 万/亿 too."""
-    return _with_liang_before_wan(value)
+    """A count or quantity (days overdue, callers ahead): 两 before 万/亿 too."""
+    return _count(value)
+
+
+def _count(value: int) -> list[str]:
+    """A quantity before a measure word or unit: exactly 2 is 两 (两位, 两元, 兩蚊)."""
+    return [TWO_BEFORE_UNIT] if value == 2 else _with_liang_before_wan(value)
 
 
 def digit_string(digits: str, language: str) -> list[str]:

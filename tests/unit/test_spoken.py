@@ -21,7 +21,7 @@ def text(fragments: list[str]) -> str:
 
 
 @pytest.mark.parametrize(("value", "reading"), [
-    (0, "零"), (2, "二"), (10, "十"), (12, "十二"), (20, "二十"), (22, "二十二"),
+    (0, "零"), (2, "两"), (10, "十"), (12, "十二"), (20, "二十"), (22, "二十二"),
     (100, "一百"), (110, "一百一十"), (200, "两百"), (202, "两百零二"), (1005, "一千零五"),
     (1010, "一千零一十"), (1050, "一千零五十"), (2200, "两千二百"), (10000, "一万"),
     (20000, "两万"), (10050, "一万零五十"), (100000, "十万"), (120000, "十二万"),
@@ -34,12 +34,20 @@ def test_numbers(value: int, reading: str) -> None:
 
 
 @pytest.mark.parametrize(("value", "reading"), [
-    ("1234.56", "一千二百三十四元五角六分"), ("1200", "一千二百元整"), ("2", "二元整"),
+    ("1234.56", "一千二百三十四元五角六分"), ("1200", "一千二百元整"), ("2", "两元整"), ("0.2", "两角"),
+    ("2.25", "两元两角五分"), ("12", "十二元整"), ("22", "二十二元整"),
     ("0.05", "五分"), ("5.06", "五元零六分"), ("0", "零元"), ("20000.5", "两万元五角"),
     ("1,234.56".replace(",", ""), "一千二百三十四元五角六分"), ("99.999", "一百元整"),
 ])
 def test_amounts(value: str, reading: str) -> None:
     assert text(spoken.amount(Decimal(value), "cmn")) == reading
+
+
+def test_cantonese_amounts_say_loeng_not_ji() -> None:
+    """兩蚊, not 二蚊: the same fragments, read from the Cantonese catalog text."""
+    yue = {**CMN, "say.liang": "兩", "say.yuan": "蚊", "say.jiao": "毫"}
+    assert "".join(yue[f] for f in spoken.amount("2", "yue")) == "兩蚊整"
+    assert "".join(yue[f] for f in spoken.amount("2.2", "yue")) == "兩蚊兩毫"
 
 
 def test_digit_strings_read_one_as_yao_in_mandarin_only() -> None:
