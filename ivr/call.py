@@ -24,6 +24,7 @@ from ivr.ports import (
     Customer,
     Directory,
     EventSink,
+    Heard,
     Listener,
     MessageRecorder,
     Prompter,
@@ -112,6 +113,9 @@ class CallState:
     steps: list[Step] = field(default_factory=list)
     menu_stack: list[str] = field(default_factory=list)
     pending_key: str | None = None  # type-ahead: pressed during an announcement
+    # What a caller said at the language menu, for the next menu: 我要挂失 names a language
+    # (by its model) and a service at once.
+    spoken_ahead: Heard | None = None
     keys_only: bool = False  # speech failed for this call: never wait on it again
     message: str | None = None  # the last recorded message's reference (complaints)
     choice: str = ""  # the first menu key the caller chose

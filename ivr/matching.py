@@ -9,20 +9,49 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from opencc import OpenCC
+
 _IGNORED = re.compile(r"[\s\u3000，。！？、,.!?;；:：'\"“”‘’]+")
+# Said just before a phrase, these turn it round: 我不要挂失 is not a lost card. Written in
+# simplified characters (text is folded to simplified first); Cantonese ones included.
+NEGATIONS = ("不要", "不是", "不用", "不想", "不需要", "没有", "没", "别", "不", "唔要", "唔系",
+             "唔使", "唔想", "唔", "冇", "未")
+NEGATION_REACH = 2  # characters that may stand between a negation and its phrase
+_TO_SIMPLIFIED = OpenCC("t2s")
 
 
 def normalise_phrase(text: str) -> str:
-    """Comparable form of a phrase: full-width folded, case-folded, no spaces or punctuation
-    (Vosk puts spaces between Chinese words; callers do not pause where operators typed)."""
+    """Comparable form of a phrase: full-width folded, case-folded, traditional characters
+    as simplified (Vosk's Chinese models answer in simplified; Cantonese callers' phrases are
+    often written in traditional), no spaces or punctuation (Vosk puts spaces between
+    Chinese words; callers do not pause where operators typed)."""
     folded = unicodedata.normalize("NFKC", text).casefold()
-    return _IGNORED.sub("", folded)
+    return _IGNORED.sub("", _TO_SIMPLIFIED.convert(folded))
 
 
 def phrase_matches(heard: str, phrase: str) -> bool:
-    """The caller said the phrase, alone or inside a longer utterance ("我要挂失" ~ "挂失")."""
+    """The caller said the phrase, alone or inside a longer utterance ("我要挂失" ~ "挂失"),
+    and did not say it negated ("我不要挂失", "唔係掛失")."""
     wanted = normalise_phrase(phrase)
-    return bool(wanted) and wanted in normalise_phrase(heard)
+    said = normalise_phrase(heard)
+    if not wanted:
+        return False
+    start = said.find(wanted)
+    while start >= 0:
+        if not _negated(said[:start]):
+            return True
+        start = said.find(wanted, start + 1)
+    return False
+
+
+def _negated(before: str) -> bool:
+    """A negation ends the text before the phrase: right before it, or (for the two-character
+    ones, 不要/没有/唔係 …) with a word or two between (我不要再挂失)."""
+    for gap in range(NEGATION_REACH + 1):
+        head = before[:len(before) - gap]
+        if any(head.endswith(n) for n in NEGATIONS if gap == 0 or len(n) > 1):
+            return True
+    return False
 
 
 CARD_MIN_DIGITS = 12

@@ -115,7 +115,13 @@ class _Checker:
     def _duplicates(self, node_id: str, node: schema.Node) -> Iterator[Problem]:
         choices: list[tuple[str | None, list[str], str]] = []
         if isinstance(node, schema.MenuNode):
-            choices = [(o.key, o.phrases, f"option → {o.goto}") for o in node.options]
+            choices = [(o.key, o.all_phrases(), f"option → {o.goto}") for o in node.options]
+            for option in node.options:
+                for language in sorted(set(option.language_phrases) - set(self.line.languages)):
+                    yield self._at(node_id, f"phrases for language '{language}', which is not "
+                                   "enabled in line.languages",
+                                   "use an enabled language tag or remove them",
+                                   value=language)
             if node.agent_allowed:
                 choices.append((self.line.agent_key, self.line.agent_phrases,
                                 "the line's agent key/phrases"))

@@ -108,6 +108,8 @@ class Option(Strict):
     key: Key | None = None
     phrases: Phrases = Field(default_factory=list,
                              description="Spoken phrases (and synonyms) choosing this option.")
+    language_phrases: dict[Language, Phrases] = Field(default_factory=dict, description=(
+        "More phrases for callers of one language only, e.g. yue: [唔見咗張卡]."))
     goto: NodeId
     intent: str | None = Field(None, description="What the caller wants, for the agent's "
                                                  "screen and reports.")
@@ -116,9 +118,16 @@ class Option(Strict):
 
     @model_validator(mode="after")
     def _reachable_somehow(self) -> Option:
-        if self.key is None and not self.phrases:
+        if self.key is None and not self.all_phrases():
             raise ValueError("an option needs a key, phrases or both")
         return self
+
+    def phrases_for(self, language: str) -> list[str]:
+        """What a caller of `language` may say for this option."""
+        return [*self.phrases, *self.language_phrases.get(language, [])]
+
+    def all_phrases(self) -> list[str]:
+        return [*self.phrases, *(p for more in self.language_phrases.values() for p in more)]
 
 
 class MenuNode(NodeBase):
@@ -154,8 +163,8 @@ class MenuNode(NodeBase):
 
 def _option_label(option: Option) -> str:
     parts = [option.key] if option.key else []
-    if option.phrases:
-        parts.append("「" + "／".join(option.phrases[:2]) + "」")
+    if option.all_phrases():
+        parts.append("「" + "／".join(option.all_phrases()[:2]) + "」")
     return " ".join(parts)
 
 

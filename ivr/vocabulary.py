@@ -77,11 +77,14 @@ def grammar(phrases: list[str], vocabulary: Vocabulary) -> list[str]:
     return entries
 
 
-def spoken_phrases(menus: MenuSet, node: schema.Node, *, with_agent: bool = True) -> list[str]:
-    """Everything a caller may say at a node: its options' phrases and, where the line's agent
-    phrases work, those too."""
+def spoken_phrases(menus: MenuSet, node: schema.Node, language: str | None = None, *,
+                   with_agent: bool = True) -> list[str]:
+    """Everything a caller (of `language`, or of any language) may say at a node: its
+    options' phrases and, where the line's agent phrases work, those too."""
     if isinstance(node, schema.MenuNode):
-        phrases = [p for option in node.options for p in option.phrases]
+        phrases = [p for option in node.options
+                   for p in (option.all_phrases() if language is None
+                             else option.phrases_for(language))]
         if node.agent_allowed and with_agent:
             phrases += menus.line.agent_phrases
         return phrases
@@ -115,7 +118,7 @@ def vocabulary_problems(menus: MenuSet,
         if isinstance(node, schema.MenuNode) and node.agent_allowed:
             agent_languages.update(languages)
         for language in languages:
-            for phrase in spoken_phrases(menus, node, with_agent=False):
+            for phrase in spoken_phrases(menus, node, language, with_agent=False):
                 for message in _unknown(phrase, language, vocabularies):
                     line = finder.line(origin.file, ("nodes", node_id), phrase) or origin.line
                     problems.append(Problem(origin.file, line, message, _FIX, node=node_id))

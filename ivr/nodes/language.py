@@ -23,10 +23,12 @@ def handle(node: schema.LanguageNode, call: Call) -> str:
                     heard.text and any(phrase_matches(heard.text, p) for p in choice.phrases)):
                 state.language = choice.language
                 call.note(StepKind.LANGUAGE_CHOSEN, choice.language)
+                state.spoken_ahead = heard if heard.text else None
                 return node.next
         if heard.text and heard.language in call.line.languages:
             state.language = heard.language
             call.note(StepKind.LANGUAGE_DETECTED, heard.language)
+            state.spoken_ahead = heard
             return node.next
         call.note(StepKind.NO_MATCH)
     state.language = node.default or call.line.default_language

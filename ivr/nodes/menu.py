@@ -15,8 +15,11 @@ from ivr.ports import Heard
 
 def handle(node: schema.MenuNode, call: Call) -> str:
     state, line = call.state, call.line
-    phrases = vocabulary.spoken_phrases(call.menus, node)
+    phrases = vocabulary.spoken_phrases(call.menus, node, call.language)
     speaking = asking.speech_languages(call, node)
+    ahead = _spoken_ahead(node, call)
+    if ahead is not None:
+        return ahead
     spoken_failures = 0
     lead: list[str] = []
     for attempt in range(1, node.attempts + 1):
@@ -45,7 +48,7 @@ def handle(node: schema.MenuNode, call: Call) -> str:
         if heard.key is not None and heard.key == node.back_key and state.menu_stack:
             call.note(StepKind.BACK)
             return state.menu_stack.pop()
-        option = match_option(node.options, heard)
+        option = match_option(node.options, heard, call.language)
         if option is not None:
             _chosen(call, node, option, heard)
             return option.goto
@@ -53,6 +56,23 @@ def handle(node: schema.MenuNode, call: Call) -> str:
         lead = list(node.no_match_prompt or line.no_match_prompt)
     state.reason = "menu-attempts-exhausted"
     return node.fallback or line.exhausted
+
+
+def _spoken_ahead(node: schema.MenuNode, call: Call) -> str | None:
+    """The first menu after the language menu acts on what the caller already said there
+    (我要挂失); words that choose nothing here are forgotten, not held against the caller."""
+    heard, call.state.spoken_ahead = call.state.spoken_ahead, None
+    if heard is None or not heard.text:
+        return None
+    if node.agent_allowed and asking.wants_agent(call, heard):
+        call.note(StepKind.ASKED_FOR_AGENT)
+        call.state.reason = "caller-asked-agent"
+        return call.line.agent
+    option = match_option(node.options, heard, call.language)
+    if option is None:
+        return None
+    _chosen(call, node, option, heard)
+    return option.goto
 
 
 def _chosen(call: Call, node: schema.MenuNode, option: schema.Option, heard: Heard) -> None:
@@ -70,12 +90,13 @@ def _chosen(call: Call, node: schema.MenuNode, option: schema.Option, heard: Hea
     state.menu_stack.append(call.node_id)
 
 
-def match_option(options: list[schema.Option], heard: Heard) -> schema.Option | None:
+def match_option(options: list[schema.Option], heard: Heard,
+                 language: str) -> schema.Option | None:
     for option in options:
         if heard.key is not None and heard.key == option.key:
             return option
     if heard.text:
         for option in options:
-            if any(phrase_matches(heard.text, phrase) for phrase in option.phrases):
+            if any(phrase_matches(heard.text, p) for p in option.phrases_for(language)):
                 return option
     return None

@@ -163,6 +163,26 @@ def test_mobile_numbers() -> None:
     assert cn_mobile_ok("13800000001") and not cn_mobile_ok("12800000001")
 
 
+@pytest.mark.parametrize(("heard", "phrase", "matches"), [
+    ("掛失", "挂失", True),  # a Cantonese caller's traditional characters
+    ("我 要 掛 失", "挂失", True),
+    ("唔見咗張卡", "唔见咗张卡", True),  # the phrase itself may begin with 唔
+    ("我 不 要 挂失", "挂失", False),
+    ("我不要再挂失", "挂失", False),
+    ("不是挂失是还款", "挂失", False),
+    ("不是挂失是还款", "还款", True),
+    ("我唔係要掛失", "挂失", False),
+    ("我没有丢卡", "丢卡", False),
+    ("非常不满意", "满意", False),
+    ("非常不满意", "不满意", True),
+    ("不好意思我要挂失", "挂失", True),
+    ("我特别着急挂失", "挂失", True),
+])
+def test_traditional_and_simplified_match_and_negations_do_not(
+        heard: str, phrase: str, matches: bool) -> None:
+    assert phrase_matches(heard, phrase) is matches
+
+
 def test_phrases_match_inside_speech_regardless_of_spaces_and_width() -> None:
     assert normalise_phrase("我 要 转 人工 。") == "我要转人工"
     assert phrase_matches("我 的 卡 丢 了 要 挂失", "挂失")

@@ -98,11 +98,42 @@ def _ports(caller: ScriptedCaller, menus: MenuSet) -> Ports:
 
 def test_speaking_instead_of_choosing_a_language_picks_the_detected_one(menus: MenuSet) -> None:
     result = run_transcript(menus, transcript(
-        [{"say": {"text": "我 张 卡 唔 见 咗", "language": "yue"}}, {"press": "1"}],
+        [{"say": {"text": "你 好", "language": "yue"}}, {"press": "1"}],
         queue="cards-priority", language="yue"))
     assert result.passed, result.failures
     summary = next(d for k, d in result.caller.events if k == "ivr-finished")
     assert "welcome.language: detected yue" in summary["events"]  # type: ignore[operator]
+
+
+def test_words_at_the_language_menu_that_name_a_service_keep_it(menus: MenuSet) -> None:
+    """我张卡唔见咗 picks Cantonese and the lost-card line at once: no second question."""
+    for words, language in (("我 张 卡 唔 见 咗", "yue"), ("我 要 挂失", "cmn")):
+        result = run_transcript(menus, transcript(
+            [{"say": {"text": words, "language": language}}],
+            queue="cards-priority", language=language))
+        assert result.passed, (words, result.failures)
+        assert result.outcome is not None and result.outcome.intent == "lost-card"
+        assert ("main.menu", language) not in result.caller.played  # never asked
+
+
+def test_a_negated_phrase_is_not_a_choice(menus: MenuSet) -> None:
+    """我不要挂失 must not report a card lost: the main menu asks, the caller presses 2."""
+    result = run_transcript(menus, transcript(
+        [{"press": "1"}, {"say": {"text": "我 不 要 挂失", "language": "cmn"}},
+         {"press": "2"}, {"press": "3"}], queue="cards", intent="cards-general"))
+    assert result.passed, result.failures
+    assert result.outcome is not None and "cards.lost" not in result.outcome.path
+
+
+def test_phrases_for_one_language_are_heard_from_its_callers_only(menus: MenuSet) -> None:
+    cantonese = run_transcript(menus, transcript(
+        [{"press": "2"}, {"say": {"text": "唔 見 咗 張 卡", "language": "yue"}}],
+        queue="cards-priority", language="yue"))
+    assert cantonese.passed, cantonese.failures
+    mandarin = run_transcript(menus, transcript(
+        [{"press": "1"}, {"say": {"text": "唔 見 咗 張 卡", "language": "cmn"}},
+         {"press": "1"}], queue="cards-priority"))
+    assert mandarin.passed, mandarin.failures  # not understood in Mandarin: keys decide
 
 
 def test_keys_only_lines_never_listen(menus: MenuSet) -> None:
