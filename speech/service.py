@@ -84,7 +84,7 @@ def load_models(registry: Registry, models_dir: Path,
 def _load_one(registry: Registry, models_dir: Path, name: str,
               load: Callable[..., Engine]) -> Engine | str:
     entry = registry.models[name]
-    status = check_model(models_dir, name, entry)
+    status = check_model(models_dir, name, entry, registry.locked(name))
     if not status.usable:
         return f"{name} {status.state}: {status.detail}"
     try:

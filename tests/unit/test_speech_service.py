@@ -26,6 +26,7 @@ from speech.models import (
     check_model,
     fetch_model,
     load_registry,
+    read_lock,
     read_vocabulary,
 )
 from speech.recogniser import Audio, Decoding, Recognition
@@ -84,9 +85,9 @@ def test_fetch_verifies_the_archive_and_records_the_tree(tmp_path: Path) -> None
     base = f"file://{tmp_path}"
     with pytest.raises(ModelError, match="does not match"):
         fetch_model(registry_with("0" * 64), "m", models, base_url=base)
-    with pytest.raises(ModelError, match="no archive_sha256"):
+    with pytest.raises(ModelError, match="no lock file"):
         fetch_model(registry_with(None), "m", models, base_url=base)
-    status = fetch_model(registry_with(digest), "m", models, base_url=base)
+    status = fetch_model(registry_with(digest), "m", models, base_url=base).status
     assert status.state is State.READY
     (models / "m" / "am" / "final.mdl").write_bytes(b"tampered")
     assert check_model(models, "m", registry_with(digest).models["m"]).state is State.CORRUPT
@@ -95,6 +96,34 @@ def test_fetch_verifies_the_archive_and_records_the_tree(tmp_path: Path) -> None
     assert corrupt.state is State.CORRUPT and "HCLr.fst" in corrupt.detail
     assert check_model(tmp_path, "absent", registry_with(digest).models["m"]).state \
         is State.MISSING
+
+
+def test_an_unpinned_model_is_pinned_on_first_use_and_held_to_it(tmp_path: Path) -> None:
+    source = tmp_path / "src" / "m"
+    write_model(source)
+    archive = tmp_path / "m.zip"
+
+    def pack(extra: bytes = b"") -> None:
+        with zipfile.ZipFile(archive, "w") as bundle:
+            for file in sorted(source.rglob("*")):
+                bundle.write(file, file.relative_to(source.parent))
+            if extra:
+                bundle.writestr("m/README", extra)
+
+    pack()
+    lock = tmp_path / "models.lock"
+    models, base = tmp_path / "models", f"file://{tmp_path}"
+    first = fetch_model(registry_with(None), "m", models, lock=lock, base_url=base)
+    assert first.pinned and first.status.state is State.READY
+    pinned = read_lock(lock)["m"]
+    assert pinned.archive_sha256 == hashlib.sha256(archive.read_bytes()).hexdigest()
+    assert pinned.size_bytes == archive.stat().st_size and pinned.source.endswith("/m.zip")
+    again = fetch_model(registry_with(None), "m", models, lock=lock, base_url=base)
+    assert not again.pinned and again.status.state is State.READY
+    pack(b"a different file under the same name")
+    with pytest.raises(ModelError, match="changed since it was pinned"):
+        fetch_model(registry_with(None), "m", models, lock=lock, base_url=base)
+    assert read_lock(lock)["m"] == pinned  # the pin never moves by itself
 
 
 def test_fetch_refuses_archives_escaping_the_models_folder(tmp_path: Path) -> None:
