@@ -171,4 +171,4 @@ class HotlineRoute:
                 start = None
         language = channel.get_variable(variables.IVR_LANGUAGE) if start else None
         return run_menus(menus, ports, start,
-                         language if language in menus.line.languages else None)
+                         language if language in menus.line.call_languages else None)

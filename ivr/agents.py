@@ -156,7 +156,7 @@ def check_agents(agents: AgentsFile, menus: MenuSet, file: Path) -> list[Problem
     """Every menu queue in every line language must have someone to answer it."""
     problems = []
     for name, queue in sorted(menus.queues.items()):
-        for language in menus.line.languages:
+        for language in menus.line.call_languages:
             if not members(agents.agents, list(queue.skills), language):
                 problems.append(Problem(
                     file, 1, f"nobody can answer queue '{name}' ({language}): no agent has "

@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 def announce(call: Call, prompt_ids: Sequence[str]) -> None:
     """Play prompts the caller cannot interrupt (waiting information, confirmations)."""
     for prompt_id in prompt_ids:
-        call.ports.prompter.play(prompt_id, call.language, "")
+        call.ports.prompter.play(prompt_id, call.prompt_language, "")
 
 
 def play_all(call: Call, prompt_ids: Sequence[str], *, interruptible: bool) -> None:
@@ -33,7 +33,7 @@ def play_all(call: Call, prompt_ids: Sequence[str], *, interruptible: bool) -> N
     question (type-ahead)."""
     escape = ALL_KEYS if interruptible else ""
     for prompt_id in prompt_ids:
-        key = call.ports.prompter.play(prompt_id, call.language, escape)
+        key = call.ports.prompter.play(prompt_id, call.prompt_language, escape)
         if key is not None:
             call.state.pending_key = key
             return
@@ -51,13 +51,13 @@ def ask(call: Call, prompts: Sequence[str], timeout_ms: int, phrases: Sequence[s
     if stream and languages and listener is not None and not call.state.keys_only:
         try:
             return listener.listen(list(languages), list(phrases), timeout_ms, stream=True,
-                                   prompts=[(p, call.language) for p in prompts])
+                                   prompts=[(p, call.prompt_language) for p in prompts])
         except SpeechUnavailable as exc:
             _speech_failed(call, exc)
             if exc.heard_audio:
                 return Heard(text="")
     for prompt_id in prompts:
-        key = call.ports.prompter.play(prompt_id, call.language, ALL_KEYS)
+        key = call.ports.prompter.play(prompt_id, call.prompt_language, ALL_KEYS)
         if key is not None:
             return Heard(key=key)
     return listen(call, timeout_ms, phrases=phrases, languages=languages)
@@ -72,7 +72,8 @@ def ask_language(call: Call, node: schema.LanguageNode) -> Heard | None:
         return typed_ahead
     for choice in node.choices:
         for prompt_id in choice.prompt:
-            key = call.ports.prompter.play(prompt_id, choice.language, ALL_KEYS)
+            key = call.ports.prompter.play(prompt_id, call.line.prompt_language(choice.language),
+                                           ALL_KEYS)
             if key is not None:
                 return Heard(key=key)
     return listen(call, node.timeout_ms, phrases=[], languages=speech_languages(call, node))

@@ -71,6 +71,8 @@ class StepKind(StrEnum):
     LANGUAGE_CHOSEN = "{}"
     LANGUAGE_DETECTED = "detected {}"
     LANGUAGE_DEFAULT = "default {}"
+    LANGUAGE_PREFERRED = "preferred {}"
+    LANGUAGE_CHANGE_ASKED = "preferred {}, caller asked to change"
     RULE = "rule {}"
     OTHERWISE = "otherwise"
     NOTHING_TO_LOOK_UP = "nothing to look up"
@@ -141,7 +143,13 @@ class Call:
 
     @property
     def language(self) -> str:
+        """The caller's language or dialect: routing, speech and the call record use it."""
         return self.state.language
+
+    @property
+    def prompt_language(self) -> str:
+        """Whose prompts the caller hears (a dialect's callers hear another language's)."""
+        return self.line.prompt_language(self.state.language)
 
     def note(self, kind: StepKind, detail: object = "", *, of_call: bool = False) -> None:
         self.state.steps.append(Step("" if of_call else self.node_id, kind, str(detail)))

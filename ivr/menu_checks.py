@@ -137,9 +137,10 @@ class _Checker:
                     yield self._at(node_id, f"language '{choice.language}' offered twice",
                                    "offer each language once")
                 seen_languages.add(choice.language)
-                if choice.language not in self.line.languages:
+                if choice.language not in self.line.call_languages:
                     yield self._at(node_id, f"language '{choice.language}' is not enabled in "
-                                   f"line.languages", "enable it or remove the choice")
+                                   f"line.languages or line.dialects",
+                                   "enable it or remove the choice")
         keys: dict[str, str] = {}
         phrases: dict[str, str] = {}
         for key, said, what in choices:
@@ -225,7 +226,10 @@ class _Checker:
         where = (origin.file, origin.line, node_id)
         if isinstance(node, schema.LanguageNode):
             for choice in node.choices:
-                yield from self._prompt_problems(choice.prompt, [choice.language], where)
+                hears = [self.line.prompt_language(choice.language)]
+                yield from self._prompt_problems(choice.prompt, hears, where)
+                if node.preferred_prompt:
+                    yield from self._prompt_problems([node.preferred_prompt], hears, where)
             return
         yield from self._prompt_problems(node.prompt_ids(), self.line.languages, where)
 

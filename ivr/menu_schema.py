@@ -232,12 +232,20 @@ class LanguageNode(NodeBase):
         "Speech mode here; default: the line's `speech.mode`. A caller who speaks without "
         "choosing is heard by every `speech.detect_languages` model and gets the language "
         "understood best."))
+    preferred_prompt: PromptId | None = Field(None, description=(
+        "When the caller's customer record names a preferred language (or dialect) this "
+        "menu offers, it is chosen without asking and this prompt says so, in that "
+        "language, with `change_key` live; none: always ask."))
+    change_key: Key = Field("9", description="Pressed during `preferred_prompt`: ask after all.")
+    change_wait_ms: int = Field(1500, ge=0, le=10000, description=(
+        "How long after `preferred_prompt` a caller may still press `change_key`."))
 
     def edges(self) -> list[Edge]:
         return [Edge(label="language", target=self.next, takes_input=True)]
 
     def prompt_ids(self) -> list[str]:
-        return [p for c in self.choices for p in c.prompt]
+        preferred = [self.preferred_prompt] if self.preferred_prompt else []
+        return [*preferred, *(p for c in self.choices for p in c.prompt)]
 
 
 HourSpan = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$",
@@ -563,11 +571,22 @@ class QueueWaitSettings(Strict):
                 self.periodic_prompt]
 
 
+class Dialect(Strict):
+    """A dialect the line serves by people rather than by voice: its callers hear the prompts
+    of `prompts` and are routed first to agents with its skill (lang-<tag>)."""
+
+    name: str = Field(description="What callers and agents call it, e.g. 客家话.")
+    prompts: Language = Field(description="Whose prompts its callers hear, e.g. cmn.")
+
+
 class LineSettings(Strict):
     name: str
     entry: NodeId
     languages: list[Language] = Field(min_length=1, description="Enabled languages; every "
                                       "prompt must exist in each.")
+    dialects: dict[Language, Dialect] = Field(default_factory=dict, description=(
+        "Dialects offered as language choices (e.g. hak: {name: 客家话, prompts: cmn}): "
+        "their callers hear another language's prompts and get agents who speak them."))
     default_language: Language
     timezone: str = Field("Asia/Shanghai", description="Local time for time-of-day tests.")
     agent_key: Key = "0"
@@ -597,7 +616,23 @@ class LineSettings(Strict):
         if self.default_language not in self.languages:
             raise ValueError(f"default_language {self.default_language!r} is not one of "
                              f"languages {self.languages}")
+        for tag, dialect in self.dialects.items():
+            if tag in self.languages:
+                raise ValueError(f"dialect {tag!r} is also in languages: list it once")
+            if dialect.prompts not in self.languages:
+                raise ValueError(f"dialect {tag!r} hears prompts in {dialect.prompts!r}, "
+                                 f"which is not one of languages {self.languages}")
         return self
+
+    @property
+    def call_languages(self) -> list[str]:
+        """Every language or dialect a caller may be served in (queues exist for each)."""
+        return [*self.languages, *self.dialects]
+
+    def prompt_language(self, language: str) -> str:
+        """Whose prompts a caller of `language` hears."""
+        dialect = self.dialects.get(language)
+        return dialect.prompts if dialect is not None else language
 
     def prompt_ids(self) -> list[str]:
         return [*self.no_input_prompt, *self.no_match_prompt, *self.agent_offer_prompt,

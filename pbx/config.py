@@ -173,10 +173,10 @@ def menu_queues_conf(settings: Settings, menus: MenuSet, agents: AgentsFile,
     for name, queue in sorted(menus.queues.items()):
         if name == FALLBACK_QUEUE:
             continue
-        for language in menus.line.languages:
+        for language in menus.line.call_languages:
             lines += [f"; {queue.description} ({language})",
                       f"[{asterisk_queue(name, language)}](hotline-queue)", *timing,
-                      *reminder(language)]
+                      *reminder(menus.line.prompt_language(language))]
             lines += [_member_line(m) for m in members(agents.agents, list(queue.skills),
                                                        language)]
             lines.append("")

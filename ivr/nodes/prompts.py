@@ -18,7 +18,8 @@ def play(node: schema.PlayNode, call: Call) -> str:
 
 
 def say(node: schema.SayNode, call: Call) -> str:
-    if call.language not in call.menus.figure_languages:
+    speaks = call.prompt_language
+    if speaks not in call.menus.figure_languages:
         asking.play_all(call, node.fallback_prompt or [], interruptible=node.interruptible)
         return node.next
     sequence: list[str] = []
@@ -29,7 +30,7 @@ def say(node: schema.SayNode, call: Call) -> str:
         how, reference = part.value or ("", "")
         raw = _value(reference, call)
         try:
-            sequence += spoken.value_fragments(how, raw or "", call.language)
+            sequence += spoken.value_fragments(how, raw or "", speaks)
         except ValueError:
             # Unknown or unreadable: never read out a wrong figure.
             call.note(StepKind.VALUE_UNKNOWN, reference)

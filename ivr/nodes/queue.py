@@ -26,7 +26,8 @@ def handle(node: schema.QueueNode, call: Call) -> QueueCall | str:
     wait_s = _announce_wait(node, call)
     settings = call.line.queue_wait
     if node.callback and wait_s is not None and wait_s >= settings.offer_callback_after_s:
-        key = call.ports.prompter.play(settings.callback_offer_prompt, call.language, ALL_KEYS)
+        key = call.ports.prompter.play(settings.callback_offer_prompt, call.prompt_language,
+                                      ALL_KEYS)
         if key is None:
             key = call.ports.channel.wait_for_key(CALLBACK_OFFER_TIMEOUT_MS)
         chosen = key == CALLBACK_OFFER_KEY
@@ -57,12 +58,13 @@ def _announce_wait(node: schema.QueueNode, call: Call) -> int | None:
     wait_s = estimated_wait_s(load, settings.average_handle_s)
     if wait_s == 0 or not settings.announce:
         return wait_s
-    if call.language in call.menus.figure_languages:
+    speaks = call.prompt_language
+    if speaks in call.menus.figure_languages:
         minutes = max(1, math.ceil(wait_s / 60))
         sequence = [settings.ahead_prompt,
-                    *spoken.value_fragments("number", str(load.waiting), call.language),
+                    *spoken.value_fragments("number", str(load.waiting), speaks),
                     settings.callers_prompt, settings.wait_prompt,
-                    *spoken.value_fragments("number", str(minutes), call.language),
+                    *spoken.value_fragments("number", str(minutes), speaks),
                     settings.minutes_prompt]
     else:
         sequence = [settings.busy_prompt]

@@ -49,7 +49,7 @@ def asterisk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AsteriskInsta
     instance = AsteriskInstance(settings, installation)
     instance.up()
     with instance.ami() as ami:  # the simulated agents are idle and ready
-        for extension in ("2001", "2002", "2003"):
+        for extension in ("2001", "2002", "2003", "2004"):
             ami.action("Setvar", Variable=f"DEVICE_STATE(Custom:agent-{extension})",
                        Value="NOT_INUSE")
     yield instance

@@ -128,9 +128,10 @@ def test_a_caller_joining_a_long_queue_hears_place_and_wait_and_a_callback_offer
               in trace.agi_commands if command.startswith("STREAM FILE")]
     # 3rd in line, two card agents (both busy): about 6 minutes, so a callback is offered.
     start = played.index("yue/queue/ahead")
-    assert played[start:start + 7] == ["yue/queue/ahead", "yue/say/d2", "yue/queue/callers",
-                                       "yue/queue/wait", "yue/say/d6", "yue/queue/minutes",
-                                       "yue/queue/callback_offer"], played
+    # Two callers ahead: 兩位, not 二位.
+    assert played[start:start + 7] == ["yue/queue/ahead", "yue/say/liang",
+                                       "yue/queue/callers", "yue/queue/wait", "yue/say/d6",
+                                       "yue/queue/minutes", "yue/queue/callback_offer"], played
     assert trace.ended.get("Queue") == "cards-disputes-yue"  # declined: kept waiting
 
 

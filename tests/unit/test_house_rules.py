@@ -98,7 +98,7 @@ def test_every_menu_queue_exists_in_asterisk_for_every_language(tmp_path: Path) 
     menus = load_menus(ROOT / "menus", ROOT / "prompts" / "catalog.yaml").menus
     assert menus is not None
     wanted = {asterisk_queue(queue, language) for queue in menus.queues
-              if queue != FALLBACK_QUEUE for language in menus.line.languages}
+              if queue != FALLBACK_QUEUE for language in menus.line.call_languages}
     assert generated == wanted | {FALLBACK_QUEUE}
     # The dialplan names only the fallback queue; every other queue comes from the IVR.
     used = set(re.findall(r"Queue\(([\w-]+)", DIALPLAN))
