@@ -56,9 +56,17 @@ def dial_cantonese_dispute(ami: Ami, start_fastagi: ServerFactory, asterisk: Ast
                            serve: bool = True) -> CallTrace:
     """The Cantonese dispute transcript through the real menus by DTMF, with live queues.
     `serve`: start the FastAGI server (not again for a test's second call)."""
+    return dial_transcript("card-dispute-cantonese", ami, start_fastagi, asterisk, menus,
+                           agents, stay_s, serve)
+
+
+def dial_transcript(name: str, ami: Ami, start_fastagi: ServerFactory,
+                    asterisk: AsteriskInstance, menus: MenuSet, agents: list[Agent],
+                    stay_s: float, serve: bool = True) -> CallTrace:
+    """A shipped keys-only transcript through the real menus, with live queues and agents."""
     settings = asterisk.settings
     durations = rendered_durations(settings)
-    transcript = load_transcript(ROOT / "menus" / "transcripts" / "card-dispute-cantonese.yaml")
+    transcript = load_transcript(ROOT / "menus" / "transcripts" / f"{name}.yaml")
     store = MenuStore(settings.menus, settings.catalog_file)
     assert store.reload().applied
     if serve:

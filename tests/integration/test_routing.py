@@ -33,7 +33,7 @@ from pbx.ami import Ami, Event
 from pbx.process import AsteriskInstance
 from services.records import Recorder
 from tests.integration.conftest import ROUTING_AGENTS, ServerFactory
-from tests.integration.dialling import dial_cantonese_dispute
+from tests.integration.dialling import dial_cantonese_dispute, dial_transcript
 from tests.support import FixedClock, free_port
 
 ROOT = ROUTING_AGENTS.parents[2]
@@ -107,6 +107,23 @@ def test_a_cantonese_card_caller_reaches_the_cantonese_card_agent_with_context(
     assert answered["Intent"] == "card-dispute"
     assert "cards.disputes" in answered["Path"]
     assert "lang-yue" in answered["Skills"]
+
+
+def test_a_hakka_caller_reaches_the_agent_who_speaks_hakka(
+        ami: Ami, start_fastagi: ServerFactory, asterisk: AsteriskInstance, menus: MenuSet,
+        agents: list[Agent], talk_s: None) -> None:
+    """Dialect service: Mandarin prompts, the dialect's queue, the agent with lang-hak first
+    (2004), though a Mandarin agent with the inclusive skill (2003) is free too."""
+    trace = dial_transcript("dialect-hakka-inclusive", ami, start_fastagi, asterisk, menus,
+                            agents, stay_s=8)
+    answered = agent_answered(ami, trace.hotline_id, timeout_s=5)
+    assert answered["Agent"] == "2004", answered
+    assert trace.ended.get("Queue") == "inclusive-hak"
+    assert (answered["Language"], answered["Intent"]) == ("hak", "dialect-service")
+    assert "lang-hak" in answered["Skills"]
+    played = [command.split('"')[1].split("/prompts/")[-1] for command, _result
+              in trace.agi_commands if command.startswith("STREAM FILE")]
+    assert "cmn/lang/choose_hak" in played and not any(p.startswith("hak/") for p in played)
 
 
 def test_a_caller_joining_a_long_queue_hears_place_and_wait_and_a_callback_offer(
