@@ -37,7 +37,7 @@ browser: install  ## Debian's Chromium, which the console's browser tests drive 
 	$(BIN)/hotline console install-browser
 
 demo: asterisk prompts  ## bring the hotline up and place a demo call through real Asterisk
-	$(BIN)/hotline demo
+	$(BIN)/hotline demo --save-audio var/demo-call.wav
 
 check: install  ## ruff on every package, mypy strict (tests included), the layer contracts
 	$(BIN)/ruff check $(PACKAGES)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import sys
+import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,7 +34,7 @@ from ivr.outcomes import QueueCall
 from ivr.ports import SpeechUnavailable
 from ivr.transcripts import TranscriptError, load_transcript
 from pbx.ami import AmiError
-from pbx.calls import CallerScript, CallTrace, place_call
+from pbx.calls import CallerScript, CallTrace, place_call, save_caller_audio
 from pbx.config import ConfigError
 from pbx.process import AsteriskInstance
 from pbx.provision import ProvisionError, find_or_provision
@@ -260,21 +262,32 @@ def call(keys: str = typer.Option("1", help="Keys the scripted caller presses ('
                                                  "0 hangs up at once."),
          transcript: str | None = typer.Option(
              None, help="Dial a keys-only call transcript instead (a file, or a name from "
-                        "menus/transcripts/), timed to the real prompts.")) -> None:
+                        "menus/transcripts/), timed to the real prompts."),
+         save_audio: Path | None = typer.Option(
+             None, "--save-audio", help="Save what the caller heard as a WAV file (8 kHz), "
+                                        "to listen to the call.")) -> None:
     """Place a scripted call through the running Asterisk and print what happened."""
     try:
         instance = _instance(allow_provision=False)
         planned = _plan(instance.settings, transcript) if transcript else None
         script = planned.script if planned else CallerScript(keys=keys, wait_s=wait_s,
                                                              stay_s=stay_s)
+        heard = instance.settings.runtime_dir / "caller-audio" / uuid.uuid4().hex
+        if save_audio is not None:
+            heard.parent.mkdir(parents=True, exist_ok=True)
+            script = replace(script, record_to=str(heard))
         timeout_s = planned.duration_s + 60 if planned else 60.0
         with instance.ami() as ami:
             trace = place_call(ami, script, timeout_s=timeout_s)
+        saved = save_caller_audio(heard, save_audio) if save_audio is not None else None
     except (*OPERATIONAL_ERRORS, TimeoutError, ValueError, TranscriptError) as exc:
         raise _fail(exc) from exc
     print_trace(trace)
     if planned is not None:
         _compare(trace, planned)
+    if saved is not None:
+        console.print(f"What the caller heard: {saved} (play it with any audio player, "
+                      "e.g. `aplay`)", markup=False, highlight=False)
 
 
 def _plan(settings: Settings, transcript: str) -> PlannedCall:
@@ -310,7 +323,8 @@ def _compare(trace: CallTrace, planned: PlannedCall) -> None:
 
 
 @app.command()
-def demo() -> None:
+def demo(save_audio: Path | None = typer.Option(
+        None, "--save-audio", help="Save what the demo caller heard as a WAV file.")) -> None:
     """Bring the hotline up and place a demo call through real Asterisk: a caller who lost
     a card picks Mandarin and presses 1, hearing the real prompts."""
     up()
@@ -325,7 +339,8 @@ def demo() -> None:
     console.print(f"{count} sample customers loaded for lookups")
     console.print("\nPlacing a demo call (menus/transcripts/lost-card-mandarin.yaml): "
                   "Mandarin, then 1 for a lost card. About 30 seconds.")
-    call(keys="", wait_s=1.0, stay_s=30.0, transcript="lost-card-mandarin")
+    call(keys="", wait_s=1.0, stay_s=30.0, transcript="lost-card-mandarin",
+         save_audio=save_audio)
     console.print("\nThe hotline stays up: `hotline call --transcript card-dispute-cantonese` "
                   "places another call, `hotline simulate` tries the menus in the terminal, "
                   "`hotline down` stops everything.")

@@ -8,8 +8,12 @@ The trace is built from AMI events of the hotline leg; the call ends with the
 
 from __future__ import annotations
 
+import shutil
+import time
 import uuid
+import wave
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from agi import variables
 from pbx.ami import Ami, Event
@@ -114,3 +118,37 @@ def finish_call(ami: Ami, trace: CallTrace, timeout_s: float) -> CallTrace:
         elif name == "VarSet" and event.get("Variable") in variables.ALL:
             trace.ivr_variables[event["Variable"]] = event.get("Value", "")
     return trace
+
+
+AUDIO_SETTLE_S = 0.5  # the file has stopped growing for this long: Asterisk closed it
+
+
+def save_caller_audio(stem: Path, target: Path, timeout_s: float = 20.0) -> Path:
+    """Copy what the scripted caller heard (MixMonitor on the caller leg writes
+    `<stem>.wav`) to `target` once Asterisk has finished it: its header counts every sample
+    and it has stopped growing. Raises TimeoutError when it never does."""
+    source = stem.with_suffix(".wav")
+    deadline = time.monotonic() + timeout_s
+    last_size = -1
+    stable_since = time.monotonic()
+    while time.monotonic() < deadline:
+        size = source.stat().st_size if source.is_file() else -1
+        if size != last_size:
+            last_size, stable_since = size, time.monotonic()
+        elif size > 0 and _complete(source) and \
+                time.monotonic() - stable_since >= AUDIO_SETTLE_S:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+            source.unlink()
+            return target
+        time.sleep(0.1)
+    raise TimeoutError(f"the caller's audio ({source}) was not finished in {timeout_s:.0f} s")
+
+
+def _complete(wav: Path) -> bool:
+    try:
+        with wave.open(str(wav), "rb") as audio:
+            expected = audio.getnframes() * audio.getsampwidth() * audio.getnchannels()
+        return audio.getnframes() > 0 and wav.stat().st_size >= expected
+    except (OSError, EOFError, wave.Error):
+        return False

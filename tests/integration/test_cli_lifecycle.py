@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from speech.audio import inspect
 from tests.support import free_port
 
 HOTLINE = str(Path(sys.executable).parent / "hotline")
@@ -102,10 +104,22 @@ def test_hotline_up_call_reload_down(operator_env: dict[str, str]) -> None:
         assert str(restarted) in fastagi_row and " 1 " in fastagi_row, status.stdout
         assert "exited" in fastagi_row, status.stdout
         # Lost card is key 1 then 1 both in and out of business hours: the real clock is fine.
-        call = run(operator_env, "call", "--transcript", "lost-card-mandarin")
+        heard = Path(operator_env["HOTLINE_RUNTIME_DIR"]).parent / "heard.wav"
+        call = run(operator_env, "call", "--transcript", "lost-card-mandarin",
+                   "--save-audio", str(heard))
         assert call.returncode == 0, call.stdout + call.stderr
         assert "IVR_QUEUE = cards-priority-cmn" in call.stdout
         assert "The real call ended as the transcript expects." in call.stdout, call.stdout
+        # What the caller heard, saved to listen to: at least the greeting, the disclosure
+        # and the language menu, and speech rather than silence.
+        assert f"What the caller heard: {heard}" in call.stdout, call.stdout
+        recording = inspect(heard)
+        manifest = json.loads((Path(operator_env["HOTLINE_RUNTIME_DIR"]) / "prompts" /
+                               "manifest.json").read_text())
+        before_choice = sum(int(manifest[f"cmn/{p}"]["duration_ms"]) for p in (
+            "welcome.greeting", "compliance.recording_disclosure", "lang.choose_cmn"))
+        assert recording.duration_ms >= before_choice, (recording, before_choice)
+        assert recording.dbfs > -45, recording
         reload = run(operator_env, "reload")
         assert reload.returncode == 0 and "Asked the FastAGI server" in reload.stdout
     finally:
