@@ -35,7 +35,7 @@ from console.live import MODES, LiveMonitor, MonitorError, live_calls
 from console.qa import Checklist, load_checklist
 from db import audit
 from db import recordings as recording_rules
-from db.audio_store import AudioCipher, open_audio
+from db.audio_store import AudioCipher, contained, open_audio
 from db.complaints import overdue
 from db.kpis import KpiSettings, compute
 from db.models import (
@@ -272,9 +272,9 @@ def create_app(config: ConsoleConfig) -> FastAPI:
                     checklist=config.checklist)
 
     def audio_of(row: Recording) -> tuple[int, Callable[[int, int], bytes]]:
-        path = Path(row.path).resolve()
         # Defence in depth: only files inside the recordings folder are ever served.
-        if not path.is_relative_to(recordings_root) or not path.is_file():
+        path = contained(recordings_root, row.path)
+        if path is None or not path.is_file():
             raise HTTPException(404, "no such recording")
         return open_audio(path, config.cipher)
 

@@ -164,9 +164,27 @@ def read_audio(path: Path, cipher: AudioCipher | None = None) -> bytes:
     return cipher.decrypt(data)
 
 
+class UnreadableAudio(ValueError):
+    """A recording file that is not a WAV it can be read as (truncated, junk)."""
+
+
 def wav_duration_ms(data: bytes) -> int:
-    with wave.open(io.BytesIO(data), "rb") as audio:
-        return audio.getnframes() * 1000 // audio.getframerate()
+    try:
+        with wave.open(io.BytesIO(data), "rb") as audio:
+            rate = audio.getframerate()
+            if rate <= 0:
+                raise UnreadableAudio("its WAV header gives no sample rate")
+            return audio.getnframes() * 1000 // rate
+    except (EOFError, wave.Error, struct.error) as exc:
+        raise UnreadableAudio(f"not a readable WAV file ({exc or type(exc).__name__})") from exc
+
+
+def contained(recordings_dir: Path, path: Path | str) -> Path | None:
+    """`path` resolved, when it lies inside the recordings folder (links followed); None
+    otherwise. Every command that reads, converts, serves or deletes a recording's file by
+    the path a database row holds asks this first: a row is not trusted to stay inside."""
+    resolved = Path(path).resolve()
+    return resolved if resolved.is_relative_to(recordings_dir.resolve()) else None
 
 
 def _sync(path: Path) -> None:

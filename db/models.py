@@ -49,6 +49,8 @@ class RecordingStatus(StrEnum):
     EMPTY = "empty"  # stored, but no audio (an alarm)
     MISSING = "missing"  # the file never came (an alarm)
     PURGED = "purged"  # deleted by retention; the row stays as the record of it
+    UNREADABLE = "unreadable"  # a file that is not a readable WAV (an alarm; kept as found)
+    OUTSIDE = "outside"  # the row names a file outside the recordings folder (never touched)
 
 
 # Recordings with a file on disk that can be played, verified and purged.

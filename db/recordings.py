@@ -28,6 +28,8 @@ from db.audio_store import (
     ENCRYPTED_SUFFIX,
     AudioCipher,
     StoredAudio,
+    UnreadableAudio,
+    contained,
     describe,
     file_digest,
     final_path,
@@ -40,7 +42,8 @@ log = logging.getLogger(__name__)
 
 QUIET_S = 2.0  # MixMonitor has closed a file untouched this long after the call ended
 ORPHAN_QUIET_S = 600.0  # a file no call-ended event named: surely finished by then
-ALARM_STATUSES = (RecordingStatus.MISSING, RecordingStatus.EMPTY)
+ALARM_STATUSES = (RecordingStatus.MISSING, RecordingStatus.EMPTY,
+                  RecordingStatus.UNREADABLE, RecordingStatus.OUTSIDE)
 RETENTION_ACTOR = "retention"
 
 
@@ -101,7 +104,19 @@ class Registrar:
         return report
 
     def _register(self, session: Session, row: Recording, report: RegistrarReport) -> None:
-        path = Path(row.path)
+        path = contained(self.recordings_dir, row.path)
+        if path is None:
+            row.status = RecordingStatus.OUTSIDE
+            self._alarm(row, report, "its file is outside the recordings folder; not touched")
+            return
+        try:
+            self._store(session, row, path, report)
+        except UnreadableAudio as exc:
+            row.status = RecordingStatus.UNREADABLE
+            self._alarm(row, report, f"its file {path.name} is {exc}; kept as found")
+
+    def _store(self, session: Session, row: Recording, path: Path,
+               report: RegistrarReport) -> None:
         if path.suffix == ".raw" and path.exists():
             if time.time() - path.stat().st_mtime < QUIET_S:
                 report.waiting += 1
@@ -229,20 +244,30 @@ class Purged:
     retain_until: date
 
 
-def purge(session: Session, today: date, at: datetime, *, dry_run: bool = False) -> list[Purged]:
+def purge(session: Session, recordings_dir: Path, today: date, at: datetime, *,
+          dry_run: bool = False) -> list[Purged]:
     """Delete recordings past their retention date and not on legal hold; every deletion is
-    written to the audit log (in the same transaction as the row's change)."""
+    written to the audit log (in the same transaction as the row's change). A row naming a
+    file outside the recordings folder is never followed there: it is marked `outside`."""
     purged = []
     rows = session.scalars(select(Recording).where(
         Recording.status.in_(KEPT_RECORDINGS), Recording.legal_hold.is_(False),
         Recording.retain_until.is_not(None), Recording.retain_until < today)
         .order_by(Recording.id)).all()
     for row in rows:
-        assert row.retain_until is not None
+        if row.retain_until is None:  # excluded by the query; keeps the type exact
+            continue
+        path = contained(recordings_dir, row.path)
+        if path is None:
+            log.error("ALARM recording %d of call %s names a file outside the recordings "
+                      "folder; not deleted", row.id, row.call_id)
+            if not dry_run:
+                row.status = RecordingStatus.OUTSIDE
+            continue
         purged.append(Purged(row.id, row.call_id, row.category, row.retain_until))
         if dry_run:
             continue
-        Path(row.path).unlink(missing_ok=True)
+        path.unlink(missing_ok=True)
         row.status, row.purged_at = RecordingStatus.PURGED, at
         audit.record(session, at, RETENTION_ACTOR, "purge", f"recording:{row.id}",
                      f"call {row.call_id}, {row.category}, kept until {row.retain_until}")

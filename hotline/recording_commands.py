@@ -105,7 +105,8 @@ def purge_command(
     is written to the audit log."""
     day = date.fromisoformat(today) if today else _now().date()
     with cli_session() as session:
-        purged = store.purge(session, day, _now(), dry_run=dry_run)
+        purged = store.purge(session, Settings.from_env().recordings_dir, day, _now(),
+                             dry_run=dry_run)
     verb = "would delete" if dry_run else "deleted"
     for item in purged:
         console.print(f"{verb} recording {item.recording_id} (call {item.call_id}, "

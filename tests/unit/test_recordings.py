@@ -199,7 +199,7 @@ def test_purge_deletes_only_expired_recordings_not_on_hold(engine: Engine, tmp_p
         rows["expired"].retain_until = rows["held"].retain_until = date(2026, 1, 1)
         store.hold(session, rows["held"].id, True, "sup1", NOW, "court order 12")
     with Session(engine) as session, session.begin():
-        purged = store.purge(session, date(2026, 11, 23), NOW)
+        purged = store.purge(session, tmp_path, date(2026, 11, 23), NOW)
     assert [p.call_id for p in purged] == ["expired"]
     assert not (tmp_path / "expired.wav").exists()
     assert (tmp_path / "held.wav").exists() and (tmp_path / "current.wav").exists()
@@ -241,3 +241,58 @@ def test_encrypted_recordings_hold_no_plain_audio(tmp_path: Path) -> None:
     stored.path.write_bytes(bytes(tampered))
     with pytest.raises(InvalidTag):
         read_audio(stored.path, cipher)
+
+
+def test_a_truncated_wav_is_an_alarm_not_a_crash(engine: Engine, tmp_path: Path,
+                                                 menus: MenuSet) -> None:
+    """Attack: a 4-byte .wav in the recordings folder made registration raise EOFError and
+    the records service die in a restart loop."""
+    folder = tmp_path / "recordings"
+    junk = folder / "2026/11/23/c9.wav"
+    junk.parent.mkdir(parents=True)
+    junk.write_bytes(b"RIFF")
+    old = time.time() - 3600
+    os.utime(junk, (old, old))
+    good = write_raw(folder / "2026/11/23/c1.raw", 1.0)
+    with Session(engine) as session, session.begin():
+        end_call(session, "c1", good)
+        end_call(session, "c9", junk)
+    report = registrar(engine, folder, menus).run_once()
+    assert report.stored == 1
+    assert any("c9" in alarm and "not a readable WAV" in alarm for alarm in report.alarms)
+    with Session(engine) as session:
+        rows = {r.call_id: r for r in session.scalars(select(Recording))}
+    assert rows["c9"].status == "unreadable" and junk.read_bytes() == b"RIFF"  # kept
+    assert rows["c1"].status == "stored"
+    with Session(engine) as session:
+        assert any("unreadable" in a for a in store.alarms(session, folder, NOW))
+
+
+def test_rows_naming_files_outside_the_recordings_folder_are_never_followed(
+        engine: Engine, tmp_path: Path, menus: MenuSet) -> None:
+    """Attack: a row pointing outside the recordings folder made `register` convert and
+    delete, and `purge` delete, a file there."""
+    folder = tmp_path / "recordings"
+    folder.mkdir()
+    outside_raw = write_raw(tmp_path / "elsewhere" / "c1.raw", 1.0)
+    outside_wav = tmp_path / "elsewhere" / "precious.wav"
+    with wave.open(str(outside_wav), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(b"\x00\x01" * 8000)
+    escaping = folder / ".." / "elsewhere" / "precious.wav"
+    with Session(engine) as session, session.begin():
+        end_call(session, "c1", outside_raw)
+        end_call(session, "c2", escaping)
+    report = registrar(engine, folder, menus).run_once()
+    assert report.stored == 0 and len([a for a in report.alarms if "outside" in a]) == 2
+    assert outside_raw.exists() and outside_wav.exists()
+    with Session(engine) as session, session.begin():
+        for row in session.scalars(select(Recording)):
+            row.status, row.retain_until = "stored", date(2026, 1, 1)
+    with Session(engine) as session, session.begin():
+        assert store.purge(session, folder, date(2026, 11, 23), NOW) == []
+    assert outside_raw.exists() and outside_wav.exists()
+    with Session(engine) as session:
+        assert {r.status for r in session.scalars(select(Recording))} == {"outside"}
