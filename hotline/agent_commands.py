@@ -8,8 +8,9 @@ from dataclasses import asdict, dataclass, field
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.text import Text
 
+from hotline.output import DataTable, plain
 from ivr.agents import load_agents
 from pbx.ami import Ami, AmiError, Event
 from pbx.config import CALLER_ENDPOINT, SIP_REALM, sip_password
@@ -84,12 +85,12 @@ def agents_command(
     if as_json:
         typer.echo(json.dumps([asdict(s) for s in states], ensure_ascii=False, indent=2))
         return
-    table = Table(title="queues and agents")
+    table = DataTable(title="queues and agents")
     for column in ("queue", "waiting", "agent", "penalty", "state", "calls taken"):
         table.add_column(column)
     for queue in states:
         if not queue.members:
-            table.add_row(queue.queue, str(queue.waiting), "[red]nobody[/red]", "", "", "")
+            table.add_row(queue.queue, str(queue.waiting), Text("nobody", style="red"), "", "", "")
         for index, member in enumerate(sorted(queue.members, key=lambda m: m.penalty)):
             state = f"paused, {member.state}" if member.paused else member.state
             table.add_row(queue.queue if index == 0 else "",
@@ -103,7 +104,7 @@ def sip_command() -> None:
     the agents' phones. Passwords are generated per runtime folder."""
     settings = Settings.from_env()
     agents, problems = load_agents(settings.agents_file)
-    table = Table(title=f"SIP on 127.0.0.1:{settings.sip_port} (UDP), realm {SIP_REALM}")
+    table = DataTable(title=f"SIP on 127.0.0.1:{settings.sip_port} (UDP), realm {SIP_REALM}")
     for column in ("account", "password", "use"):
         table.add_column(column)
     table.add_row(CALLER_ENDPOINT, sip_password(settings, CALLER_ENDPOINT),
@@ -113,7 +114,7 @@ def sip_command() -> None:
                       f"agent {agent.id}: receives queue calls")
     console.print(table)
     for problem in problems:
-        console.print(f"[red]{problem.render()}[/red]")
+        console.print(f"[red]{plain(problem.render())}[/red]")
 
 
 def register(app: typer.Typer) -> None:

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from db import migrate
@@ -29,6 +28,7 @@ from hotline import (
     report_commands,
     speech_commands,
 )
+from hotline.output import DataTable
 from ivr.menu_loader import load_menus
 from ivr.outcomes import QueueCall
 from ivr.ports import SpeechUnavailable
@@ -237,7 +237,7 @@ def status() -> None:
     settings = Settings.from_env()
     restarts = read_state(KeeperService(settings).state_file)
     keeper_pid = KeeperService(settings).pid()
-    table = Table(title="Hotline services")
+    table = DataTable(title="Hotline services")
     for column in ("service", "pid", "restarts", "last restart (UTC)", "why"):
         table.add_column(column)
     for service in [*kept_services(settings), KeeperService(settings)]:
@@ -347,7 +347,7 @@ def demo(save_audio: Path | None = typer.Option(
 
 
 def print_trace(trace: CallTrace) -> None:
-    table = Table(title=f"Call {trace.hotline_id}", show_lines=False)
+    table = DataTable(title=f"Call {trace.hotline_id}", show_lines=False)
     table.add_column("context")
     table.add_column("application")
     table.add_column("data", overflow="fold")
@@ -355,7 +355,7 @@ def print_trace(trace: CallTrace) -> None:
         table.add_row(context, application, data)
     console.print(table)
     if trace.agi_commands:
-        agi_table = Table(title="What the FastAGI route did")
+        agi_table = DataTable(title="What the FastAGI route did")
         agi_table.add_column("AGI command", overflow="fold")
         agi_table.add_column("result", overflow="fold")
         for command, result in trace.agi_commands:

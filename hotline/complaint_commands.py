@@ -4,6 +4,7 @@ them through the workflow (assign, reply, resolve, close, extend)."""
 from __future__ import annotations
 
 import csv
+import functools
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -12,7 +13,6 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -20,6 +20,7 @@ from db import complaints as rules
 from db.database import make_engine, masked_url, sessions
 from db.models import Complaint
 from db.privacy import mask_number
+from hotline.output import DataTable, plain
 from runtime.settings import Settings
 
 complaints_app = typer.Typer(help="Complaint tickets: list (no command) and workflow.",
@@ -75,7 +76,7 @@ def list_command(
         writer.writerow(columns)
         writer.writerows(values)
         return
-    table = Table(*columns, title=f"{len(values)} complaint(s)")
+    table = DataTable(*columns, title=f"{len(values)} complaint(s)")
     for row in values:
         table.add_row(*row, style="red" if row[7] else None)
     console.print(table)
@@ -95,30 +96,31 @@ def _step(ticket: str, action: Callable[[Session, Complaint, datetime], str]) ->
         try:
             message = action(session, complaint, datetime.now(UTC))
         except rules.ComplaintError as exc:
-            console.print(f"[red]error:[/red] {exc}")
+            console.print(f"[red]error:[/red] {plain(exc)}")
             raise typer.Exit(1) from exc
-    console.print(message)
+    console.print(message, markup=False)
 
 
 @complaints_app.command("show")
 def show_command(ticket: str) -> None:
     """One ticket: deadlines, extensions, the recorded description and its transcript."""
+    say = functools.partial(console.print, markup=False, highlight=False)  # operator text
     with cli_session() as session:
         c = _ticket(session, ticket)
         late = rules.overdue(c, datetime.now(UTC))
-        console.print(f"ticket {c.ticket} ({c.category}) {c.status}"
+        say(f"ticket {c.ticket} ({c.category}) {c.status}"
                       f"{' — overdue: ' + ', '.join(late) if late else ''}")
-        console.print(f"  opened {_local(c.opened_at)}, call {c.call_id or '-'}")
-        console.print(f"  reply due {_local(c.reply_due)} (replied {_local(c.replied_at) or '-'})")
-        console.print(f"  resolution due {_local(c.resolution_due)} "
+        say(f"  opened {_local(c.opened_at)}, call {c.call_id or '-'}")
+        say(f"  reply due {_local(c.reply_due)} (replied {_local(c.replied_at) or '-'})")
+        say(f"  resolution due {_local(c.resolution_due)} "
                       f"(resolved {_local(c.resolved_at) or '-'})")
         for extension in c.extensions:
             approval = f" approved by {extension.approved_by}" if extension.approved_by else ""
-            console.print(f"  extended {_local(extension.extended_at)} to "
+            say(f"  extended {_local(extension.extended_at)} to "
                           f"{_local(extension.new_due)}: {extension.approval_ref}{approval}")
-        console.print(f"  description: {c.description_ref or '-'}")
+        say(f"  description: {c.description_ref or '-'}")
         if c.transcript:
-            console.print(f"  transcript: {c.transcript}")
+            say(f"  transcript: {c.transcript}")
 
 
 def _advance(status: str, assignee: str | None = None

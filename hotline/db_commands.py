@@ -9,7 +9,6 @@ from types import FrameType
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -19,6 +18,7 @@ from db.models import Call, QueueLeg
 from db.postgres import PostgresError, ensure_postgres_installed
 from db.replay import SpoolReplayer
 from db.sample_data import SampleDataError, load_sample_customers
+from hotline.output import DataTable, plain
 from pbx.provision import ProvisionError
 from runtime.settings import Settings
 from services.records import Recorder, read_status
@@ -55,7 +55,7 @@ def install_postgres_command() -> None:
     try:
         found = ensure_postgres_installed()
     except (PostgresError, ProvisionError) as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {plain(exc)}")
         raise typer.Exit(1) from exc
     console.print(f"PostgreSQL server programs in {found}")
 
@@ -68,7 +68,7 @@ def load_sample_command() -> None:
     try:
         count = load_sample_customers(engine, settings.customers)
     except SampleDataError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {plain(exc)}")
         raise typer.Exit(1) from exc
     except SQLAlchemyError as exc:
         raise _database_error(settings.database_url, exc) from exc
@@ -108,7 +108,7 @@ def calls_command(limit: int = typer.Option(20, help="How many of the newest cal
         raise _database_error(settings.database_url, exc) from exc
     finally:
         engine.dispose()
-    table = Table("call", "started", "caller", "language", "outcome", "intent", "queue legs")
+    table = DataTable("call", "started", "caller", "language", "outcome", "intent", "queue legs")
     for call in calls:
         table.add_row(call.call_id, f"{call.started_at:%Y-%m-%d %H:%M:%S}"
                       if call.started_at else "", call.caller_masked or "",

@@ -12,9 +12,10 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
+from rich.text import Text
 
 from db.directory import YamlDirectory
+from hotline.output import DataTable
 from ivr.agents import Agent, SkillRouter, check_agents, load_agents
 from ivr.call import Ports
 from ivr.errors import CallerHungUp
@@ -193,7 +194,7 @@ def _transcript_files(paths: list[Path]) -> list[Path]:
 
 
 def _run_scripts(menus: MenuSet, paths: list[Path]) -> None:
-    table = Table(title=f"Call transcripts against menus {menus.version}")
+    table = DataTable(title=f"Call transcripts against menus {menus.version}")
     table.add_column("transcript", overflow="fold")
     table.add_column("result")
     table.add_column("outcome / failures", overflow="fold")
@@ -203,7 +204,7 @@ def _run_scripts(menus: MenuSet, paths: list[Path]) -> None:
             transcript = load_transcript(file)
         except TranscriptError as exc:
             failed += 1
-            table.add_row(file.name, "[red]invalid[/red]", escape(str(exc)))
+            table.add_row(file.name, Text("invalid", style="red"), str(exc))
             continue
         result = run_transcript(menus, transcript)
         if result.passed:
@@ -211,10 +212,10 @@ def _run_scripts(menus: MenuSet, paths: list[Path]) -> None:
             queue = outcome.service if isinstance(outcome, QueueCall) else ""
             summary = (f"{outcome.kind} {queue} {outcome.intent}".strip()
                        if outcome else "hung up")
-            table.add_row(file.name, "[green]pass[/green]", escape(summary))
+            table.add_row(file.name, Text("pass", style="green"), summary)
         else:
             failed += 1
-            table.add_row(file.name, "[red]FAIL[/red]", escape("; ".join(result.failures)))
+            table.add_row(file.name, Text("FAIL", style="red"), "; ".join(result.failures))
     console.print(table)
     if failed:
         console.print(f"[red]{failed} transcript(s) failed[/red]")

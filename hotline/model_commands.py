@@ -6,8 +6,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TransferSpeedColumn
-from rich.table import Table
+from rich.text import Text
 
+from hotline.output import DataTable, plain
 from runtime.settings import Settings
 from speech.models import (
     ModelError,
@@ -29,7 +30,8 @@ def registry_or_exit(settings: Settings) -> Registry:
         return load_registry(settings.model_registry)
     except RegistryError as exc:
         for problem in exc.problems:
-            console.print(f"[red]{problem.render(settings.project_dir)}[/red]", highlight=False)
+            console.print(f"[red]{plain(problem.render(settings.project_dir))}[/red]",
+                          highlight=False)
         raise typer.Exit(1) from exc
 
 
@@ -89,7 +91,7 @@ def list_command() -> None:
     for language, names in registry.languages.items():
         for name in names:
             serves.setdefault(name, []).append(language)
-    table = Table(title=f"speech models in {settings.models}")
+    table = DataTable(title=f"speech models in {settings.models}")
     for column in ("model", "languages", "for", "state", "grammar", "rate", "pinned", "detail"):
         table.add_column(column)
     statuses = {name: check_model(settings.models, name, entry, registry.locked(name))
@@ -98,11 +100,11 @@ def list_command() -> None:
         status = statuses[name]
         colour = "green" if status.usable else "red" if name in serves else "dim"
         pin = registry.locked(name)
-        table.add_row(name, ", ".join(serves.get(name, [])) or "-", escape(entry.purpose),
-                      f"[{colour}]{status.state}[/{colour}]", "yes" if entry.grammar else "no",
+        table.add_row(name, ", ".join(serves.get(name, [])) or "-", entry.purpose,
+                      Text(status.state, style=colour), "yes" if entry.grammar else "no",
                       f"{entry.sample_rate_hz // 1000} kHz",
                       f"{pin.archive_sha256[:12]}… {pin.locked_at[:10]}" if pin else "-",
-                      escape(status.detail))
+                      status.detail)
     console.print(table)
     for language, names in registry.languages.items():
         if not any(statuses[n].usable for n in names):

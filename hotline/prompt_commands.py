@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from hotline.menu_commands import menus_or_exit
+from hotline.output import plain
 from ivr.problems import errors
 from pbx.provision import ProvisionError, apt_install
 from runtime.settings import Settings
@@ -75,7 +76,7 @@ def build_command(rate: int = RateOption) -> None:
                   f"recordings, {len(report.unchanged)} unchanged, {len(report.removed)} "
                   f"removed → {settings.prompts_audio_dir}")
     for problem in report.problems:
-        console.print(f"[red]{problem}[/red]")
+        console.print(f"[red]{plain(problem)}[/red]")
     if report.problems:
         raise typer.Exit(1)
 

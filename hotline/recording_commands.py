@@ -7,7 +7,6 @@ from datetime import UTC, date, datetime
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from sqlalchemy import select
 
 from db import audit
@@ -15,6 +14,7 @@ from db import recordings as store
 from db.database import make_engine
 from db.models import KEPT_RECORDINGS, AuditEntry, Recording
 from hotline.complaint_commands import cli_session
+from hotline.output import DataTable, plain
 from ivr.menu_loader import load_menus
 from runtime.settings import Settings
 from services.records import recordings_cipher, retention_policy
@@ -36,7 +36,7 @@ def list_command(limit: int = typer.Option(50, help="Newest first.")) -> None:
     """Registered recordings with their status, retention date and hold."""
     with cli_session() as session:
         rows = session.scalars(select(Recording).order_by(Recording.id.desc()).limit(limit))
-        table = Table("id", "call", "status", "agent", "queue", "category", "seconds",
+        table = DataTable("id", "call", "status", "agent", "queue", "category", "seconds",
                       "keep until", "hold")
         for row in rows:
             table.add_row(str(row.id), row.call_id, row.status, row.agent or "",
@@ -61,7 +61,7 @@ def register_command() -> None:
         engine.dispose()
     console.print(f"{report.stored} stored, {report.waiting} still being written")
     for problem in report.alarms + report.errors:
-        console.print(f"[red]alarm:[/red] {problem}")
+        console.print(f"[red]alarm:[/red] {plain(problem)}")
     if report.alarms or report.errors:
         raise typer.Exit(1)
 
@@ -75,7 +75,7 @@ def verify_command() -> None:
         total = len(session.scalars(select(Recording.id).where(
             Recording.status.in_(KEPT_RECORDINGS))).all())
     for problem in problems:
-        console.print(f"[red]{problem.problem}:[/red] recording {problem.recording_id} "
+        console.print(f"[red]{plain(problem.problem)}:[/red] recording {problem.recording_id} "
                       f"(call {problem.call_id})")
     if problems:
         raise typer.Exit(1)
@@ -90,7 +90,7 @@ def check_command() -> None:
     with cli_session() as session:
         found = store.alarms(session, settings.recordings_dir, _now())
     for alarm in found:
-        console.print(f"[red]alarm:[/red] {alarm}")
+        console.print(f"[red]alarm:[/red] {plain(alarm)}")
     if found:
         raise typer.Exit(1)
     console.print("OK: every answered call has a stored recording; no stray files")
@@ -122,7 +122,7 @@ def hold_command(recording_id: int, reason: str = typer.Option(..., help="Why (c
         try:
             store.hold(session, recording_id, not release, RETENTION_ACTOR_CLI, _now(), reason)
         except LookupError as exc:
-            console.print(f"[red]error:[/red] {exc}")
+            console.print(f"[red]error:[/red] {plain(exc)}")
             raise typer.Exit(1) from exc
     console.print(f"recording {recording_id}: {'released' if release else 'on legal hold'}")
 
@@ -133,7 +133,7 @@ def audit_list(ctx: typer.Context, limit: int = typer.Option(50, help="Newest fi
     if ctx.invoked_subcommand is not None:
         return
     with cli_session() as session:
-        table = Table("at (UTC)", "who", "action", "what", "detail")
+        table = DataTable("at (UTC)", "who", "action", "what", "detail")
         for entry in session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())
                                      .limit(limit)):
             table.add_row(f"{entry.at:%Y-%m-%d %H:%M:%S}", entry.actor, entry.action,
@@ -147,7 +147,7 @@ def audit_verify() -> None:
     with cli_session() as session:
         problems = list(audit.verify_chain(session))
     for problem in problems:
-        console.print(f"[red]tampered:[/red] {problem}")
+        console.print(f"[red]tampered:[/red] {plain(problem)}")
     if problems:
         raise typer.Exit(1)
     console.print("OK: the audit log is complete and unchanged")

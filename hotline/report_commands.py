@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from sqlalchemy.exc import SQLAlchemyError
 
 from db.database import make_engine, masked_url, sessions
 from db.kpis import Kpis, KpiSettings, compute, percent
+from hotline.output import DataTable
 from runtime.settings import Settings
 from services.charts import draw_charts
 
@@ -57,7 +57,7 @@ def report_command(
         raise typer.Exit(1) from exc
     finally:
         engine.dispose()
-    table = Table("measure", "value", title=f"{first} – {last}")
+    table = DataTable("measure", "value", title=f"{first} – {last}")
     for measure, value in kpis.rows():
         table.add_row(measure, value)
     console.print(table)
@@ -77,7 +77,7 @@ def _satisfaction_tables(kpis: Kpis) -> None:
         if not groups:
             continue
         goal = percent(kpis.settings.satisfaction_goal)
-        table = Table(title.split()[1], "surveys", "satisfied",
+        table = DataTable(title.split()[1], "surveys", "satisfied",
                       title=f"satisfaction {title} (goal {goal})")
         for name, group in sorted(groups.items()):
             below = group.rate is not None and group.rate < kpis.settings.satisfaction_goal
