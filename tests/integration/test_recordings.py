@@ -48,11 +48,14 @@ def write_key_tones(path: Path, keys: str) -> None:
 
 
 def keys_heard(samples: np.ndarray) -> str:
-    """Key tones found in one channel (20 ms blocks, both tones of a pair strong and
-    together most of the block's energy); repeats of one tone count once."""
+    """Key tones found in one channel, as a receiver finds them: in 20 ms blocks, each of
+    the pair's two tones strong on its own and together most of the block's energy, held
+    for at least two blocks (40 ms; speech formants can line up for one block, a key press
+    lasts far longer). Repeats of one tone count once."""
     block = 160
     freqs = np.fft.rfftfreq(block, 1 / RATE)
-    found, previous = [], None
+    found: list[str] = []
+    previous, held = None, 0
     for start in range(0, len(samples) - block, block):
         chunk = samples[start:start + block].astype(float)
         spectrum = np.abs(np.fft.rfft(chunk * np.hanning(block))) ** 2
@@ -60,10 +63,11 @@ def keys_heard(samples: np.ndarray) -> str:
         key = None
         if total > 1e6:
             for name, (low, high) in DTMF.items():
-                power = sum(spectrum[np.abs(freqs - f) <= 50].sum() for f in (low, high))
-                if power / total > 0.6:
+                parts = [spectrum[np.abs(freqs - f) <= 50].sum() / total for f in (low, high)]
+                if sum(parts) > 0.6 and min(parts) > 0.2:
                     key = name
-        if key is not None and key != previous:
+        held = held + 1 if key is not None and key == previous else 1
+        if key is not None and held == 2:
             found.append(key)
         previous = key
     return "".join(found)
