@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from ivr.menu_loader import LoadResult, MenuSet, load_menus, menu_files
+from ivr.menu_loader import LEXICON_FILE, LoadResult, MenuSet, load_menus, menu_files
 
 log = logging.getLogger(__name__)
 
@@ -60,7 +60,8 @@ class MenuStore:
         return ReloadResult(True, result.menus.version, rendered)
 
     def _files_fingerprint(self) -> tuple[tuple[str, int, int], ...]:
-        files = [*menu_files(self.menus_dir), self.catalog_file]
+        files = [*menu_files(self.menus_dir), self.catalog_file,
+                 self.catalog_file.with_name(LEXICON_FILE)]
         out = []
         for file in files:
             try:
@@ -81,8 +82,16 @@ class MenuStore:
 
         def loop() -> None:
             while not self._stop.wait(interval_s):
-                if self.changed():
+                if not self.changed():
+                    continue
+                seen = self._files_fingerprint()
+                try:
                     self.reload()
+                except Exception:  # noqa: BLE001 - the watcher must outlive any bad file
+                    log.exception("menus not reloaded: the files could not be read; still "
+                                  "serving the current menus")
+                    with self._lock:
+                        self._fingerprint = seen  # retried at the next edit, not every second
 
         self._watcher = threading.Thread(target=loop, name="menu-watch", daemon=True)
         self._watcher.start()

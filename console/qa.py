@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field
+
+from ivr.yamlsource import safe_load
 
 CHECKLIST_FILE = Path(__file__).with_name("qa.yaml")
 
@@ -29,4 +30,4 @@ class Checklist(BaseModel):
 
 
 def load_checklist(path: Path = CHECKLIST_FILE) -> Checklist:
-    return Checklist.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    return Checklist.model_validate(safe_load(path))

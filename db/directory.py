@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ivr.directory import CustomerRecord, InMemoryDirectory
 from ivr.ports import Customer, DirectoryUnavailable
+from ivr.yamlsource import YamlRefused, safe_load
 
 
 class SampleCustomers(BaseModel):
@@ -30,9 +31,9 @@ class YamlDirectory:
     def find_customer(self, by: str, value: str) -> Customer | None:
         if self._directory is None:
             try:
-                raw = yaml.safe_load(self.file.read_text(encoding="utf-8"))
+                raw = safe_load(self.file)
                 records = SampleCustomers.model_validate(raw).customers
-            except (OSError, yaml.YAMLError, ValidationError) as exc:
+            except (OSError, yaml.YAMLError, YamlRefused, ValidationError) as exc:
                 raise DirectoryUnavailable(f"{self.file.name}: {type(exc).__name__}") from exc
             self._directory = InMemoryDirectory(records)
         return self._directory.find_customer(by, value)

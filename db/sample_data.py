@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from db.database import sessions
 from db.directory import SampleCustomers
 from db.models import Account, Customer, PhoneNumber
+from ivr.yamlsource import YamlRefused, safe_load
 
 
 class SampleDataError(ValueError):
@@ -22,9 +23,9 @@ class SampleDataError(ValueError):
 
 def load_sample_customers(engine: Engine, file: Path) -> int:
     try:
-        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+        raw = safe_load(file)
         records = SampleCustomers.model_validate(raw).customers
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
+    except (OSError, yaml.YAMLError, YamlRefused, ValidationError) as exc:
         raise SampleDataError(f"{file}: {exc}") from exc
     with sessions(engine)() as session, session.begin():
         for record in records:

@@ -39,6 +39,7 @@ from ivr.ports import (
     RecordedMessage,
     keys_until_hash,
 )
+from ivr.yamlsource import YamlRefused, safe_load
 
 
 class _Strict(BaseModel):
@@ -128,8 +129,8 @@ class TranscriptError(Exception):
 
 def load_transcript(file: Path) -> Transcript:
     try:
-        return Transcript.model_validate(yaml.safe_load(file.read_text(encoding="utf-8")))
-    except (OSError, yaml.YAMLError, ValidationError) as exc:
+        return Transcript.model_validate(safe_load(file))
+    except (OSError, yaml.YAMLError, YamlRefused, ValidationError) as exc:
         raise TranscriptError(f"{file}: {exc}") from exc
 
 

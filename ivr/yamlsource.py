@@ -4,6 +4,10 @@ reported as `file:line`.
 PyYAML silently keeps the last of two equal keys in a mapping; operators mean something by
 both, so duplicates are reported here instead of lost.
 
+Every operator file is bounded before it is built: its size, its text (UTF-8, no control
+characters) and how far its aliases expand. A 480-byte "billion laughs" file of nested
+aliases once took 1.4 GB to build; it is now refused, with its line, in microseconds.
+
 Must not import pyst2, Asterisk, Vosk or SQLAlchemy.
 """
 
@@ -73,15 +77,49 @@ def _at(data: Any, path: Path_) -> Any:
     return data
 
 
+MAX_YAML_BYTES = 1 << 20  # the shipped menus are a few kB each
+MAX_YAML_VALUES = 100_000  # values once every alias is expanded (the menus: a few thousand)
+
+
+class YamlRefused(ValueError):
+    """An operator file too large, not text, or whose aliases expand too far."""
+
+    def __init__(self, line: int, message: str, fix: str) -> None:
+        super().__init__(message)
+        self.line, self.fix = line, fix
+
+
+def safe_load(file: Path) -> Any:
+    """The data of a bounded YAML file (for files that need no line numbers). Raises
+    YamlRefused or yaml.YAMLError."""
+    source = read_yaml(file)
+    if source.problems:
+        first = source.problems[0]
+        raise YamlRefused(first.line, f"{file}:{first.line}: {first.message}", first.fix)
+    return source.data
+
+
 def read_yaml(file: Path) -> YamlSource:
-    text = file.read_text(encoding="utf-8")
     source = YamlSource(file, None)
-    loader = yaml.SafeLoader(text)
+    try:
+        text = _bounded_text(file)
+    except YamlRefused as exc:
+        source.problems.append(SourceProblem(exc.line, str(exc), exc.fix))
+        source.data = {}
+        return source
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.YAMLError as exc:  # the reader refuses some characters at once
+        source.problems.append(SourceProblem(1, f"YAML: {exc}", "remove the character: "
+                                             "operator files are plain text"))
+        source.data = {}
+        return source
     try:
         node = loader.get_single_node()
         if node is None:
             source.data = {}
             return source
+        _check_expansion(node)
         source.data = _text_keys(loader.construct_document(node))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -95,12 +133,80 @@ def read_yaml(file: Path) -> YamlSource:
         source.problems.append(SourceProblem(1, f"YAML: {exc}", "fix the YAML syntax"))
         source.data = {}
         return source
+    except YamlRefused as exc:
+        source.problems.append(SourceProblem(exc.line, str(exc), exc.fix))
+        source.data = {}
+        return source
+    except RecursionError:
+        source.problems.append(SourceProblem(1, "YAML nested too deeply to read",
+                                             "flatten the file: no real menu nests so deep"))
+        source.data = {}
+        return source
     finally:
         loader.dispose()
     for path, line in _walk(node, ()):
         source.lines.setdefault(path, line)
     source.problems.extend(_duplicate_keys(node))
     return source
+
+
+def _bounded_text(file: Path) -> str:
+    try:
+        size = file.stat().st_size
+        if size > MAX_YAML_BYTES:
+            raise YamlRefused(1, f"the file is {size} bytes; operator files are limited to "
+                              f"{MAX_YAML_BYTES} bytes", "split it into several files, or "
+                              "check it is the file you meant")
+        data = file.read_bytes()
+    except OSError as exc:
+        raise YamlRefused(1, f"cannot read the file: {exc.strerror or exc}",
+                          "check it exists and is readable") from exc
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise YamlRefused(line, "not UTF-8 text (is it a binary file?)",
+                          "save it as UTF-8 text") from exc
+    for index, char in enumerate(text):
+        if (char < " " and char not in "\t\n\r") or char == "\x7f":
+            raise YamlRefused(text.count("\n", 0, index) + 1,
+                              f"a control character (U+{ord(char):04X}) in the text",
+                              "remove it: operator files are plain text")
+    return text
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Refuse aliases that would expand past MAX_YAML_VALUES values, or into themselves,
+    before anything is built (a shared node counts once per place it is used)."""
+    sizes: dict[int, int] = {}
+    visiting: set[int] = set()
+
+    def size(node: yaml.Node) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in visiting:
+            raise YamlRefused(node.start_mark.line + 1, "an alias refers to itself",
+                              "remove the recursive alias")
+        visiting.add(key)
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            children = [child for pair in node.value for child in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        else:
+            children = []
+        for child in children:
+            total += size(child)
+            if total > MAX_YAML_VALUES:
+                raise YamlRefused(node.start_mark.line + 1, "its aliases expand to more than "
+                                  f"{MAX_YAML_VALUES} values", "write the values out, or "
+                                  "use fewer nested aliases")
+        visiting.discard(key)
+        sizes[key] = total
+        return total
+
+    size(root)
 
 
 def _text_keys(value: Any) -> Any:
