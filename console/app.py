@@ -31,7 +31,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from console import auth
-from console.live import MODES, LiveMonitor, MonitorError, live_calls
+from console.live import MODES, LiveMonitor, MonitorError, MonitorUnavailable, live_calls
 from console.qa import Checklist, load_checklist
 from db import audit
 from db import recordings as recording_rules
@@ -59,7 +59,13 @@ FAILED_LOGINS_ALLOWED = 5
 LOCKOUT_S = 300.0
 PAGE_SIZE = 100
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+# One range; a bound has at most 18 digits (past any file's size, within a 64-bit offset).
+_RANGE = re.compile(r"bytes=(\d{0,18})-(\d{0,18})")
+# Requests for one recording by one viewer this close together are one playback (seeks).
+PLAYBACK_WINDOW = timedelta(minutes=30)
+MAX_ROW_ID = 2**63 - 1  # what a database integer holds; larger ids name no row
+# Dates the dashboard accepts: wide enough for any report, far from the calendar's edges.
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 
 
 @dataclass
@@ -246,6 +252,8 @@ def create_app(config: ConsoleConfig) -> FastAPI:
                           "language": language, "outcome": outcome})
 
     def recording_or_404(session: Session, recording_id: int) -> Recording:
+        if not 0 < recording_id <= MAX_ROW_ID:
+            raise HTTPException(404, "no such recording")
         row = session.get(Recording, recording_id)
         if row is None or row.status not in KEPT_RECORDINGS:
             raise HTTPException(404, "no such recording")
@@ -284,9 +292,16 @@ def create_app(config: ConsoleConfig) -> FastAPI:
         row = recording_or_404(session, recording_id)
         size, read = audio_of(row)
         start, end, partial = _byte_range(request.headers.get("range"), size)
-        if start == 0:  # a playback starts here; seeks ask for later bytes
-            audit.record(session, config.now(), viewer.username, "play",
-                         f"recording:{row.id}", f"call {row.call_id}")
+        # Every playback is audited once, wherever it starts: the first request of a
+        # viewer for a recording opens one; later ranges in the window are its seeks.
+        now = config.now()
+        target = f"recording:{row.id}"
+        if session.scalar(select(AuditEntry.id).where(
+                AuditEntry.actor == viewer.username, AuditEntry.action == "play",
+                AuditEntry.target == target,
+                AuditEntry.at >= now - PLAYBACK_WINDOW).limit(1)) is None:
+            audit.record(session, now, viewer.username, "play", target,
+                         f"call {row.call_id}, from byte {start}")
         headers = {"Accept-Ranges": "bytes", "Content-Length": str(end - start + 1),
                    "Cache-Control": "no-store"}
         if partial:
@@ -326,7 +341,9 @@ def create_app(config: ConsoleConfig) -> FastAPI:
     def hold(session: DB, viewer: Who, recording_id: int, csrf: Annotated[str, Form()],
              action: Annotated[str, Form()], reason: Annotated[str, Form()]) -> Response:
         check_csrf(viewer, csrf)
-        allow(viewer, "hold" if action == "hold" else "release")
+        if action not in ("hold", "release"):
+            raise HTTPException(400, "action is hold or release")
+        allow(viewer, action)
         if not reason.strip():
             raise HTTPException(400, "give the reason (case or ticket number)")
         row = recording_or_404(session, recording_id)
@@ -357,6 +374,9 @@ def create_app(config: ConsoleConfig) -> FastAPI:
             last = date.fromisoformat(day_to) if day_to else today
         except ValueError as exc:
             raise HTTPException(400, "dates are YYYY-MM-DD") from exc
+        if not FIRST_DAY <= first <= last <= LAST_DAY:
+            raise HTTPException(400, f"give a period from {FIRST_DAY} to {LAST_DAY}, the "
+                                     "first day not after the last")
         settings = KpiSettings(timezone=config.timezone)
         kpis = compute(session, datetime.combine(first, day_time(0), local),
                        datetime.combine(last + timedelta(days=1), day_time(0), local),
@@ -393,6 +413,8 @@ def create_app(config: ConsoleConfig) -> FastAPI:
             config.monitor.spy(agent, mode, phone)
         except MonitorError as exc:
             raise HTTPException(400, str(exc)) from exc
+        except MonitorUnavailable as exc:
+            raise HTTPException(503, f"{exc}; try again shortly") from exc
         audit.record(session, config.now(), viewer.username, f"monitor-{mode}",
                      f"call:{call_id[:64]}", f"agent {agent}, supervisor phone {phone}")
         return page(request, "live.html", viewer, calls=live_calls(session), modes=MODES,
@@ -406,8 +428,8 @@ def _byte_range(header: str | None, size: int) -> tuple[int, int, bool]:
     """(first, last, partial) for an HTTP Range header over `size` bytes."""
     if not header:
         return 0, size - 1, False
-    match = _RANGE.match(header.strip())
-    if match is None or size == 0:
+    match = _RANGE.fullmatch(header.strip())
+    if match is None or size == 0 or match.groups() == ("", ""):
         raise HTTPException(416, "unsupported range", headers={"Content-Range": f"bytes */{size}"})
     first, last = match.groups()
     if first == "":  # the last N bytes

@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session
 from agi import variables
 from db.models import Account, Call, QueueLeg
 from ivr.agents import Agent
-from pbx.ami import Ami
+from pbx.ami import Ami, AmiError
 
 MODES = ("listen", "whisper", "barge")
 SUPERVISOR_CONTEXT = "hotline-supervisor"
-_PHONE = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+_PHONE = re.compile(r"[A-Za-z0-9_-]{1,32}")  # matched whole: no newline may ride along
 
 
 class MonitorError(ValueError):
@@ -64,6 +64,10 @@ def live_calls(session: Session) -> list[LiveCall]:
     return found
 
 
+class MonitorUnavailable(RuntimeError):
+    """Asterisk could not be reached or did not answer (AMI down, or silent)."""
+
+
 class LiveMonitor:
     """Rings a supervisor's phone and attaches it to an agent's call with ChanSpy."""
 
@@ -76,15 +80,19 @@ class LiveMonitor:
     def spy(self, agent_id: str, mode: str, phone: str) -> None:
         if mode not in MODES:
             raise MonitorError(f"unknown mode {mode!r}; one of {', '.join(MODES)}")
-        if not _PHONE.match(phone):
+        if not _PHONE.fullmatch(phone):
             raise MonitorError("a phone is an extension of letters, digits, '-' or '_'")
         agent = self.agents.get(agent_id)
         if agent is None:
             raise MonitorError(f"unknown agent {agent_id!r}")
         # ChanSpy matches channels by name prefix: the agent's interface without options.
         target = agent.ring.removesuffix("/n")
-        with self.connect() as ami:
-            ami.action("Originate", Channel=self.phone_channel.format(phone=phone),
-                       Context=SUPERVISOR_CONTEXT, Exten=mode, Priority="1", Async="true",
-                       Timeout="30000", CallerID=f"Monitor <{agent.extension}>",
-                       Variable=[f"{variables.SPY_ON}={target}"])
+        try:
+            with self.connect() as ami:
+                ami.action("Originate", Channel=self.phone_channel.format(phone=phone),
+                           Context=SUPERVISOR_CONTEXT, Exten=mode, Priority="1",
+                           Async="true", Timeout="30000",
+                           CallerID=f"Monitor <{agent.extension}>",
+                           Variable=[f"{variables.SPY_ON}={target}"])
+        except AmiError as exc:
+            raise MonitorUnavailable(f"Asterisk did not take the call: {exc}") from exc

@@ -30,14 +30,43 @@ class AmiError(RuntimeError):
 READ_BUFFER_BYTES = 64 * 1024
 
 
+# pyst2 waits for the greeting and for every response without end: an AMI that accepts the
+# connection and says nothing would hang the caller (the console's worker, then its
+# shutdown) for good.
+CONNECT_TIMEOUT_S = 5.0
+RESPONSE_TIMEOUT_S = 10.0
+
+
+class _AnswerQueue(queue.Queue[Any]):
+    """pyst2's response queue, with a deadline on every wait."""
+
+    def __init__(self, timeout_s: float) -> None:
+        super().__init__()
+        self.timeout_s = timeout_s
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        try:
+            return super().get(block, timeout if timeout is not None else self.timeout_s)
+        except queue.Empty as exc:
+            raise ManagerSocketException(0, f"no answer from AMI in {self.timeout_s:g} s") \
+                from exc
+
+
 class BufferedManager(Manager):  # type: ignore[misc]
-    """pyst2's Manager reading AMI through a buffered socket file; otherwise the same."""
+    """pyst2's Manager reading AMI through a buffered socket file, with deadlines on the
+    connection, the greeting and every response; otherwise the same."""
+
+    def __init__(self, *args: Any, response_timeout_s: float = RESPONSE_TIMEOUT_S,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._response_queue = _AnswerQueue(response_timeout_s)
 
     def connect(self, host: str, port: int = 5038) -> Any:
         if self._connected.is_set():
             raise ManagerException("Already connected to manager")
         try:
-            raw = socket.create_connection((host, int(port)))
+            raw = socket.create_connection((host, int(port)), timeout=CONNECT_TIMEOUT_S)
+            raw.settimeout(None)  # the reader thread waits for events as long as it takes
             # Writes stay unbuffered in effect: pyst2 flushes after every action.
             self._sock = raw.makefile(mode="rwb", buffering=READ_BUFFER_BYTES)
             raw.close()  # the file keeps the connection open
@@ -51,8 +80,10 @@ class BufferedManager(Manager):  # type: ignore[misc]
 
 
 class Ami:
-    def __init__(self, host: str, port: int, username: str, secret: str) -> None:
+    def __init__(self, host: str, port: int, username: str, secret: str, *,
+                 response_timeout_s: float = RESPONSE_TIMEOUT_S) -> None:
         self._address = (host, port)
+        self._response_timeout_s = response_timeout_s
         self._credentials = (username, secret)
         self._manager: Any = None
         self._lock = threading.Lock()
@@ -67,7 +98,7 @@ class Ami:
         self.close()
 
     def connect(self) -> None:
-        manager = BufferedManager()
+        manager = BufferedManager(response_timeout_s=self._response_timeout_s)
         try:
             manager.connect(*self._address)
             manager.login(*self._credentials)

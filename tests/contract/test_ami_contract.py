@@ -3,14 +3,19 @@ login, a burst of events split at awkward places, and actions answered in betwee
 
 from __future__ import annotations
 
+import functools
 import io
 import socket
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
 
-from pbx.ami import Ami
+from console.live import LiveMonitor, MonitorUnavailable
+from ivr.agents import Agent
+from pbx.ami import Ami, AmiError
+from tests.support import free_port
 
 EVENTS = 3000
 
@@ -80,3 +85,53 @@ def test_the_stream_is_read_through_a_buffer(ami: Ami) -> None:
     """pyst2's own socket file is unbuffered: one recv() per byte of every event."""
     stream = ami._manager._sock
     assert isinstance(stream, io.BufferedRWPair | io.BufferedRandom | io.BufferedReader)
+
+
+class SilentManager:
+    """Accepts connections and says nothing, ever: an AMI that hangs."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.peers: list[socket.socket] = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        while True:
+            try:
+                peer, _ = self.listener.accept()
+            except OSError:
+                return
+            self.peers.append(peer)
+
+    def close(self) -> None:
+        self.listener.close()
+        for peer in self.peers:
+            peer.close()
+
+
+def test_an_ami_that_never_greets_is_an_error_in_bounded_time() -> None:
+    """Attack: an AMI that never greets blocked the console's worker forever, and then the
+    console ignored SIGTERM."""
+    silent = SilentManager()
+    try:
+        started = time.monotonic()
+        with pytest.raises(AmiError, match="no answer"):
+            Ami("127.0.0.1", silent.port, "hotline", "secret", response_timeout_s=1.0).connect()
+        assert time.monotonic() - started < 5
+    finally:
+        silent.close()
+
+
+def test_live_monitoring_with_ami_down_or_silent_is_503() -> None:
+    """Attack: AMI down made /live/monitor answer 500."""
+    agent = Agent(id="a1", extension="2001", skills={"cards": 5})
+    silent = SilentManager()
+    try:
+        for port in (free_port(), silent.port):
+            monitor = LiveMonitor(functools.partial(Ami, "127.0.0.1", port, "h", "s",
+                                                    response_timeout_s=1.0), [agent])
+            with pytest.raises(MonitorUnavailable):
+                monitor.spy("a1", "listen", "9001")
+    finally:
+        silent.close()

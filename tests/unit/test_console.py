@@ -11,12 +11,16 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from fastapi import HTTPException
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from console import auth
-from console.app import ConsoleConfig, create_app
+from console.app import ConsoleConfig, _byte_range, create_app
+from console.live import LiveMonitor, MonitorError
 from db.models import (
     Account,
     AuditEntry,
@@ -30,6 +34,8 @@ from db.models import (
     SpeechResult,
 )
 from db.privacy import number_key
+from ivr.agents import Agent
+from pbx.ami import Ami
 
 START = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 SECRET = b"k" * 32
@@ -302,3 +308,77 @@ def test_pages_forbid_framing_and_caching(world: dict[str, object]) -> None:
     assert response.headers["cache-control"] == "no-store"
     cookie = response.headers["set-cookie"].lower()
     assert "httponly" in cookie and "samesite=strict" in cookie
+
+
+def test_a_playback_starting_past_byte_zero_is_audited_too(world: dict[str, object]) -> None:
+    """Attack: `Range: bytes=1-` streamed the whole file (less one byte) unaudited."""
+    client: TestClient = world["client"]  # type: ignore[assignment]
+    audio: bytes = world["audio"]  # type: ignore[assignment]
+    sign_in(client, "qa1")
+    sneaky = client.get("/recordings/1/audio", headers={"Range": "bytes=1-"})
+    assert sneaky.status_code == 206 and sneaky.content == audio[1:]
+    client.get("/recordings/1/audio", headers={"Range": "bytes=5-9"})  # a seek: same playback
+    plays = [a for a in audit_actions(world["engine"]) if a[1] == "play"]
+    assert plays == [("qa1", "play", "recording:1")]
+    clock: Clock = world["clock"]  # type: ignore[assignment]
+    for _ in range(3):  # a new playback later is audited again (the session stays active)
+        clock.at += timedelta(minutes=15)
+        client.get("/recordings/1")
+    client.get("/recordings/1/audio", headers={"Range": "bytes=100-"})
+    assert len([a for a in audit_actions(world["engine"]) if a[1] == "play"]) == 2
+
+
+@pytest.mark.parametrize("header", ["bytes=-", "bytes=" + "9" * 5000 + "-",
+                                    "bytes=0-" + "9" * 5000, "bytes=1-2,5-9", "bytes=x-",
+                                    "items=0-1"])
+def test_malformed_ranges_are_416_never_500(world: dict[str, object], header: str) -> None:
+    client: TestClient = world["client"]  # type: ignore[assignment]
+    sign_in(client, "qa1")
+    assert client.get("/recordings/1/audio", headers={"Range": header}).status_code == 416
+
+
+def test_out_of_range_ids_dates_and_actions_are_4xx_never_500(
+        world: dict[str, object]) -> None:
+    client: TestClient = world["client"]  # type: ignore[assignment]
+    sign_in(client, "admin1")
+    for path in ("/recordings/99999999999999999999", "/recordings/99999999999999999999/audio",
+                 "/recordings/0", "/recordings/-1/audio"):
+        assert client.get(path).status_code in (404, 422), path
+    for query in ("day_from=9999-12-31&day_to=9999-12-31", "day_from=0001-01-01",
+                  "day_from=2026-11-23&day_to=2026-11-01"):
+        assert client.get(f"/dashboard?{query}").status_code == 400, query
+    # Attack: any action other than "hold" was taken as a release.
+    csrf = csrf_of(client, "/recordings/1")
+    client.post("/recordings/1/hold", data={"csrf": csrf, "action": "hold", "reason": "r1"},
+                follow_redirects=False)
+    odd = client.post("/recordings/1/hold", data={"csrf": csrf, "action": "unhold",
+                                                  "reason": "r2"}, follow_redirects=False)
+    assert odd.status_code == 400
+    with Session(world["engine"]) as session:  # type: ignore[arg-type]
+        row = session.get(Recording, 1)
+        assert row is not None and row.legal_hold
+
+
+def unreachable_ami() -> Ami:
+    pytest.fail("AMI must not be reached")
+
+
+def test_a_supervisor_phone_cannot_smuggle_a_line_into_ami() -> None:
+    """Attack: phone=200%0A passed the $-anchored check and added a line to the Originate."""
+    agent = Agent(id="a1", extension="2001", skills={"cards": 5})
+    monitor = LiveMonitor(unreachable_ami, [agent])
+    for phone in ("200\n", "200\nAction: Command", "200\r", "", "x" * 33):
+        with pytest.raises(MonitorError):
+            monitor.spy("a1", "listen", phone)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(max_size=60), st.integers(min_value=0, max_value=10**7))
+def test_the_range_parser_answers_any_header_with_a_range_or_416(header: str,
+                                                                 size: int) -> None:
+    try:
+        first, last, partial = _byte_range(header, size)
+    except HTTPException as exc:
+        assert exc.status_code == 416
+        return
+    assert 0 <= first <= last < size or (not header and size == 0)
