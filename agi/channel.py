@@ -112,8 +112,7 @@ class _QuietAGI(AGI):  # type: ignore[misc]
         self.stdout = writer
         self.stderr = _Discard()
         self._got_sighup = False
-        self.env: dict[str, str] = {}
-        self._get_agi_env()
+        self.env = read_environment(reader)
 
     def get_result(self, stdin: Any = None) -> dict[str, tuple[str, str]]:
         reply = read_reply(self.stdin)
@@ -151,15 +150,40 @@ def read_reply(reader: TextIO) -> AgiReply:
         raise AgiProtocolError(f"unhandled AGI reply code {code}")
 
 
+# Asterisk's longest lines are variable values (a few kB); a peer sending more without a
+# newline is not Asterisk, and reading on would buffer it without end.
+MAX_LINE_CHARS = 64 * 1024
+MAX_ENV_LINES = 200  # Asterisk sends about 25
+
+
+def read_environment(reader: TextIO) -> dict[str, str]:
+    """The AGI environment: `agi_name: value` lines up to a blank one, each and all bounded
+    (pyst2's own reader takes any number of lines of any length)."""
+    env: dict[str, str] = {}
+    for _ in range(MAX_ENV_LINES):
+        try:
+            line = _read_line(reader)
+        except CallerHungUp:
+            return env  # closed before (or during) the environment: no call
+        if not line.strip():
+            return env
+        key, _, value = line.partition(":")
+        if key.strip():
+            env[key.strip()] = value.strip()
+    raise AgiProtocolError(f"an AGI environment of more than {MAX_ENV_LINES} lines")
+
+
 def _read_line(reader: TextIO) -> str:
     try:
-        line = reader.readline()
+        line = reader.readline(MAX_LINE_CHARS + 1)
     except TimeoutError as exc:
         raise ChannelError("no reply from Asterisk in time") from exc
     except OSError as exc:
         raise CallerHungUp("AGI connection lost") from exc
     if line == "":
         raise CallerHungUp("AGI connection closed")
+    if len(line) > MAX_LINE_CHARS:
+        raise AgiProtocolError(f"a line of more than {MAX_LINE_CHARS} characters")
     return line.rstrip("\r\n")
 
 

@@ -44,7 +44,10 @@ class SessionReport:
 _Reporter = Callable[[SessionEnd, Outcome | None, str], SessionReport]
 
 
-def run_session(reader: TextIO, writer: TextIO, routes: Mapping[str, Route]) -> SessionReport:
+def run_session(reader: TextIO, writer: TextIO, routes: Mapping[str, Route], *,
+                on_environment: Callable[[], object] | None = None) -> SessionReport:
+    """One session; `on_environment` runs once the AGI environment has arrived (the FastAGI
+    server then allows commands their longer deadline)."""
     started = time.monotonic()
     call_id, route_name = "unknown", ""
 
@@ -59,6 +62,10 @@ def run_session(reader: TextIO, writer: TextIO, routes: Mapping[str, Route]) -> 
         channel = AgiChannel(reader, writer)
     except CallerHungUp as exc:
         return report(SessionEnd.HUNG_UP, None, str(exc))
+    except ChannelError as exc:  # garbage before any environment: nobody to answer
+        return report(SessionEnd.HUNG_UP, None, f"not an AGI session: {exc}")
+    if on_environment is not None:
+        on_environment()
     call_id, route_name = channel.call_id, channel.request
     route = routes.get(route_name)
     if route is None:

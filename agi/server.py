@@ -26,6 +26,14 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4573
 # Upper bound on one AGI reply; real commands (prompt playback, waits) finish well within it.
 DEFAULT_IDLE_TIMEOUT_S = 600.0
+# Asterisk sends the environment at once; a connection silent this long is not a call.
+ENVIRONMENT_TIMEOUT_S = 10.0
+# Connections the kernel queues while the server is busy starting threads: a burst of calls
+# must not wait for SYN retries (with Python's default of 5, 24 of 150 waited ~1 s).
+DEFAULT_BACKLOG = 512
+# Calls served at once; beyond it a connection is closed at once, and Asterisk's failure
+# path hands that caller to a human rather than the host running out of threads.
+DEFAULT_MAX_CALLS = 2000
 
 SessionObserver = Callable[[SessionReport], None]
 
@@ -45,11 +53,17 @@ class FastAgiServer(socketserver.ThreadingTCPServer):
     def __init__(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *,
                  routes: Mapping[str, Route],
                  observer: SessionObserver | None = None,
-                 idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_S) -> None:
+                 idle_timeout_s: float = DEFAULT_IDLE_TIMEOUT_S,
+                 environment_timeout_s: float = ENVIRONMENT_TIMEOUT_S,
+                 backlog: int = DEFAULT_BACKLOG, max_calls: int = DEFAULT_MAX_CALLS) -> None:
+        self.request_queue_size = backlog  # read by server_activate's listen()
         super().__init__((host, port), _CallHandler)
         self.routes = routes
         self.observer = observer
         self.idle_timeout_s = idle_timeout_s
+        self.environment_timeout_s = environment_timeout_s
+        self.max_calls = max_calls
+        self.refused = 0  # connections closed because max_calls were in progress
         self._active: set[threading.Thread] = set()
         self._lock = threading.Lock()
         self._serving = threading.Event()
@@ -66,16 +80,24 @@ class FastAgiServer(socketserver.ThreadingTCPServer):
 
     def verify_request(self, request: socket.socket | tuple[bytes, socket.socket],
                        client_address: object) -> bool:
-        return not self._stopping
+        if self._stopping:
+            return False
+        if self.active_calls >= self.max_calls:
+            self.refused += 1
+            log.error("%d calls in progress (the limit): connection refused; Asterisk sends "
+                      "the caller to the fallback queue", self.max_calls)
+            return False
+        return True
 
     def run_call(self, sock: socket.socket) -> None:
         me = threading.current_thread()
         with self._lock:
             self._active.add(me)
         try:
-            sock.settimeout(self.idle_timeout_s)
+            sock.settimeout(self.environment_timeout_s)
             reader, writer = open_socket_streams(sock)
-            report = run_session(reader, writer, self.routes)
+            report = run_session(reader, writer, self.routes,
+                                 on_environment=lambda: sock.settimeout(self.idle_timeout_s))
             self._notify(report)
         finally:
             with self._lock:
@@ -124,10 +146,11 @@ class FastAgiServer(socketserver.ThreadingTCPServer):
 
 
 def serve(routes: Mapping[str, Route], host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, *,
-          drain_timeout_s: float = 60.0, on_reload: Callable[[], object] | None = None) -> None:
+          drain_timeout_s: float = 60.0, on_reload: Callable[[], object] | None = None,
+          backlog: int = DEFAULT_BACKLOG, max_calls: int = DEFAULT_MAX_CALLS) -> None:
     """Run the server in this (main) thread until SIGTERM or SIGINT; SIGHUP calls
     `on_reload` (menus are re-read; an invalid edit is refused and the old menus stay)."""
-    server = FastAgiServer(host, port, routes=routes)
+    server = FastAgiServer(host, port, routes=routes, backlog=backlog, max_calls=max_calls)
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
         log.info("signal %d: no new calls; finishing %d in progress", signum,

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
+from agi.server import DEFAULT_BACKLOG, DEFAULT_MAX_CALLS
 from db import migrate
 from db.database import make_engine, masked_url
 from db.sample_data import SampleDataError, load_sample_customers
@@ -97,20 +98,28 @@ def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logg
 
 
 @app.command()
-def serve(host: str = typer.Option("127.0.0.1", help="Address to listen on (loopback)."),
-          port: int = typer.Option(4573, help="FastAGI port."),
+def serve(host: str | None = typer.Option(None, help="Address to listen on (default: "
+                                                   "loopback)."),
+          port: int | None = typer.Option(None, help="FastAGI port (default: HOTLINE_AGI_PORT, "
+                                                     "4573)."),
           drain_timeout_s: float = typer.Option(60.0, help="On SIGTERM, wait this long for "
-                                                "calls in progress.")) -> None:
+                                                "calls in progress."),
+          backlog: int = typer.Option(DEFAULT_BACKLOG, help="Connections queued while busy."),
+          max_calls: int = typer.Option(DEFAULT_MAX_CALLS, help="Calls served at once; more "
+                                                                 "go to the fallback queue.")
+          ) -> None:
     """Run the FastAGI server in the foreground (SIGTERM stops it gracefully, SIGHUP reloads
     the menus; edited menu files are also picked up by themselves)."""
     from agi.server import serve as run_server
     from services.composition import build_app
 
-    hotline = build_app(Settings.from_env())
+    settings = Settings.from_env()
+    hotline = build_app(settings)
     hotline.store.watch()
     try:
-        run_server(hotline.routes, host, port, drain_timeout_s=drain_timeout_s,
-                   on_reload=hotline.store.reload)
+        run_server(hotline.routes, host or settings.agi_host, port or settings.agi_port,
+                   drain_timeout_s=drain_timeout_s, on_reload=hotline.store.reload,
+                   backlog=backlog, max_calls=max_calls)
     finally:
         hotline.store.stop_watching()
 
