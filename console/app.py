@@ -29,6 +29,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from console import auth
 from console.live import MODES, LiveMonitor, MonitorError, MonitorUnavailable, live_calls
@@ -78,6 +79,8 @@ class ConsoleConfig:
     checklist: Checklist = field(default_factory=load_checklist)
     timezone: str = "Asia/Shanghai"
     cookie_secure: bool = False  # set behind TLS
+    # Host headers the console answers (DNS rebinding, poisoned links); () answers any.
+    trusted_hosts: tuple[str, ...] = ()
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
@@ -113,6 +116,8 @@ def create_app(config: ConsoleConfig) -> FastAPI:
     recordings_root = config.recordings_dir.resolve()
 
     app.state.config = config
+    if config.trusted_hosts:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(config.trusted_hosts))
 
     def allow(viewer: auth.Viewer, action: str) -> None:
         if not viewer.may(action):

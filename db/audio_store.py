@@ -107,6 +107,7 @@ def store_raw(raw: Path, cipher: AudioCipher | None = None) -> StoredAudio:
         if cipher is not None:
             with wav_part.open("rb") as plain, part.open("wb") as sealed:
                 cipher.encrypt(plain, sealed)
+        part.chmod(0o600)  # callers' voices: the records service's owner only
         _sync(part)
         os.replace(part, target)
         _sync(target.parent)

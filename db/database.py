@@ -7,6 +7,8 @@ Callers of this module must translate SQLAlchemy's errors; calls never wait on t
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -19,6 +21,8 @@ CONNECT_TIMEOUT_S = 3  # a database that does not answer is down: spool and retr
 def make_engine(url: str) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            _private_file(Path(parsed.database))
         engine = create_engine(url, connect_args={"timeout": CONNECT_TIMEOUT_S})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -26,6 +30,14 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "postgresql":
         connect_args["connect_timeout"] = CONNECT_TIMEOUT_S
     return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+
+
+def _private_file(path: Path) -> None:
+    """The database holds password hashes, session tokens and callers' records: readable by
+    its owner only (SQLite creates its -wal and -shm files with the same mode)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    path.chmod(0o600)
 
 
 def _sqlite_pragmas(connection: Any, _record: object) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import uuid
 from dataclasses import replace
@@ -94,6 +95,9 @@ def _instance(allow_provision: bool) -> AsteriskInstance:
 
 @app.callback()
 def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Debug logging.")) -> None:
+    # Everything the hotline and the Asterisk it starts write (recordings, the database,
+    # messages, logs, secrets) is its owner's only.
+    os.umask(0o077)
     _setup_logging(verbose)
 
 

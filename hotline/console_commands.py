@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import typer
@@ -51,15 +52,27 @@ def console_config(settings: Settings) -> ConsoleConfig:
                          monitor=monitor)
 
 
+LOCAL_NAMES = ("127.0.0.1", "localhost")
+
+
 @console_app.command("serve")
 def serve_command(port: int | None = typer.Option(None, help="Default HOTLINE_CONSOLE_PORT."),
                   host: str = typer.Option(LOOPBACK, help="Loopback unless behind a TLS "
-                                                          "proxy.")) -> None:
+                                                          "proxy."),
+                  cookie_secure: bool = typer.Option(False, "--cookie-secure", help=(
+                      "Mark cookies Secure: set it when a TLS proxy serves the console.")),
+                  trusted_host: list[str] = typer.Option([], "--trusted-host", help=(
+                      "A host name the console answers to (repeat it); loopback names "
+                      "always work. Requests with any other Host header are refused."))
+                  ) -> None:
     """Run the console in the foreground."""
     import uvicorn
 
     settings = Settings.from_env()
-    app = create_app(console_config(settings))
+    config = console_config(settings)
+    config = replace(config, cookie_secure=cookie_secure,
+                     trusted_hosts=(*LOCAL_NAMES, *trusted_host))
+    app = create_app(config)
     uvicorn.run(app, host=host, port=port or settings.console_port, log_level="warning",
                 access_log=False)  # access logs would hold search terms
 

@@ -382,3 +382,18 @@ def test_the_range_parser_answers_any_header_with_a_range_or_416(header: str,
         assert exc.status_code == 416
         return
     assert 0 <= first <= last < size or (not header and size == 0)
+
+
+def test_behind_tls_cookies_are_secure_and_only_trusted_hosts_are_answered(
+        world: dict[str, object]) -> None:
+    """Attack: any Host header was accepted (DNS rebinding), and behind TLS the session
+    cookie could not be marked Secure."""
+    config = ConsoleConfig(engine=world["engine"], recordings_dir=Path("/nonexistent"),  # type: ignore[arg-type]
+                           cookie_secure=True, trusted_hosts=("127.0.0.1", "console.bank"))
+    app = create_app(config)
+    assert TestClient(app, base_url="http://evil.example").get("/login").status_code == 400
+    client = TestClient(app, base_url="https://console.bank")  # TLS ends at the proxy
+    form = client.get("/login")
+    assert form.status_code == 200
+    assert "secure" in form.headers["set-cookie"].lower()
+    assert sign_in(client, "sup1") == 303

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from db import audit
 from db import recordings as store
 from db.audio_store import AudioCipher, read_audio, store_raw
+from db.database import make_engine
 from db.models import AuditEntry, Call, Complaint, QueueLeg, Recording
 from db.records import apply_event
 from ivr.menu_loader import MenuSet
@@ -296,3 +297,25 @@ def test_rows_naming_files_outside_the_recordings_folder_are_never_followed(
     assert outside_raw.exists() and outside_wav.exists()
     with Session(engine) as session:
         assert {r.status for r in session.scalars(select(Recording))} == {"outside"}
+
+
+def test_stored_recordings_and_the_database_are_private(engine: Engine, tmp_path: Path,
+                                                         menus: MenuSet,
+                                                         records_url: str) -> None:
+    """Attack: the database file and stored WAVs were 0644: hashes, tokens, callers' records
+    and voices readable by any local user."""
+    old = os.umask(0o022)  # a permissive umask, as a shell may give
+    try:
+        raw = write_raw(tmp_path / "2026/11/23/c1.raw", 1.0)
+        with Session(engine) as session, session.begin():
+            end_call(session, "c1", raw)
+        registrar(engine, tmp_path, menus).run_once()
+        fresh = tmp_path / "fresh" / "records.db"
+        make_engine(f"sqlite:///{fresh}").dispose()
+    finally:
+        os.umask(old)
+    stored = tmp_path / "2026/11/23/c1.wav"
+    assert stored.stat().st_mode & 0o077 == 0
+    assert fresh.stat().st_mode & 0o077 == 0
+    database = Path(records_url.removeprefix("sqlite:///"))
+    assert database.stat().st_mode & 0o077 == 0
