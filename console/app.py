@@ -14,8 +14,6 @@ import logging
 import re
 import secrets
 import tempfile
-import time
-from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -34,6 +32,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 from console import auth
 from console.live import MODES, LiveMonitor, MonitorError, MonitorUnavailable, live_calls
 from console.qa import Checklist, load_checklist
+from console.throttle import Busy, SignInThrottle
 from db import audit
 from db import recordings as recording_rules
 from db.audio_store import AudioCipher, contained, open_audio
@@ -56,8 +55,6 @@ log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "hotline_session"
 LOGIN_CSRF_COOKIE = "hotline_login_csrf"
-FAILED_LOGINS_ALLOWED = 5
-LOCKOUT_S = 300.0
 PAGE_SIZE = 100
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
 # One range; a bound has at most 18 digits (past any file's size, within a 64-bit offset).
@@ -112,7 +109,7 @@ Who = Annotated[auth.Viewer, Depends(_signed_in)]
 def create_app(config: ConsoleConfig) -> FastAPI:
     app = FastAPI(title="Hotline console", docs_url=None, redoc_url=None, openapi_url=None)
     local = ZoneInfo(config.timezone)
-    failures: dict[str, list[float]] = defaultdict(list)
+    throttle = SignInThrottle()
     recordings_root = config.recordings_dir.resolve()
 
     app.state.config = config
@@ -169,23 +166,27 @@ def create_app(config: ConsoleConfig) -> FastAPI:
         expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
         if not expected or not secrets.compare_digest(expected, csrf):
             raise HTTPException(403, "the sign-in form is stale; reload it")
-        now_s = time.monotonic()
-        recent = [t for t in failures[username] if now_s - t < LOCKOUT_S]
-        failures[username] = recent
-        if len(recent) >= FAILED_LOGINS_ALLOWED:
+        client = request.client.host if request.client else "-"
+        if throttle.blocked(client, username):
             response = page(request, "login.html", None, csrf=csrf,
                             error="Too many failed attempts; wait five minutes.")
             response.status_code = 429
             return response
-        user = auth.authenticate(session, username, password)
+        user = None
+        if len(username) <= auth.MAX_USERNAME and len(password) <= auth.MAX_PASSWORD:
+            try:
+                with throttle.hashing():
+                    user = auth.authenticate(session, username, password)
+            except Busy as exc:
+                raise HTTPException(503, str(exc)) from exc
         if user is None:
-            recent.append(now_s)
+            throttle.failed(client, username[:auth.MAX_USERNAME])
             log.warning("console sign-in failed for a user name")
             response = page(request, "login.html", None, csrf=csrf,
                             error="Wrong user name or password.")
             response.status_code = 401
             return response
-        failures.pop(username, None)
+        throttle.succeeded(client, username)
         token = auth.open_session(session, user, config.now())
         audit.record(session, config.now(), user.username, "sign-in", "console")
         signed = RedirectResponse("/recordings", status_code=303)

@@ -2,7 +2,9 @@
 
 Passwords are stored as argon2id hashes. A session is a random token in an HttpOnly,
 SameSite=Strict cookie; the database keeps only its sha256, with a CSRF token that every
-form posts back. Sessions end after IDLE of inactivity or ABSOLUTE after sign-in.
+form posts back. Sessions end after IDLE of inactivity or ABSOLUTE after sign-in, and when
+the user's credential version moves on: a new password, disabling or enabling the user, a
+new role. A session opened before that never works again.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ ROLES = ("supervisor", "qa", "admin")
 IDLE = timedelta(minutes=30)
 ABSOLUTE = timedelta(hours=8)
 MIN_PASSWORD = 10
+MAX_PASSWORD = 1024  # longer is not a password anyone types; never hashed
+MAX_USERNAME = 64
 
 # What each role may do. Supervisors handle calls and complaints and listen live; QA scores
 # recordings; admins may also lift legal holds. Nobody can edit the audit log.
@@ -67,15 +71,34 @@ def add_user(session: Session, username: str, password: str, role: str,
     if not username or len(username) > 64 or not username.replace("-", "").replace(
             "_", "").replace(".", "").isalnum():
         raise AuthError("a username is up to 64 letters, digits, '-', '_' or '.'")
+    if len(password) > MAX_PASSWORD:
+        raise AuthError(f"a password has at most {MAX_PASSWORD} characters")
     user = session.get(ConsoleUser, username)
     if user is None:
-        user = ConsoleUser(username=username, created_at=now, password_hash="", role=role)
+        user = ConsoleUser(username=username, created_at=now, password_hash="", role=role,
+                           credential_version=0)
         session.add(user)
     user.password_hash = _hasher.hash(password)
     user.role = role
     user.disabled = False
-    session.flush()
+    _new_credential(session, user)
     return user
+
+
+def disable_user(session: Session, username: str) -> bool:
+    """Disable a user; their sessions end at once and never come back. False: no user."""
+    user = session.get(ConsoleUser, username)
+    if user is None:
+        return False
+    user.disabled = True
+    _new_credential(session, user)
+    return True
+
+
+def _new_credential(session: Session, user: ConsoleUser) -> None:
+    user.credential_version = (user.credential_version or 0) + 1
+    session.execute(delete(ConsoleSession).where(ConsoleSession.username == user.username))
+    session.flush()
 
 
 def authenticate(session: Session, username: str, password: str) -> ConsoleUser | None:
@@ -100,7 +123,8 @@ def open_session(session: Session, user: ConsoleUser, now: datetime) -> str:
     token = secrets.token_urlsafe(32)
     session.add(ConsoleSession(token_hash=_token_hash(token), username=user.username,
                                csrf_token=secrets.token_urlsafe(32), created_at=now,
-                               last_seen=now, expires_at=now + ABSOLUTE))
+                               last_seen=now, expires_at=now + ABSOLUTE,
+                               credential_version=user.credential_version))
     session.execute(delete(ConsoleSession).where(ConsoleSession.expires_at < now))
     return token
 
@@ -116,7 +140,8 @@ def viewer(session: Session, token: str | None, now: datetime) -> Viewer | None:
         session.delete(found)
         return None
     user = session.get(ConsoleUser, found.username)
-    if user is None or user.disabled:
+    if user is None or user.disabled or found.credential_version != user.credential_version:
+        session.delete(found)
         return None
     found.last_seen = now
     return Viewer(user.username, user.role, found.csrf_token)

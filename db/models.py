@@ -356,6 +356,8 @@ class ConsoleUser(Base):
     role: Mapped[str] = mapped_column(String(16))  # supervisor | qa | admin
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
+    # Moves on with every new password, disable, enable or role: older sessions stop.
+    credential_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class ConsoleSession(Base):
@@ -368,6 +370,7 @@ class ConsoleSession(Base):
     created_at: Mapped[datetime]
     last_seen: Mapped[datetime]
     expires_at: Mapped[datetime]
+    credential_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class SpoolProgress(Base):

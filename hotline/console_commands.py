@@ -20,6 +20,7 @@ from db.database import make_engine
 from db.models import ConsoleUser
 from db.privacy import load_number_secret
 from hotline.complaint_commands import cli_session
+from hotline.output import plain
 from ivr.agents import load_agents
 from pbx import config as asterisk_config
 from pbx.ami import Ami
@@ -106,12 +107,10 @@ def list_users() -> None:
 def disable_user(username: str) -> None:
     """Disable a user: their sessions stop working at once."""
     with cli_session() as session:
-        user = session.get(ConsoleUser, username)
-        if user is None:
-            out.print(f"[red]error:[/red] no user {username}")
+        if not auth.disable_user(session, username):
+            out.print(f"[red]error:[/red] no user {plain(username)}")
             raise typer.Exit(1)
-        user.disabled = True
-    out.print(f"user {username} disabled")
+    out.print(f"user {plain(username)} disabled; their sessions ended")
 
 
 BROWSERS = ("chromium", "chromium-browser")

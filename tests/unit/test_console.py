@@ -6,6 +6,7 @@ attacker would try (no session, path traversal, forged forms) is refused."""
 from __future__ import annotations
 
 import re
+import time
 import wave
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 from console import auth
 from console.app import ConsoleConfig, _byte_range, create_app
 from console.live import LiveMonitor, MonitorError
+from console.throttle import HASH_WAIT_S, MAX_KEYS, Busy, SignInThrottle
 from db.models import (
     Account,
     AuditEntry,
@@ -397,3 +399,62 @@ def test_behind_tls_cookies_are_secure_and_only_trusted_hosts_are_answered(
     assert form.status_code == 200
     assert "secure" in form.headers["set-cookie"].lower()
     assert sign_in(client, "sup1") == 303
+
+
+def test_guessing_from_one_client_does_not_lock_the_user_out_elsewhere(
+        world: dict[str, object]) -> None:
+    """Attack: five bad posts locked a real user out, repeatable forever."""
+    app = world["client"].app  # type: ignore[attr-defined]
+    attacker = TestClient(app, client=("10.0.0.66", 50000))
+    for _ in range(6):
+        sign_in(attacker, "sup1", "wrong password!")
+    assert sign_in(attacker, "sup1") == 429  # the guesser is stopped ...
+    assert sign_in(TestClient(app, client=("10.0.0.7", 50001)), "sup1") == 303  # ... not sup1
+
+
+def test_a_flood_of_names_cannot_grow_the_failure_store_or_reach_the_hasher() -> None:
+    """Attack: 40 failed sign-ins with 1 MB names kept 45 MB for good; unbounded argon2 at
+    64 MiB each (16 parallel sign-ins: 1.07 GB)."""
+    clock = [0.0]
+    throttle = SignInThrottle(clock=lambda: clock[0])
+    for n in range(MAX_KEYS + 500):
+        throttle.failed(f"10.0.{n // 250}.{n % 250}", f"name-{n}")
+    assert len(throttle) <= MAX_KEYS
+    with throttle.hashing(), throttle.hashing():  # two at once; a third waits, then is refused
+        started = time.monotonic()
+        with pytest.raises(Busy):
+            with throttle.hashing():
+                pass
+        assert time.monotonic() - started < HASH_WAIT_S + 2
+
+
+def test_huge_names_and_passwords_are_refused_without_hashing(
+        world: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> None:
+    client: TestClient = world["client"]  # type: ignore[assignment]
+    calls: list[str] = []
+    real = auth.authenticate
+    monkeypatch.setattr(auth, "authenticate",
+                        lambda *a: calls.append("hash") or real(*a))  # type: ignore[func-returns-value]
+    assert sign_in(client, "x" * 1_000_000, PASSWORD) == 401
+    assert sign_in(client, "sup1", "p" * 1_000_000) == 401
+    assert calls == []
+
+
+def test_a_password_reset_or_disable_ends_old_sessions_for_good(
+        world: dict[str, object]) -> None:
+    """Attack: old sessions survived a password reset, and a disabled user's session came
+    back when the user was enabled again."""
+    engine = world["engine"]
+    client: TestClient = world["client"]  # type: ignore[assignment]
+    assert sign_in(client, "qa1") == 303
+    with Session(engine) as session, session.begin():  # type: ignore[arg-type]
+        auth.add_user(session, "qa1", "a new password 2026", "qa", START)  # reset
+    assert client.get("/recordings", follow_redirects=False).status_code == 303
+    other = TestClient(client.app)
+    assert sign_in(other, "qa1", "a new password 2026") == 303
+    with Session(engine) as session, session.begin():  # type: ignore[arg-type]
+        assert auth.disable_user(session, "qa1")
+    assert other.get("/recordings", follow_redirects=False).status_code == 303
+    with Session(engine) as session, session.begin():  # type: ignore[arg-type]
+        auth.add_user(session, "qa1", "a new password 2026", "qa", START)  # enabled again
+    assert other.get("/recordings", follow_redirects=False).status_code == 303
