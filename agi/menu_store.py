@@ -2,14 +2,16 @@
 
 Operators edit `menus/*.yaml` or the prompt catalog; a watcher thread (and SIGHUP) reloads.
 An edit that fails validation is refused with every problem logged, and calls keep the last
-good menus. Each call takes one snapshot at its start, so a reload never changes a call
-midway.
+good menus. So is a valid edit the running system cannot serve (`deployable`: prompts not
+rendered, queues the running Asterisk lacks): its calls would all take the failure path.
+Each call takes one snapshot at its start, so a reload never changes a call midway.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,10 +27,17 @@ class ReloadResult:
     problems: tuple[str, ...]
 
 
+# What the running system lacks to serve a menu set (each a sentence with its fix); [] when
+# it can serve it.
+Deployable = Callable[[MenuSet], list[str]]
+
+
 class MenuStore:
-    def __init__(self, menus_dir: Path, catalog_file: Path) -> None:
+    def __init__(self, menus_dir: Path, catalog_file: Path,
+                 deployable: Deployable | None = None) -> None:
         self.menus_dir = menus_dir
         self.catalog_file = catalog_file
+        self.deployable = deployable
         self._current: MenuSet | None = None
         self._lock = threading.Lock()
         self._fingerprint: tuple[tuple[str, int, int], ...] = ()
@@ -44,6 +53,19 @@ class MenuStore:
         fingerprint = self._files_fingerprint()
         result: LoadResult = load_menus(self.menus_dir, self.catalog_file)
         rendered = tuple(p.render(self.menus_dir.parent) for p in result.problems)
+        lacking = self.deployable(result.menus) if result.menus and self.deployable else []
+        if lacking and self.current() is not None:
+            version = self.current().version  # type: ignore[union-attr]
+            log.error("menus %s not loaded: valid, but this hotline cannot serve them yet; "
+                      "still serving %s", result.menus.version if result.menus else "?",
+                      version)
+            for line in lacking:
+                log.error("  %s", line)
+            with self._lock:
+                self._fingerprint = fingerprint
+            return ReloadResult(False, version, (*rendered, *lacking))
+        for line in lacking:  # the first menus: served anyway; such calls reach a human
+            log.error("menus: %s", line)
         with self._lock:
             self._fingerprint = fingerprint
             if result.menus is None:

@@ -167,6 +167,16 @@ class _Checker:
                                f"use a queue from a `queues:` section{hint} or define it",
                                value=node.queue)
         if isinstance(node, schema.QueueNode):
+            queue = self.parts.queues.get(node.queue)
+            unrouted = sorted(set(node.skills) - set(queue.skills)) if queue else []
+            if unrouted:
+                # Asterisk's members come from the queue's skills: the node's only reach
+                # the agent's screen, so a careful operator edit would route nobody by them.
+                yield self._at(node_id, f"skills {unrouted} are not skills of queue "
+                               f"'{node.queue}': agents are chosen by the queue's skills "
+                               f"{list(queue.skills) if queue else []}, so these change no "
+                               "routing", f"add them to queues.{node.queue}.skills, or "
+                               "remove them here", severity=Severity.WARNING)
             # A waiting caller leaves the queue to these; the dialplan resumes the menus there.
             for target, kind in ((node.callback, "callback"), (node.leave_to, "menu")):
                 found = self.parts.nodes.get(target) if target else None

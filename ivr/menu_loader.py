@@ -255,14 +255,15 @@ def _schema_problems(exc: ValidationError, source: YamlSource, at: tuple[str | i
                      node: str | None) -> list[Problem]:
     out = []
     for error in exc.errors():
-        loc = tuple(error["loc"])
+        full = tuple(error["loc"])
+        loc = full
         # A discriminated union puts the chosen kind first in the location; the file has not.
         if at and at[0] == "nodes" and loc and loc[0] in schema.NODE_KINDS:
             loc = loc[1:]
         where = (*at, *loc)
         field_path = ".".join(str(x) for x in loc) or "(node)"
         out.append(Problem(source.file, source.line_of(where), f"{field_path}: {error['msg']}",
-                           _fix_for(error, loc), node=node))
+                           _fix_for(error, full), node=node))
     return out
 
 
@@ -275,16 +276,28 @@ def _all_field_names() -> set[str]:
 
 
 def _did_you_mean(word: str, choices: Iterable[object]) -> str:
-    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    # Never the word itself: a name valid elsewhere is no answer where it is not valid.
+    names = [str(c) for c in choices if str(c) != str(word)]
+    close = difflib.get_close_matches(str(word), names, n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else ""
+
+
+def _settings_at(loc: tuple[Any, ...]) -> set[str]:
+    """The settings valid where an unknown one was found: a node's own fields when the error
+    is on a node (its kind leads the location), else every field of the schema."""
+    by_kind = {schema.kind_of(model): model for model in schema.NODE_MODELS}
+    if len(loc) == 2 and str(loc[0]) in by_kind:
+        return set(by_kind[str(loc[0])].model_fields)
+    return _all_field_names()
 
 
 def _fix_for(error: Any, loc: tuple[Any, ...]) -> str:
     kind = error["type"]
     name = str(loc[-1]) if loc else ""
     if kind == "extra_forbidden":
-        return (_did_you_mean(name, _all_field_names())
-                or f"remove '{name}': it is not a setting here")
+        where = f"a {loc[0]} node" if len(loc) == 2 and loc[0] in schema.NODE_KINDS else "here"
+        return (_did_you_mean(name, _settings_at(loc))
+                or f"remove '{name}': it is not a setting of {where}")
     if kind == "missing":
         return f"add `{name}:`"
     if kind in ("union_tag_invalid", "union_tag_not_found"):

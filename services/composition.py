@@ -6,8 +6,9 @@ from __future__ import annotations
 import importlib
 import io
 import logging
+import re
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -19,7 +20,10 @@ from db.database import make_engine
 from db.spool import EventSpool
 from db.sql_directory import SqlDirectory
 from db.tickets import FileTicketIssuer
-from ivr.agents import load_agents
+from ivr.agents import asterisk_queue, load_agents
+from ivr.catalog import prompt_sound
+from ivr.menu_loader import MenuSet
+from ivr.outcomes import FALLBACK_QUEUE
 from runtime.settings import Settings
 from speech.client import SpeechClient
 
@@ -35,7 +39,7 @@ class HotlineApp:
 
 
 def build_app(settings: Settings) -> HotlineApp:
-    store = MenuStore(settings.menus, settings.catalog_file)
+    store = MenuStore(settings.menus, settings.catalog_file, deployable=deployable(settings))
     store.reload()  # invalid menus are logged; calls then go to the fallback queue
     events = EventSpool(settings.spool_dir)
     agents, problems = load_agents(settings.agents_file)
@@ -54,6 +58,38 @@ def build_app(settings: Settings) -> HotlineApp:
     if settings.routes_overlay:
         routes = with_overlay(routes, settings.routes_overlay)
     return HotlineApp(settings, store, routes, events)
+
+
+def deployable(settings: Settings) -> Callable[[MenuSet], list[str]]:
+    """What this hotline lacks to serve a menu set: rendered audio for every prompt the menus
+    play in every language callers hear, and, when Asterisk runs from this runtime folder,
+    every queue of the menus in every language."""
+
+    def lacking(menus: MenuSet) -> list[str]:
+        out = []
+        line = menus.line
+        used = sorted({p for node in menus.nodes.values() for p in node.prompt_ids()}
+                      | set(line.prompt_ids()))
+        for language in line.languages:
+            missing = [p for p in used if p in menus.catalog.prompts
+                       and language in menus.catalog.prompts[p].text
+                       and not prompt_sound(settings.prompts_audio_dir, p, language)
+                       .with_suffix(".wav").is_file()]
+            if missing:
+                out.append(f"{len(missing)} prompt(s) have no audio in {language} (e.g. "
+                           f"{missing[0]}): run `hotline prompts build`")
+        generated = settings.asterisk_dir / "etc" / "queues-menus.conf"
+        if generated.is_file():
+            known = set(re.findall(r"^\[([\w-]+)\]", generated.read_text(), re.MULTILINE))
+            absent = sorted(asterisk_queue(queue, language) for queue in menus.queues
+                            if queue != FALLBACK_QUEUE for language in line.call_languages
+                            if asterisk_queue(queue, language) not in known)
+            if absent:
+                out.append(f"the running Asterisk has no queue {', '.join(absent[:5])}: run "
+                           "`hotline asterisk up` (it regenerates the queues) first")
+        return out
+
+    return lacking
 
 
 def with_overlay(routes: Mapping[str, Route], overlay: str) -> Mapping[str, Route]:

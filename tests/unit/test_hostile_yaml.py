@@ -21,6 +21,8 @@ from agi.menu_store import MenuStore
 from ivr.agents import load_agents
 from ivr.menu_loader import load_menus
 from ivr.yamlsource import MAX_YAML_BYTES, read_yaml
+from runtime.settings import Settings
+from services.composition import deployable
 from speech.models import RegistryError, load_registry
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,3 +133,32 @@ def test_any_bytes_give_problems_or_data_never_an_exception(tmp_path: Path, data
     assert all(problem.line >= 1 and problem.fix for problem in source.problems)
     if source.problems:
         assert source.data == {}
+
+
+def test_a_valid_edit_the_hotline_cannot_serve_is_refused_live(tmp_path: Path) -> None:
+    """Careless edit: a live reload accepted menus whose prompts were not rendered or whose
+    new queue Asterisk did not have; every such call then took the failure path."""
+    menus = tmp_path / "menus"
+    shutil.copytree(ROOT / "menus", menus)
+    lacking: list[str] = []
+    store = MenuStore(menus, ROOT / "prompts" / "catalog.yaml", deployable=lambda _m: lacking)
+    assert store.reload().applied
+    first = store.current()
+    lacking.append("the running Asterisk has no queue fraud-cmn: run `hotline asterisk up`")
+    (menus / "line.yaml").write_text((menus / "line.yaml").read_text(encoding="utf-8")
+                                     + "\n# edited\n", encoding="utf-8")
+    result = store.reload()
+    assert not result.applied and store.current() is first
+    assert any("fraud-cmn" in p for p in result.problems)
+
+
+def test_deployable_names_unrendered_prompts_and_missing_queues(tmp_path: Path) -> None:
+    loaded = load_menus(ROOT / "menus", ROOT / "prompts" / "catalog.yaml").menus
+    assert loaded is not None
+    settings = Settings(project_dir=ROOT, runtime_dir=tmp_path, asterisk_root=tmp_path)
+    etc = settings.asterisk_dir / "etc"
+    etc.mkdir(parents=True)
+    (etc / "queues-menus.conf").write_text("[general-cmn](hotline-queue)\n")
+    problems = deployable(settings)(loaded)
+    assert any("no audio in cmn" in p and "hotline prompts build" in p for p in problems)
+    assert any("no queue" in p and "cards-cmn" in p for p in problems)
