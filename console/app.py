@@ -78,6 +78,7 @@ class ConsoleConfig:
     cookie_secure: bool = False  # set behind TLS
     # Host headers the console answers (DNS rebinding, poisoned links); () answers any.
     trusted_hosts: tuple[str, ...] = ()
+    audit_seal: audit.AuditSeal = field(default_factory=audit.AuditSeal.ephemeral)
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
@@ -89,7 +90,7 @@ def _database(request: Request) -> Any:
     """One transaction per request: the action and its audit entry commit together."""
     config: ConsoleConfig = request.app.state.config
     with Session(config.engine) as session, session.begin():
-        yield session
+        yield audit.seal_session(session, config.audit_seal)
 
 
 DB = Annotated[Session, Depends(_database)]
@@ -395,7 +396,7 @@ def create_app(config: ConsoleConfig) -> FastAPI:
         allow(viewer, "audit")
         entries = session.scalars(select(AuditEntry).order_by(AuditEntry.id.desc())
                                   .limit(500)).all()
-        intact = not list(audit.verify_chain(session))
+        intact = not list(audit.verify_chain(session, config.audit_seal))
         return page(request, "audit.html", viewer, entries=entries, intact=intact)
 
     # -- live ------------------------------------------------------------------------------

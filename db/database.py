@@ -43,6 +43,9 @@ def _private_file(path: Path) -> None:
 def _sqlite_pragmas(connection: Any, _record: object) -> None:
     cursor = connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
+    # INSERT OR REPLACE deletes the row it replaces; only with recursive triggers does that
+    # delete meet the audit log's append-only trigger.
+    cursor.execute("PRAGMA recursive_triggers=ON")
     cursor.execute("PRAGMA journal_mode=WAL")  # readers (console, reports) never block writes
     cursor.close()
 

@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from db import complaints as rules
+from db.audit import AuditSeal, seal_session
 from db.database import make_engine, masked_url, sessions
 from db.models import Complaint
 from db.privacy import mask_number
@@ -31,11 +32,12 @@ LOCAL = ZoneInfo("Asia/Shanghai")
 
 @contextmanager
 def cli_session() -> Iterator[Session]:
-    url = Settings.from_env().database_url
+    settings = Settings.from_env()
+    url = settings.database_url
     engine = make_engine(url)
     try:
         with sessions(engine)() as session, session.begin():
-            yield session
+            yield seal_session(session, AuditSeal.load(settings.secrets_dir))
     except SQLAlchemyError as exc:
         console.print(f"[red]error:[/red] database {masked_url(url)}: "
                       f"{str(exc).splitlines()[0]}\n  fix: `hotline db upgrade`, and check "

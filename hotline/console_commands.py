@@ -16,6 +16,7 @@ from sqlalchemy import select
 from console import auth
 from console.app import ConsoleConfig, create_app
 from console.live import LiveMonitor
+from db.audit import AuditSeal
 from db.database import make_engine
 from db.models import ConsoleUser
 from db.privacy import load_number_secret
@@ -50,7 +51,8 @@ def console_config(settings: Settings) -> ConsoleConfig:
                          cipher=recordings_cipher(settings),
                          number_secret=load_number_secret(
                              settings.secrets_dir / NUMBER_SECRET_FILE),
-                         monitor=monitor)
+                         monitor=monitor,
+                         audit_seal=AuditSeal.load(settings.secrets_dir))
 
 
 LOCAL_NAMES = ("127.0.0.1", "localhost")

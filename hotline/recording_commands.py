@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from db import audit
 from db import recordings as store
+from db.audit import AuditSeal
 from db.database import make_engine
 from db.models import KEPT_RECORDINGS, AuditEntry, Recording
 from hotline.complaint_commands import cli_session
@@ -145,7 +146,8 @@ def audit_list(ctx: typer.Context, limit: int = typer.Option(50, help="Newest fi
 def audit_verify() -> None:
     """Check the audit log's hash chain: any changed or removed entry is reported (exit 1)."""
     with cli_session() as session:
-        problems = list(audit.verify_chain(session))
+        problems = list(audit.verify_chain(session, AuditSeal.load(
+            Settings.from_env().secrets_dir)))
     for problem in problems:
         console.print(f"[red]tampered:[/red] {plain(problem)}")
     if problems:

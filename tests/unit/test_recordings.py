@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from db import audit
 from db import recordings as store
 from db.audio_store import AudioCipher, read_audio, store_raw
+from db.audit import seal_session
 from db.database import make_engine
 from db.models import AuditEntry, Call, Complaint, QueueLeg, Recording
 from db.records import apply_event
@@ -26,6 +27,12 @@ from ivr.menu_loader import MenuSet
 from services.records import retention_policy
 
 ENDED = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def seal(tmp_path: Path) -> audit.AuditSeal:
+    """The audit log's seal for one test: its own key and anchor."""
+    return audit.AuditSeal.load(tmp_path / "audit-secrets")
 NOW = datetime(2026, 11, 23, 2, 5, tzinfo=UTC)
 
 
@@ -189,7 +196,8 @@ def test_verify_finds_changed_truncated_and_missing_files(engine: Engine, tmp_pa
 
 
 def test_purge_deletes_only_expired_recordings_not_on_hold(engine: Engine, tmp_path: Path,
-                                                           menus: MenuSet) -> None:
+                                                           menus: MenuSet,
+                                                           seal: audit.AuditSeal) -> None:
     for name in ("expired", "held", "current"):
         raw = write_raw(tmp_path / f"{name}.raw", 1.0)
         with Session(engine) as session, session.begin():
@@ -198,8 +206,10 @@ def test_purge_deletes_only_expired_recordings_not_on_hold(engine: Engine, tmp_p
     with Session(engine) as session, session.begin():
         rows = {r.call_id: r for r in session.scalars(select(Recording))}
         rows["expired"].retain_until = rows["held"].retain_until = date(2026, 1, 1)
+        seal_session(session, seal)
         store.hold(session, rows["held"].id, True, "sup1", NOW, "court order 12")
     with Session(engine) as session, session.begin():
+        seal_session(session, seal)
         purged = store.purge(session, tmp_path, date(2026, 11, 23), NOW)
     assert [p.call_id for p in purged] == ["expired"]
     assert not (tmp_path / "expired.wav").exists()
@@ -209,11 +219,13 @@ def test_purge_deletes_only_expired_recordings_not_on_hold(engine: Engine, tmp_p
         assert log == [("sup1", "hold"), ("retention", "purge")]
         assert session.scalars(select(Recording).where(
             Recording.call_id == "expired")).one().status == "purged"
-        assert list(audit.verify_chain(session)) == []
+        assert list(audit.verify_chain(session, seal)) == []
 
 
-def test_the_audit_log_cannot_be_changed_and_tampering_shows(engine: Engine) -> None:
+def test_the_audit_log_cannot_be_changed_and_tampering_shows(engine: Engine,
+                                                             seal: audit.AuditSeal) -> None:
     with Session(engine) as session, session.begin():
+        seal_session(session, seal)
         audit.record(session, NOW, "sup1", "play", "recording:1")
         audit.record(session, NOW, "qa1", "score", "recording:1", "80%")
     with Session(engine) as session, session.begin(), pytest.raises(DatabaseError):
@@ -224,7 +236,67 @@ def test_the_audit_log_cannot_be_changed_and_tampering_shows(engine: Engine) -> 
         connection.execute(text("DROP TRIGGER audit_log_no_update"))
         connection.execute(text("UPDATE audit_log SET actor = 'nobody' WHERE id = 1"))
     with Session(engine) as session:
-        assert list(audit.verify_chain(session)) == ["entry 1: its content was changed"]
+        assert list(audit.verify_chain(session, seal)) == [
+            "entry 1: its content was changed, or sealed without the key"]
+
+
+def sealed_log(engine: Engine, seal: audit.AuditSeal, entries: int) -> None:
+    for n in range(entries):
+        with Session(engine) as session, session.begin():
+            seal_session(session, seal)
+            audit.record(session, NOW, "sup1", "play", f"recording:{n}")
+
+
+def test_insert_or_replace_cannot_get_round_the_triggers(engine: Engine,
+                                                          seal: audit.AuditSeal) -> None:
+    """Attack: on SQLite, INSERT OR REPLACE passed the append-only triggers."""
+    sealed_log(engine, seal, 2)
+    with engine.begin() as connection, pytest.raises(DatabaseError, match="append-only"):
+        connection.execute(text(
+            "INSERT OR REPLACE INTO audit_log (id, at, actor, action, target, detail, "
+            "prev_hash, entry_hash) SELECT id, at, 'nobody', action, target, detail, "
+            "prev_hash, entry_hash || 'x' FROM audit_log WHERE id = 1"))
+
+
+def test_re_chaining_changed_rows_without_the_key_shows(engine: Engine,
+                                                        tmp_path: Path) -> None:
+    """Attack: the chain had no key: whoever could write the database changed a row and
+    recomputed every hash after it, and `hotline audit verify` said OK."""
+    seal = audit.AuditSeal.load(tmp_path / "secrets")
+    sealed_log(engine, seal, 3)
+    forger = audit.AuditSeal(b"not the key", tmp_path / "elsewhere.head")
+    with engine.begin() as connection:
+        connection.execute(text("DROP TRIGGER audit_log_no_update"))
+    with Session(engine) as session, session.begin():
+        prev = audit.GENESIS
+        for entry in session.scalars(select(AuditEntry).order_by(AuditEntry.id)):
+            entry.actor = "nobody"
+            entry.prev_hash = prev
+            entry.entry_hash = forger.seal(prev, entry.at, entry.actor, entry.action,
+                                           entry.target, entry.detail)
+            prev = entry.entry_hash
+    with Session(engine) as session:
+        problems = list(audit.verify_chain(session, seal))
+    assert "entry 1: its content was changed, or sealed without the key" in problems
+    assert any("anchored at" in p for p in problems)
+
+
+def test_deleting_the_newest_entries_shows(engine: Engine, tmp_path: Path) -> None:
+    """Attack: dropping the triggers and deleting the newest rows left a shorter chain that
+    `hotline audit verify` called OK."""
+    seal = audit.AuditSeal.load(tmp_path / "secrets")
+    sealed_log(engine, seal, 4)
+    with engine.begin() as connection:
+        connection.execute(text("DROP TRIGGER audit_log_no_delete"))
+        connection.execute(text("DELETE FROM audit_log WHERE id > 2"))
+    with Session(engine) as session:
+        assert list(audit.verify_chain(session, seal)) == [
+            "entries after 2 were removed: the log was anchored at entry 4"]
+
+
+def test_an_unsealed_session_cannot_write_the_log(engine: Engine) -> None:
+    with Session(engine) as session, session.begin(), pytest.raises(audit.AuditError):
+        audit.record(session, NOW, "sup1", "play", "recording:1")
 
 
 def test_encrypted_recordings_hold_no_plain_audio(tmp_path: Path) -> None:
