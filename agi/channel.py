@@ -76,7 +76,9 @@ def parse_success_line(rest: str) -> AgiReply:
         tail = tail.removesuffix(words)
     data: str | None = None
     if tail.startswith(" ("):
-        for close in range(len(tail) - 1, 1, -1):
+        # The key=value pairs after the data are short: looking for the closing ")" only near
+        # the end keeps a hostile 64 kB reply from costing a quadratic scan.
+        for close in range(len(tail) - 1, max(1, len(tail) - MAX_EXTRAS_CHARS), -1):
             if tail[close] == ")" and _only_extras(tail[close + 1 :]):
                 data, tail = tail[2:close], tail[close + 1 :]
                 break
@@ -86,6 +88,9 @@ def parse_success_line(rest: str) -> AgiReply:
     if not _only_extras(tail):
         raise AgiProtocolError("malformed reply tail")
     return AgiReply(result=result, data=data, extras=extras)
+
+
+MAX_EXTRAS_CHARS = 512
 
 
 def _only_extras(text: str) -> bool:

@@ -1,10 +1,20 @@
 """Quoting and reply parsing of the channel adapter."""
 
 import io
+import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from agi.channel import AgiProtocolError, parse_success_line, quote, read_reply
+from agi.channel import (
+    MAX_ENV_LINES,
+    AgiProtocolError,
+    parse_success_line,
+    quote,
+    read_environment,
+    read_reply,
+)
 from ivr.errors import CallerHungUp
 
 
@@ -63,3 +73,43 @@ def test_usage_reply_is_consumed_and_reported() -> None:
     with pytest.raises(AgiProtocolError):
         read_reply(reader)
     assert read_reply(reader).result == "0"  # the stream stays in step
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_characters="\r\n"), max_size=300),
+       st.integers(min_value=0, max_value=10**9))
+def test_any_data_comes_back_as_sent(data: str, endpos: int) -> None:
+    """Whatever Asterisk puts in the parentheses (spaces, parentheses, '=' included) is the
+    data; what follows is the extras."""
+    reply = parse_success_line(f"result=1 ({data}) endpos={endpos}")
+    assert (reply.result, reply.data, reply.extras) == ("1", data, {"endpos": str(endpos)})
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(max_size=400))
+def test_any_reply_line_parses_or_is_a_protocol_error(rest: str) -> None:
+    try:
+        parse_success_line(rest)
+    except AgiProtocolError:
+        pass
+
+
+def test_a_hostile_long_reply_is_parsed_in_linear_time() -> None:
+    started = time.monotonic()
+    with pytest.raises(AgiProtocolError):
+        parse_success_line("result=1 (" + "x)" * 30_000 + " not=extras ~")
+    assert time.monotonic() - started < 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.characters(blacklist_characters="\r\n"), max_size=80),
+                max_size=300))
+def test_any_environment_is_read_bounded_or_refused(lines: list[str]) -> None:
+    stream = io.StringIO("".join(f"{line}\n" for line in lines) + "\n")
+    try:
+        env = read_environment(stream)
+    except AgiProtocolError:
+        assert len(lines) >= MAX_ENV_LINES
+        return
+    assert len(env) <= MAX_ENV_LINES
+    assert all(key == key.strip() and key for key in env)
