@@ -560,6 +560,9 @@ class QueueWaitSettings(Strict):
     minutes_prompt: PromptId = "queue.minutes"
     busy_prompt: PromptId = Field("queue.busy", description=(
         "Instead of the figures, in languages the catalog cannot say numbers in."))
+    unstaffed_prompt: PromptId = Field("queue.unstaffed", description=(
+        "When no agent is logged in to the queue: no wait can be promised, so no figures; "
+        "the callback offer follows where the queue node has one."))
     callback_offer_prompt: PromptId = "queue.callback_offer"
     periodic_prompt: PromptId = Field("queue.periodic", description=(
         "Played every routing.periodic_announce_s while waiting: tells callers that 1 books "
@@ -567,8 +570,8 @@ class QueueWaitSettings(Strict):
 
     def prompt_ids(self) -> list[str]:
         return [self.ahead_prompt, self.callers_prompt, self.wait_prompt,
-                self.minutes_prompt, self.busy_prompt, self.callback_offer_prompt,
-                self.periodic_prompt]
+                self.minutes_prompt, self.busy_prompt, self.unstaffed_prompt,
+                self.callback_offer_prompt, self.periodic_prompt]
 
 
 class Dialect(Strict):

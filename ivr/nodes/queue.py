@@ -55,15 +55,22 @@ def _announce_wait(node: schema.QueueNode, call: Call) -> int | None:
     load = info.load(node.queue, call.language)
     if load is None:
         return None
+    if load.logged_agents == 0:
+        # Nobody to estimate from: "0 ahead, about 3 minutes" would be a promise nobody
+        # keeps. Say so, and count the wait as long enough for the callback offer.
+        if settings.announce:
+            asking.announce(call, [settings.unstaffed_prompt])
+        return max(settings.offer_callback_after_s, settings.average_handle_s)
     wait_s = estimated_wait_s(load, settings.average_handle_s)
     if wait_s == 0 or not settings.announce:
         return wait_s
     speaks = call.prompt_language
     if speaks in call.menus.figure_languages:
         minutes = max(1, math.ceil(wait_s / 60))
-        sequence = [settings.ahead_prompt,
-                    *spoken.value_fragments("number", str(load.waiting), speaks),
-                    settings.callers_prompt, settings.wait_prompt,
+        ahead = [settings.ahead_prompt,
+                 *spoken.value_fragments("number", str(load.waiting), speaks),
+                 settings.callers_prompt] if load.waiting else []  # not "0 callers ahead"
+        sequence = [*ahead, settings.wait_prompt,
                     *spoken.value_fragments("number", str(minutes), speaks),
                     settings.minutes_prompt]
     else:

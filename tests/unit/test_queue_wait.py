@@ -27,10 +27,10 @@ def test_estimated_wait(load: QueueLoad, wait_s: int) -> None:
 
 
 def call(menus: MenuSet, language_key: str, waiting: int, ready: int = 0,
-         then: list[dict[str, object]] | None = None) -> list[str]:
+         then: list[dict[str, object]] | None = None, logged: int = 2) -> list[str]:
     transcript = Transcript.model_validate({
         "name": "t", "at": "2026-11-23T10:00:00+08:00",
-        "queue_load": {"waiting": waiting, "ready_agents": ready, "logged_agents": 2},
+        "queue_load": {"waiting": waiting, "ready_agents": ready, "logged_agents": logged},
         "steps": [{"press": language_key}, {"press": "2"}, {"press": "3"}, *(then or [])],
         "expect": {"outcome": "queue", "queue": "cards"}})
     result = run_transcript(menus, transcript)
@@ -43,6 +43,20 @@ def test_callers_hear_their_place_and_wait_in_their_language(menus: MenuSet) -> 
     start = played.index("queue.ahead")
     assert played[start:start + 6] == ["queue.ahead", "say.d3", "queue.callers",
                                        "queue.wait", "say.d6", "queue.minutes"]
+
+
+def test_with_nobody_ahead_the_caller_hears_the_wait_only(menus: MenuSet) -> None:
+    played = call(menus, "1", waiting=0)  # 1st in line, both agents on calls
+    assert "queue.ahead" not in played and "say.d0" not in played
+    assert played[played.index("queue.wait"):][:3] == ["queue.wait", "say.d3", "queue.minutes"]
+
+
+def test_with_no_agent_logged_in_no_wait_is_promised_and_a_callback_is_offered(
+        menus: MenuSet) -> None:
+    """Untrue: with nobody logged in, callers heard "0 ahead, about 3 minutes"."""
+    played = call(menus, "1", waiting=0, logged=0, then=[{"press": "2"}])
+    assert "queue.unstaffed" in played and "queue.callback_offer" in played
+    assert not {"queue.ahead", "queue.wait", "queue.minutes"} & set(played)
 
 
 def test_languages_without_figures_hear_a_plain_hold_message(menus: MenuSet) -> None:
