@@ -3,6 +3,7 @@ server whose session reports the test can wait on."""
 
 from __future__ import annotations
 
+import random
 import socket
 import threading
 from collections.abc import Mapping
@@ -28,10 +29,29 @@ class FixedClock:
         return self.at
 
 
+# Ports for the tests' servers come from below the kernel's ephemeral range: a port the
+# kernel may hand any outgoing connection (AMI, HTTP, the database) could be taken between
+# two tests that listen on it in turn ("Address already in use" in CI once). The RTP ranges
+# the tests give Asterisk (31000-32999) are left out too.
+_TEST_PORTS = range(20000, 31000)
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A loopback port nothing listens on, outside the ephemeral range, not handed out
+    before in this process."""
+    for _ in range(1000):
+        port = random.choice(_TEST_PORTS)
+        if port in _handed_out:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError("no free test port between 20000 and 31000")
 
 
 @dataclass
