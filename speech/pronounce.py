@@ -159,16 +159,16 @@ def pronounce(catalog: Catalog, lexicon: Lexicon, *, prompt_ids: Iterable[str] |
     jobs = [(prompt_id, language) for prompt_id in ids
             for language in sorted(catalog.prompts[prompt_id].text)
             if language in wanted_languages and language in catalog.voices]
-    readings: dict[tuple[str, str], str] = {}
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = list(pool.map(lambda job: _pronounce_one(catalog, lexicon, *job), jobs))
-        wanted_words = {(r.language, w) for r in results
-                        for w in _lexicon_words_in(catalog, lexicon, r.prompt_id, r.language)}
-        spoken = pool.map(lambda lw: _reading_phonemes(lexicon, *lw), sorted(wanted_words))
-        readings = dict(zip(sorted(wanted_words), spoken, strict=True))
+        words = {id(r): _lexicon_words_in(catalog, lexicon, r.prompt_id, r.language)
+                 for r in results}
+        wanted = sorted({(r.language, w) for r in results for w in words[id(r)]})
+        readings = dict(zip(wanted, pool.map(lambda lw: _reading_phonemes(lexicon, *lw),
+                                             wanted), strict=True))
     for result in results:
         tones = catalog.voices[result.language].reads == "text"
-        for word in _lexicon_words_in(catalog, lexicon, result.prompt_id, result.language):
+        for word in words[id(result)]:
             listed = lexicon.words[result.language][word]
             expected = readings[(result.language, word)]
             if not _reads_as(result.phonemes, expected, tones=tones):

@@ -11,13 +11,13 @@ import math
 
 from ivr import asking, spoken
 from ivr import menu_schema as schema
+from ivr.agents import LANGUAGE_SKILL_PREFIX
 from ivr.call import Call, StepKind
 from ivr.outcomes import QueueCall
 from ivr.ports import ALL_KEYS, QueueLoad
 
 CALLBACK_OFFER_KEY = "1"
 CALLBACK_OFFER_TIMEOUT_MS = 3000
-LANGUAGE_SKILL_PREFIX = "lang-"
 
 
 def handle(node: schema.QueueNode, call: Call) -> QueueCall | str:
