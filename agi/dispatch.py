@@ -18,7 +18,7 @@ from agi import variables
 from agi.channel import AgiChannel
 from agi.routes import Route
 from ivr.errors import CallerHungUp, ChannelError
-from ivr.outcomes import Failure, HangUp, Outcome, QueueCall
+from ivr.outcomes import Failure, HangUp, Outcome, QueueCall, Verification
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +101,11 @@ def outcome_variables(outcome: Outcome) -> dict[str, str]:
         variables.IVR_LANGUAGE: summary.language or None,
         variables.IVR_PATH: _path_text(summary.path),
         variables.IVR_CUSTOMER: summary.customer_id or None,
+        # Unset means "not verified": one AGI round trip less for the callers never asked.
+        variables.IVR_VERIFIED: summary.verification.label()
+        if summary.verification != Verification() else None,
+        variables.IVR_VERIFY_FAILURES: str(summary.verification.failures)
+        if summary.verification.failures else None,
     }
     match outcome:
         case QueueCall(route=route):
@@ -129,7 +134,8 @@ _WRITE_ORDER = (variables.IVR_REASON, variables.IVR_QUEUE, variables.IVR_CHOICE,
                 variables.IVR_LANGUAGE, variables.IVR_PATH, variables.IVR_CUSTOMER,
                 variables.IVR_MAX_PENALTY, variables.IVR_QUEUE_RULE, variables.IVR_CALLBACK,
                 variables.IVR_LEAVE_TO, variables.IVR_CALLBACK_NUMBER,
-                variables.IVR_CALLBACK_NOW)
+                variables.IVR_CALLBACK_NOW, variables.IVR_VERIFIED,
+                variables.IVR_VERIFY_FAILURES)
 
 
 PATH_MAX_CHARS = 400  # keeps the variable (and the agent's screen) readable

@@ -27,6 +27,7 @@ from ivr.menu_schema import CallbackNode, MenuNode
 from ivr.outcomes import CallSummary, Failure, HangUp, Outcome
 from ivr.ports import (
     ALL_KEYS,
+    AccountServices,
     CallRecording,
     Channel,
     Clock,
@@ -36,6 +37,7 @@ from ivr.ports import (
     RecordedMessage,
     SystemClock,
     TicketIssuer,
+    Verifier,
 )
 from speech.audio import WAV_HEADER_BYTES
 from speech.client import SpeechClient
@@ -123,6 +125,8 @@ class HotlineRoute:
     utterances_dir: Path | None = None
     agents: list[Agent] = field(default_factory=list)
     tickets: TicketIssuer | None = None  # None: complaints go to an agent
+    verifier: Verifier | None = None  # None: nobody can be verified (an agent instead)
+    accounts: AccountServices | None = None  # None: self-service actions go to an agent
     # Adapters made per call from its channel: the live queue (wait announcements and
     # callback offers) and the compliance recording.
     queue_state: Callable[[Channel], QueueInfo | None] = AsteriskQueueInfo
@@ -159,7 +163,8 @@ class HotlineRoute:
                       events=self.events, clock=self.clock,
                       router=SkillRouter.for_menus(menus, self.agents), listener=listener,
                       queue_info=self.queue_state(channel), tickets=self.tickets,
-                      recording=self.recording(channel))
+                      recording=self.recording(channel), verifier=self.verifier,
+                      accounts=self.accounts)
         # Only a resumed call reads IVR_START: one AGI round trip less on every new call.
         start = menus.line.survey if begin == "survey" else None
         if begin == "queue-exit":

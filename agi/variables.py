@@ -25,11 +25,13 @@ IVR_LEAVE_TO: Final = "IVR_LEAVE_TO"  # menu node for a caller leaving the queue
 IVR_START: Final = "IVR_START"  # set by the dialplan: run the menus from this node
 IVR_CALLBACK_NUMBER: Final = "IVR_CALLBACK_NUMBER"  # a booked callback's number (never logged)
 IVR_CALLBACK_NOW: Final = "IVR_CALLBACK_NOW"  # "yes": outside quiet hours, dial when answered
+IVR_VERIFIED: Final = "IVR_VERIFIED"  # pin | id_and_card | no | locked, for the agent
+IVR_VERIFY_FAILURES: Final = "IVR_VERIFY_FAILURES"  # wrong secrets keyed in this call
 
 ALL: Final = (IVR_OUTCOME, IVR_QUEUE, IVR_REASON, IVR_CHOICE, IVR_PRIORITY, IVR_SKILLS,
               IVR_INTENT, IVR_LANGUAGE, IVR_PATH, IVR_CUSTOMER, IVR_MENU_VERSION,
               IVR_MAX_PENALTY, IVR_QUEUE_RULE, IVR_CALLBACK, IVR_LEAVE_TO, IVR_START,
-              IVR_CALLBACK_NUMBER, IVR_CALLBACK_NOW)
+              IVR_CALLBACK_NUMBER, IVR_CALLBACK_NOW, IVR_VERIFIED, IVR_VERIFY_FAILURES)
 
 # The placeholder of a caller to be called back ([hotline-virtual-hold] and
 # [hotline-callback-dial]): set by [hotline-queue-exit] and by the callback dialler

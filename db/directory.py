@@ -21,6 +21,14 @@ class SampleCustomers(BaseModel):
     customers: list[CustomerRecord]
 
 
+def read_sample_customers(file: Path) -> list[CustomerRecord]:
+    """The customers of a sample file. Raises DirectoryUnavailable."""
+    try:
+        return SampleCustomers.model_validate(safe_load(file)).customers
+    except (OSError, yaml.YAMLError, YamlRefused, ValidationError) as exc:
+        raise DirectoryUnavailable(f"{file.name}: {type(exc).__name__}") from exc
+
+
 class YamlDirectory:
     """`ivr.ports.Directory` over a YAML file, read on first use."""
 
@@ -30,10 +38,5 @@ class YamlDirectory:
 
     def find_customer(self, by: str, value: str) -> Customer | None:
         if self._directory is None:
-            try:
-                raw = safe_load(self.file)
-                records = SampleCustomers.model_validate(raw).customers
-            except (OSError, yaml.YAMLError, YamlRefused, ValidationError) as exc:
-                raise DirectoryUnavailable(f"{self.file.name}: {type(exc).__name__}") from exc
-            self._directory = InMemoryDirectory(records)
+            self._directory = InMemoryDirectory(read_sample_customers(self.file))
         return self._directory.find_customer(by, value)

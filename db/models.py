@@ -113,6 +113,8 @@ class Call(Base):
     customer_id: Mapped[str | None] = mapped_column(String(64))
     path: Mapped[str | None] = mapped_column(Text)  # menu nodes, '>'-separated
     failure: Mapped[str | None] = mapped_column(String(64))  # [hotline-failure] extension
+    verified: Mapped[str | None] = mapped_column(String(16))  # pin | id_and_card | no | locked
+    verify_failures: Mapped[int | None] = mapped_column(Integer)  # wrong secrets this call
 
     events: Mapped[list[CallEvent]] = relationship(back_populates="call",
                                                    order_by="CallEvent.at")
@@ -212,7 +214,78 @@ class Account(Base):
     balance: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     due_date: Mapped[date | None] = mapped_column(Date)
     days_overdue: Mapped[int] = mapped_column(Integer, default=0)
+    minimum_due: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    overdue_amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
     customer: Mapped[Customer] = relationship(back_populates="accounts")
+
+
+class AccountStatus(StrEnum):
+    ACTIVE = "active"
+    FROZEN = "frozen"  # by the caller in the IVR (lost or stolen); only an agent undoes it
+    BLOCKED = "blocked"
+    LOST = "lost"
+    CLOSED = "closed"
+
+
+class CustomerSecret(Base):
+    """A verification secret, as an argon2id hash only."""
+
+    __tablename__ = "customer_secrets"
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.customer_id"),
+                                             primary_key=True)
+    method: Mapped[str] = mapped_column(String(16), primary_key=True)  # pin | id_and_card
+    secret_hash: Mapped[str] = mapped_column(Text)
+    set_at: Mapped[datetime]
+
+
+class VerificationStanding(Base):
+    """Wrong secrets in a row and the lock they caused, across calls."""
+
+    __tablename__ = "verification_standing"
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.customer_id"),
+                                             primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+    updated_at: Mapped[datetime]
+
+
+class VerificationAttempt(Base):
+    """Every secret checked: who, how, in which call, with what result (never the digits)."""
+
+    __tablename__ = "verification_attempts"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"),
+                                    primary_key=True)
+    customer_id: Mapped[str] = mapped_column(String(64), index=True)
+    call_id: Mapped[str] = mapped_column(CALL_ID, index=True)
+    at: Mapped[datetime]
+    method: Mapped[str] = mapped_column(String(16))
+    result: Mapped[str] = mapped_column(String(16))  # verified | wrong | locked-out | refused
+
+
+class PromiseToPay(Base):
+    """A verified overdue customer's promise, made by keys in the IVR, for collections."""
+
+    __tablename__ = "promises_to_pay"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.customer_id"), index=True)
+    call_id: Mapped[str] = mapped_column(CALL_ID, index=True)
+    made_at: Mapped[datetime]
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    pay_by: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | kept | broken
+
+
+class ServiceTicket(Base):
+    """A customer's dispute or refund case (opened by agents or back-office systems); the
+    IVR reads its status to the verified customer whose ticket it is."""
+
+    __tablename__ = "service_tickets"
+    ticket: Mapped[str] = mapped_column(String(16), primary_key=True)
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.customer_id"), index=True)
+    category: Mapped[str] = mapped_column(String(32))  # card-dispute | refund
+    status: Mapped[str] = mapped_column(String(16), default="new")
+    opened_at: Mapped[datetime]
+    updated_at: Mapped[datetime | None]
 
 
 class Callback(Base):

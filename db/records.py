@@ -118,6 +118,12 @@ def _ivr_finished(session: Session, call: Call, at: datetime, data: dict[str, An
     call.queue = _text(data, "queue") or call.queue
     call.intent = _text(data, "intent") or call.intent
     call.customer_id = _text(data, "customer_id") or call.customer_id
+    verified = _text(data, "verified")
+    if verified and (call.verified in (None, "no") or verified != "no"):
+        call.verified = verified  # a later run that asked nobody keeps the earlier proof
+    failures = _int(data, "verify_failures")
+    if failures:
+        call.verify_failures = (call.verify_failures or 0) + failures
     path = data.get("path")
     if isinstance(path, list) and path:
         # A caller who went back to a menu from a queue runs the IVR twice: keep it all.

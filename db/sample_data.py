@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,12 +13,16 @@ from sqlalchemy import Engine
 
 from db.database import sessions
 from db.directory import SampleCustomers
-from db.models import Account, Customer, PhoneNumber
+from db.models import Account, Customer, CustomerSecret, PhoneNumber, ServiceTicket
 from ivr.yamlsource import YamlRefused, safe_load
 
 
 class SampleDataError(ValueError):
     pass
+
+
+def _money(value: object) -> Decimal | None:
+    return Decimal(str(value)) if value is not None else None
 
 
 def load_sample_customers(engine: Engine, file: Path) -> int:
@@ -27,6 +31,7 @@ def load_sample_customers(engine: Engine, file: Path) -> int:
         records = SampleCustomers.model_validate(raw).customers
     except (OSError, yaml.YAMLError, YamlRefused, ValidationError) as exc:
         raise SampleDataError(f"{file}: {exc}") from exc
+    now = datetime.now(UTC)
     with sessions(engine)() as session, session.begin():
         for record in records:
             attributes = record.attributes
@@ -36,14 +41,24 @@ def load_sample_customers(engine: Engine, file: Path) -> int:
                                    preferred_language=str(language) if language else None))
             for number in record.phones:
                 session.merge(PhoneNumber(number=number, customer_id=record.customer_id))
-            balance = attributes.get("balance")
             due = attributes.get("due_date")
             for kind, numbers in (("account", record.accounts), ("card", record.cards)):
                 for number in numbers:
                     session.merge(Account(
                         account_no=number, customer_id=record.customer_id, kind=kind,
                         status=str(attributes.get("card_status", "active")),
-                        balance=Decimal(str(balance)) if balance is not None else None,
+                        balance=_money(attributes.get("balance")),
+                        minimum_due=_money(attributes.get("minimum_due")),
+                        overdue_amount=_money(attributes.get("overdue_amount")),
                         due_date=date.fromisoformat(str(due)) if due else None,
                         days_overdue=int(attributes.get("days_overdue", 0))))
+            session.flush()  # the customer row exists before what refers to it
+            for method, secret_hash in record.secrets.items():
+                session.merge(CustomerSecret(customer_id=record.customer_id, method=method,
+                                             secret_hash=secret_hash, set_at=now))
+            for ticket in record.tickets:
+                session.merge(ServiceTicket(ticket=ticket.ticket,
+                                            customer_id=record.customer_id,
+                                            category=ticket.category, status=ticket.status,
+                                            opened_at=now))
     return len(records)

@@ -61,8 +61,10 @@ def _attributes(customer: Customer, matched: Account | None,
     account = matched or (accounts[0] if accounts else None)
     if account is not None:
         attributes["card_status"] = account.status
-        if account.balance is not None:
-            attributes["balance"] = f"{account.balance:.2f}"
+        for name in ("balance", "minimum_due", "overdue_amount"):
+            figure = getattr(account, name)
+            if figure is not None:
+                attributes[name] = f"{figure:.2f}"
         if account.due_date is not None:
             attributes["due_date"] = account.due_date.isoformat()
     return attributes

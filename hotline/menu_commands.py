@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -14,19 +15,22 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
-from db.directory import YamlDirectory
+from db.directory import read_sample_customers
+from db.tickets import FileTicketIssuer
 from hotline.output import DataTable
 from ivr.agents import Agent, SkillRouter, check_agents, load_agents
 from ivr.call import Ports
+from ivr.directory import InMemoryAccountServices, InMemoryDirectory, secrets_of
 from ivr.errors import CallerHungUp
 from ivr.graph import to_dot, to_mermaid
 from ivr.interpreter import run_menus
 from ivr.menu_loader import LoadResult, MenuSet, load_menus
 from ivr.outcomes import QueueCall
-from ivr.ports import ALL_KEYS, Heard, RecordedMessage, keys_until_hash
+from ivr.ports import ALL_KEYS, DirectoryUnavailable, Heard, RecordedMessage, keys_until_hash
 from ivr.problems import Problem, Severity, errors
 from ivr.schemas import SCHEMAS, json_schema
 from ivr.transcripts import TranscriptError, load_transcript, run_transcript
+from ivr.verification import InMemoryVerifier
 from ivr.vocabulary import unchecked_languages, vocabulary_problems
 from runtime.settings import Settings
 from services.processes import FastAgiService
@@ -314,10 +318,20 @@ class TextPrompter:
 def _interactive(menus: MenuSet, at: datetime, caller_number: str) -> None:
     settings = Settings.from_env()
     terminal = TerminalCaller(menus, at, caller_number)
+    try:
+        customers = read_sample_customers(settings.customers)
+    except DirectoryUnavailable as exc:
+        console.print(f"[yellow]no sample customers ({exc}): every caller is unknown[/yellow]")
+        customers = []
+    # The sample customers' secrets and accounts; tickets from a scratch folder, so that a
+    # simulated complaint never takes a number of the live line's.
     ports = Ports(channel=terminal, prompter=TextPrompter(menus),
-                  directory=YamlDirectory(settings.customers),
+                  directory=InMemoryDirectory(customers),
                   recorder=terminal, events=terminal, clock=terminal,
-                  router=SkillRouter.for_menus(menus, _agents(settings)), listener=terminal)
+                  router=SkillRouter.for_menus(menus, _agents(settings)), listener=terminal,
+                  verifier=InMemoryVerifier(secrets_of(customers)),
+                  accounts=InMemoryAccountServices(customers),
+                  tickets=FileTicketIssuer(Path(tempfile.mkdtemp(prefix="hotline-sim-"))))
     console.print(f"Simulated call at {at.isoformat()} from …{caller_number[-4:]} to menus "
                   f"{menus.version}. Type keys (e.g. 1 or 6200#) or words (e.g. 挂失).")
     try:

@@ -11,11 +11,13 @@ Must not import pyst2, Asterisk, Vosk or SQLAlchemy.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from ivr import menu_schema as schema
 from ivr import vocabulary
 from ivr.call import Call, StepKind
+from ivr.errors import CallerHungUp
 from ivr.matching import phrase_matches
 from ivr.ports import ALL_KEYS, Heard, SpeechUnavailable
 
@@ -91,6 +93,36 @@ def listen(call: Call, timeout_ms: int, *, phrases: Sequence[str],
                 return Heard(text="")  # they spoke: reprompt rather than wait in silence
     key = call.ports.channel.wait_for_key(timeout_ms)
     return Heard(key=key) if key is not None else None
+
+
+@contextmanager
+def recording_paused(call: Call) -> Iterator[None]:
+    """While the caller keys sensitive digits (card, ID, PIN): their tones never reach the
+    compliance recording. Resumed however the block ends, unless the caller hung up."""
+    recording = call.ports.recording
+    if recording is None:
+        yield
+        return
+    recording.pause()
+    call.note(StepKind.RECORDING_PAUSED)
+    try:
+        yield
+    finally:
+        try:
+            recording.resume()
+            call.note(StepKind.RECORDING_RESUMED)
+        except CallerHungUp:
+            log.debug("call %s: hung up before the recording resumed", call.call_id)
+
+
+def key_digits(call: Call, prompts: Sequence[str], length: int, timeout_ms: int,
+               next_key_timeout_ms: int = 3000) -> str | None:
+    """Exactly `length` keys (or fewer, ended by '#' or a pause) after `prompts`; None when the
+    caller keyed nothing."""
+    heard = ask(call, prompts, timeout_ms)
+    if heard is None or heard.key is None:
+        return None
+    return read_digits(call, heard.key, "#", length, next_key_timeout_ms)
 
 
 def read_digits(call: Call, first: str, terminator: str | None, max_length: int,

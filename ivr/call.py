@@ -16,8 +16,9 @@ from zoneinfo import ZoneInfo
 
 from ivr import menu_schema as schema
 from ivr.menu_loader import MenuSet
-from ivr.outcomes import BookedCallback, CallSummary, Failure, HangUp, QueueCall
+from ivr.outcomes import BookedCallback, CallSummary, Failure, HangUp, QueueCall, Verification
 from ivr.ports import (
+    AccountServices,
     CallRecording,
     Channel,
     Clock,
@@ -31,6 +32,7 @@ from ivr.ports import (
     QueueInfo,
     Router,
     TicketIssuer,
+    Verifier,
 )
 
 TICKET_SLOT = "ticket"  # a filed complaint's ticket number, for a say node to read back
@@ -49,6 +51,8 @@ class Ports:
     queue_info: QueueInfo | None = None  # None: no wait announcements or callback offers
     tickets: TicketIssuer | None = None  # None: complaints go to an agent
     recording: CallRecording | None = None  # None: the call is not recorded (simulator)
+    verifier: Verifier | None = None  # None: nobody can be verified (verify nodes fail)
+    accounts: AccountServices | None = None  # None: self-service actions go to an agent
 
 
 class StepKind(StrEnum):
@@ -89,6 +93,18 @@ class StepKind(StrEnum):
     NOT_FILED = "not filed"
     VALUE_UNKNOWN = "{} unknown"
     CALLER_HUNG_UP = "caller hung up"
+    VERIFIED = "verified by {}"
+    WRONG_SECRET = "wrong secret ({} in a row)"
+    VERIFY_LOCKED = "verification locked"
+    NOT_ENROLLED = "no secret on file"
+    NOT_IDENTIFIED = "not identified"
+    VERIFIER_UNAVAILABLE = "verifier unavailable"
+    NOT_VERIFIED = "not verified: account details withheld"
+    CARDS_FROZEN = "{} card(s) frozen"
+    SERVICE_UNAVAILABLE = "self-service unavailable"
+    PROMISED = "promise to pay stored"
+    TICKET_STATUS = "ticket {}"
+    TICKET_NOT_FOUND = "no such ticket"
 
 
 @dataclass(frozen=True)
@@ -122,6 +138,7 @@ class CallState:
     message: str | None = None  # the last recorded message's reference (complaints)
     choice: str = ""  # the first menu key the caller chose
     callback: BookedCallback | None = None
+    verification: Verification = Verification()
 
 
 @dataclass
@@ -157,6 +174,14 @@ class Call:
     def emit(self, kind: str, data: dict[str, object]) -> None:
         self.ports.events.emit(self.call_id, kind, data)
 
+    @property
+    def verified_customer(self) -> str | None:
+        """The customer id, once the caller proved to be that customer."""
+        customer = self.state.customer
+        if customer is None or not self.state.verification.verified:
+            return None
+        return customer.customer_id
+
     def local_now(self) -> datetime:
         return self.ports.clock.now().astimezone(ZoneInfo(self.line.timezone))
 
@@ -183,7 +208,8 @@ class Call:
         return CallSummary(reason=reason, intent=intent, language=self.language,
                            path=tuple(self.state.path),
                            customer_id=customer.customer_id if customer else "",
-                           menu_version=self.menus.version, choice=self.state.choice)
+                           menu_version=self.menus.version, choice=self.state.choice,
+                           verification=self.state.verification)
 
     def _vip_priority(self, base: int) -> int:
         """VIP customers are answered before others with the same need."""

@@ -32,6 +32,10 @@ class PromptEntry(BaseModel):
             "pinyin voice (e.g. `chong2 ting1`), words for the others."))
     regulated: Regulation | None = Field(
         None, description="Regulated wording: changes need compliance review.")
+    account: bool = Field(False, description=(
+        "Tells the caller something about an account (its standing, arrears, what is due): "
+        "only verified callers may hear it (`hotline validate` proves it). Collections "
+        "disclosures are such prompts whether marked or not."))
     note: str = ""
 
 
@@ -73,6 +77,11 @@ class Catalog(BaseModel):
     voices: dict[Language, Voice] = Field(default_factory=dict,
                                           description="Text-to-speech voice per language.")
     prompts: dict[PromptId, PromptEntry] = Field(default_factory=dict)
+
+    def tells_account(self, prompt_id: str) -> bool:
+        entry = self.prompts.get(prompt_id)
+        return entry is not None and (entry.account
+                                      or entry.regulated == "collections-disclosure")
 
     def text(self, prompt_id: str, language: str) -> str:
         """The prompt's words; KeyError when the catalog lacks them (validation prevents it)."""

@@ -75,7 +75,9 @@ def _emit_summary(call: Call, outcome: Outcome | None) -> None:
         "outcome": outcome.kind.value if outcome else "hung-up",
         "queue": outcome.service if isinstance(outcome, QueueCall) else None,
         "intent": state.intent,
-        "customer_id": state.customer.customer_id if state.customer else None})
+        "customer_id": state.customer.customer_id if state.customer else None,
+        "verified": state.verification.label(),
+        "verify_failures": state.verification.failures})
 
 
 def _caller_number(channel: Channel) -> str | None:

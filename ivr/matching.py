@@ -99,4 +99,4 @@ def cn_mobile_ok(digits: str) -> bool:
 
 
 CHECKS = {"none": lambda _digits: True, "luhn": luhn_ok, "cn_id": cn_id_ok,
-          "cn_mobile": cn_mobile_ok}
+          "cn_mobile": cn_mobile_ok, "ticket": luhn_valid}

@@ -60,6 +60,7 @@ class _Checker:
         if complete:
             yield from self._unreachable()
             yield from self._disclosure()
+            yield from self._verified_first()
             yield from self._lookup_slots()
 
     # -- helpers ----------------------------------------------------------------------------
@@ -341,6 +342,45 @@ class _Checker:
                     parents[edge.target] = node_id
                     todo.append(edge.target)
 
+    def _verified_first(self) -> Iterator[Problem]:
+        """Nothing about an account before verification: every path from where a session
+        starts (the entry, the survey, a return from a queue) to a node that tells or does
+        something with an account passes a `verify` node's verified exit first. A lookup may
+        change who the caller is, and a new session knows nobody: both start unverified."""
+        graph = self._graph()
+        starts = [self.line.entry, *([self.line.survey] if self.line.survey else [])]
+        parents: dict[tuple[str, bool], tuple[str, bool] | None] = {
+            (start, False): None for start in starts}
+        todo = deque(parents)
+        reported: set[str] = set()
+        while todo:
+            node_id, verified = todo.popleft()
+            node = self.parts.nodes.get(node_id)
+            if node is None:
+                continue
+            if not verified and node_id not in reported and self._tells_account(node):
+                reported.add(node_id)
+                path = _state_path(parents, (node_id, verified))
+                yield self._at(node_id, "callers who have not been verified reach account "
+                               f"details here (path: {' → '.join(path)})",
+                               "put a `verify` node on every path before it and go on from "
+                               "its `verified` exit")
+                continue
+            for edge in graph.get(node_id, []):
+                after = verified
+                if isinstance(node, schema.VerifyNode):
+                    after = edge.label == "verified" and edge.target == node.verified
+                elif isinstance(node, (schema.LookupNode, schema.QueueNode)):
+                    after = False
+                state = (edge.target, after)
+                if state not in parents:
+                    parents[state] = (node_id, verified)
+                    todo.append(state)
+
+    def _tells_account(self, node: schema.Node) -> bool:
+        return node.reads_account() or any(self.catalog.tells_account(p)
+                                           for p in node.prompt_ids())
+
     def _records(self, node: schema.Node) -> bool:
         if isinstance(node, schema.RecordNode):
             return True
@@ -375,6 +415,16 @@ def _path_to(parents: dict[str, str | None], node_id: str) -> list[str]:
     current: str | None = node_id
     while current is not None:
         path.append(current)
+        current = parents[current]
+    return path[::-1]
+
+
+def _state_path(parents: dict[tuple[str, bool], tuple[str, bool] | None],
+                state: tuple[str, bool]) -> list[str]:
+    path: list[str] = []
+    current: tuple[str, bool] | None = state
+    while current is not None:
+        path.append(current[0])
         current = parents[current]
     return path[::-1]
 

@@ -84,6 +84,11 @@ class NodeBase(Strict):
         """Prompts this node always plays when entered (for the disclosure check)."""
         return []
 
+    def reads_account(self) -> bool:
+        """The caller learns something about an account here (a figure, its standing) or acts
+        on it: only verified callers may get here (`hotline validate` proves it)."""
+        return False
+
 
 class PlayNode(NodeBase):
     """Play one or more prompts, then continue. A key pressed during it is kept for the next
@@ -168,7 +173,7 @@ def _option_label(option: Option) -> str:
     return " ".join(parts)
 
 
-DigitCheck = Literal["none", "luhn", "cn_id", "cn_mobile"]
+DigitCheck = Literal["none", "luhn", "cn_id", "cn_mobile", "ticket"]
 
 
 class CollectNode(NodeBase):
@@ -185,7 +190,9 @@ class CollectNode(NodeBase):
     next_key_timeout_ms: int = Field(3000, ge=500, le=15000)
     attempts: int = Field(3, ge=1, le=5)
     check: DigitCheck = Field("none", description="luhn: bank card; cn_id: resident ID "
-                                                  "checksum; cn_mobile: 11-digit mobile.")
+                                                  "checksum; cn_mobile: 11-digit mobile; "
+                                                  "ticket: the hotline's Luhn-checked "
+                                                  "ticket numbers.")
     sensitive: bool = Field(False, description="Never logged, never recorded in clear.")
     invalid_prompt: Prompts | None = None
     no_input_prompt: Prompts | None = None
@@ -284,9 +291,18 @@ class Check(Strict):
         return self
 
 
+# Customer attributes a caller-ID lookup may act on before verification: they change whom the
+# caller talks to, never what they hear about an account.
+ROUTING_ATTRIBUTES = frozenset({"vip", "preferred_language"})
+
+
 class Rule(Strict):
     when: Check
     goto: NodeId
+
+    def reads_account(self) -> bool:
+        named = {*(self.when.customer or {}), *(self.when.customer_at_least or {})}
+        return bool(named - ROUTING_ATTRIBUTES)
 
 
 class ConditionNode(NodeBase):
@@ -301,6 +317,10 @@ class ConditionNode(NodeBase):
         return [*(Edge(label=_check_label(r.when), target=r.goto, takes_input=False)
                   for r in self.rules),
                 Edge(label="otherwise", target=self.otherwise, takes_input=False)]
+
+    def reads_account(self) -> bool:
+        # Where the caller goes next tells them about the account (overdue or not).
+        return any(rule.reads_account() for rule in self.rules)
 
 
 def _check_label(check: Check) -> str:
@@ -464,6 +484,11 @@ class SayPart(Strict):
         return None
 
 
+def reads_customer(part: SayPart) -> bool:
+    value = part.value
+    return value is not None and value[1].startswith("customer.")
+
+
 class SayNode(NodeBase):
     """Prompts with figures read aloud from pre-rendered fragments (balance, due date, ticket
     number). Languages without number fragments hear `fallback_prompt` instead."""
@@ -485,11 +510,134 @@ class SayNode(NodeBase):
     def part_prompts(self) -> list[str]:
         return [p.prompt for p in self.parts if p.prompt is not None]
 
+    def reads_account(self) -> bool:
+        return any(reads_customer(p) for p in self.parts)
+
     def prompt_ids(self) -> list[str]:
         return [*self.part_prompts(), *(self.fallback_prompt or [])]
 
     def plays(self) -> list[str]:
         return self.part_prompts()
+
+
+VerifyMethod = Literal["pin", "id_and_card"]
+VERIFY_METHODS: tuple[VerifyMethod, ...] = get_args(VerifyMethod)
+
+
+class VerifyNode(NodeBase):
+    """Verify the caller as the customer the lookup found: the phone-banking PIN, or the last
+    6 of the resident ID and the last 4 of a card (line.verification says how). The digits
+    pause the recording and are never kept. Wrong secrets count across calls; too many lock
+    verification for a while, and a locked caller is told so and goes to `failed`."""
+    waits_for_caller: ClassVar[bool] = True
+
+    kind: Literal["verify"]
+    methods: list[VerifyMethod] | None = Field(None, min_length=1, description=(
+        "Override of line.verification.methods for this node."))
+    verified: NodeId = Field(description="Where a verified caller goes.")
+    failed: NodeId = Field(description="Wrong secrets, locked, no secret on file, or the "
+                                       "secrets cannot be checked now: usually an agent.")
+    not_identified: NodeId | None = Field(None, description=(
+        "No customer was found to verify against; default `failed`."))
+    pin_prompt: PromptId = "verify.pin"
+    id_prompt: PromptId = "verify.id_tail"
+    card_prompt: PromptId = "verify.card_tail"
+    wrong_prompt: PromptId = "verify.wrong"
+    locked_prompt: PromptId = "verify.locked"
+    verified_prompt: PromptId = "verify.ok"
+
+    def prompt_ids(self) -> list[str]:
+        return [self.pin_prompt, self.id_prompt, self.card_prompt, self.wrong_prompt,
+                self.locked_prompt, self.verified_prompt]
+
+    def edges(self) -> list[Edge]:
+        out = [Edge(label="verified", target=self.verified, takes_input=True),
+               Edge(label="not verified", target=self.failed, takes_input=True)]
+        if self.not_identified:
+            out.append(Edge(label="not identified", target=self.not_identified,
+                            takes_input=True))
+        return out
+
+
+class FreezeCardNode(NodeBase):
+    """Freeze the verified customer's cards at once (lost or stolen): stored and audited; only
+    an agent can undo it. Then `done_prompt` tells the caller."""
+
+    kind: Literal["freeze_card"]
+    done_prompt: Prompts
+    next: NodeId
+    failed: NodeId = Field(description="The freeze could not be stored: an agent does it.")
+
+    def edges(self) -> list[Edge]:
+        return [Edge(label="frozen", target=self.next, takes_input=False),
+                Edge(label="not frozen", target=self.failed, takes_input=False)]
+
+    def prompt_ids(self) -> list[str]:
+        return list(self.done_prompt)
+
+    def reads_account(self) -> bool:
+        return True
+
+
+class PromiseNode(NodeBase):
+    """A promise to pay by keys: the caller keys the date (MMDD) they will pay `amount` by,
+    within `max_days`; it is read back (`confirm`, with slot.pay_by) and stored for the
+    collections agents once the caller presses 1."""
+    waits_for_caller: ClassVar[bool] = True
+
+    kind: Literal["promise"]
+    prompt: Prompts = Field(description="Ask for the date as 4 keys, month and day.")
+    amount: ValueRef = Field("customer.overdue_amount", description="What is promised.")
+    max_days: int = Field(14, ge=1, le=60, description="Latest date, in days from today.")
+    invalid_prompt: Prompts = Field(description="The date is not within max_days.")
+    confirm: list[SayPart] = Field(min_length=1, description=(
+        "Read back, e.g. the date (date: slot.pay_by), the amount, then 1 to confirm, 2 to "
+        "key it again."))
+    done_prompt: Prompts
+    attempts: int = Field(3, ge=1, le=5)
+    timeout_ms: int = Field(6000, ge=1000, le=30000)
+    next: NodeId
+    failed: NodeId = Field(description="No promise made or stored: usually an agent.")
+
+    def edges(self) -> list[Edge]:
+        return [Edge(label="promised", target=self.next, takes_input=True),
+                Edge(label="no promise", target=self.failed, takes_input=True)]
+
+    def prompt_ids(self) -> list[str]:
+        return [*self.prompt, *self.invalid_prompt, *self.done_prompt,
+                *(p.prompt for p in self.confirm if p.prompt is not None)]
+
+    def reads_account(self) -> bool:
+        return True
+
+
+class TicketStatusNode(NodeBase):
+    """Read the status of the caller's own ticket (a dispute, refund or complaint) whose
+    number a collect node put in `slot`."""
+
+    kind: Literal["ticket_status"]
+    slot: SlotName = "ticket_no"
+    statuses: dict[Annotated[str, Field(pattern=r"^[a-z][a-z-]*$")], Prompts] = Field(
+        min_length=1, description="Ticket status -> what the caller hears.")
+    other_prompt: Prompts = Field(description="A status not listed above.")
+    not_found_prompt: Prompts = Field(description="No ticket of this customer has that number.")
+    next: NodeId
+    not_found: NodeId | None = Field(None, description="Default: next.")
+    failed: NodeId = Field(description="Tickets cannot be read now: usually an agent.")
+
+    def edges(self) -> list[Edge]:
+        out = [Edge(label="status told", target=self.next, takes_input=False),
+               Edge(label="unavailable", target=self.failed, takes_input=False)]
+        if self.not_found:
+            out.append(Edge(label="no such ticket", target=self.not_found, takes_input=False))
+        return out
+
+    def prompt_ids(self) -> list[str]:
+        return [*(p for prompts in self.statuses.values() for p in prompts),
+                *self.other_prompt, *self.not_found_prompt]
+
+    def reads_account(self) -> bool:
+        return True
 
 
 class GotoNode(NodeBase):
@@ -511,7 +659,8 @@ class HangupNode(NodeBase):
 
 Node = Annotated[
     PlayNode | MenuNode | CollectNode | LanguageNode | ConditionNode | LookupNode | QueueNode
-    | RecordNode | CallbackNode | ComplaintNode | SayNode | GotoNode | HangupNode,
+    | RecordNode | CallbackNode | ComplaintNode | SayNode | VerifyNode | FreezeCardNode
+    | PromiseNode | TicketStatusNode | GotoNode | HangupNode,
     Field(discriminator="kind"),
 ]
 # Every node kind, derived from the union above: the loader's list, the interpreter's
@@ -574,6 +723,18 @@ class QueueWaitSettings(Strict):
                 self.callback_offer_prompt, self.periodic_prompt]
 
 
+class VerificationSettings(Strict):
+    """How `verify` nodes check that the caller is the customer."""
+
+    methods: list[VerifyMethod] = Field(default_factory=lambda: list(VERIFY_METHODS),
+                                        min_length=1, description=(
+        "Tried in this order: the first one the customer has a secret for is asked."))
+    max_failures: int = Field(3, ge=1, le=10, description=(
+        "Wrong secrets in a row, across calls, that lock verification."))
+    lock_minutes: int = Field(30, ge=1, le=10080, description="How long a lock lasts.")
+    timeout_ms: int = Field(8000, ge=2000, le=30000, description="For the first key.")
+
+
 class Dialect(Strict):
     """A dialect the line serves by people rather than by voice: its callers hear the prompts
     of `prompts` and are routed first to agents with its skill (lang-<tag>)."""
@@ -613,6 +774,8 @@ class LineSettings(Strict):
     contact: ContactSettings = Field(
         default_factory=lambda: ContactSettings.model_validate({}), description=(
             "When customers may be called back: quiet hours and attempts per day."))
+    verification: VerificationSettings = Field(
+        default_factory=lambda: VerificationSettings.model_validate({}))
 
     @model_validator(mode="after")
     def _default_enabled(self) -> LineSettings:

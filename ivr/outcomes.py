@@ -29,6 +29,23 @@ class OutcomeKind(StrEnum):
 
 
 @dataclass(frozen=True)
+class Verification:
+    """Whether the caller proved who they are, for the agent and the call record."""
+
+    method: str = ""  # pin | id_and_card; "" = not verified
+    failures: int = 0  # wrong secrets keyed in this call
+    locked: bool = False  # verification is locked for the customer (too many failures)
+
+    @property
+    def verified(self) -> bool:
+        return bool(self.method)
+
+    def label(self) -> str:
+        """What the agent's screen says: the method, `locked`, or `no`."""
+        return self.method or ("locked" if self.locked else "no")
+
+
+@dataclass(frozen=True)
 class CallSummary:
     """What the IVR learned, for the agent's screen and the call record. Holds nothing
     sensitive: no collected digits, no callback number."""
@@ -40,6 +57,7 @@ class CallSummary:
     customer_id: str = ""  # internal id found by a lookup
     menu_version: str = ""  # which menu files served the call
     choice: str = ""  # the first menu key the caller chose
+    verification: Verification = Verification()
 
 
 @dataclass(frozen=True)
@@ -96,6 +114,10 @@ class _Decided:
     @property
     def choice(self) -> str:
         return self.summary.choice
+
+    @property
+    def verification(self) -> Verification:
+        return self.summary.verification
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -6,7 +6,7 @@ implement these.
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Protocol
 
 from ivr.outcomes import QueueRoute
@@ -184,6 +184,68 @@ class TicketIssuer(Protocol):
     def issue(self, now: datetime) -> str:
         """A new complaint ticket number (digits only, unique, read back to the caller).
         `now` is local time on the line. Raises TicketUnavailable."""
+        ...
+
+
+class VerifierUnavailable(Exception):
+    """Secrets cannot be checked now (database down): the caller goes to an agent."""
+
+
+@dataclass(frozen=True)
+class VerificationStatus:
+    """A customer's standing for verification, across calls."""
+
+    enrolled: frozenset[str]  # methods the customer has a secret for (pin, id_and_card)
+    failures: int  # consecutive wrong secrets
+    locked_until: datetime | None  # None: not locked
+
+    def locked(self, now: datetime) -> bool:
+        return self.locked_until is not None and now < self.locked_until
+
+
+class Verifier(Protocol):
+    """Checks a caller's secret against the customer's stored argon2id hash. Every attempt is
+    stored with its call id; `max_failures` wrong in a row lock the customer out until
+    `lock_minutes` have passed, across calls. Raises VerifierUnavailable."""
+
+    def status(self, customer_id: str, now: datetime) -> VerificationStatus: ...
+
+    def attempt(self, customer_id: str, method: str, secret: str, *, call_id: str,
+                now: datetime, max_failures: int, lock_minutes: int
+                ) -> VerificationStatus:
+        """The status after this attempt: failures 0 when the secret was right."""
+        ...
+
+
+class ServiceUnavailable(Exception):
+    """A self-service action cannot be carried out now: an agent does it instead."""
+
+
+@dataclass(frozen=True)
+class TicketState:
+    ticket: str
+    category: str  # complaint category or service ticket kind (card-dispute, refund)
+    status: str  # new | in-progress | replied | resolved | closed
+    reply_due: datetime | None = None
+
+
+class AccountServices(Protocol):
+    """What a verified caller can get done without an agent. Raises ServiceUnavailable."""
+
+    def freeze_cards(self, customer_id: str, *, call_id: str, now: datetime) -> int:
+        """Freeze every active card of the customer at once (stored and audited; only an
+        agent undoes it). Returns how many cards were frozen now."""
+        ...
+
+    def promise_to_pay(self, customer_id: str, amount: str, pay_by: date, *, call_id: str,
+                       now: datetime) -> None:
+        """Store the customer's promise to pay `amount` (yuan, "1234.50") by `pay_by`, for
+        the collections agents."""
+        ...
+
+    def ticket(self, customer_id: str, ticket: str) -> TicketState | None:
+        """The customer's own ticket with that number; None when there is none (someone
+        else's ticket is none too)."""
         ...
 
 

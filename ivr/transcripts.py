@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -25,7 +25,12 @@ from pydantic import (
 
 from ivr.agents import SkillRouter
 from ivr.call import Ports
-from ivr.directory import CustomerRecord, InMemoryDirectory
+from ivr.directory import (
+    CustomerRecord,
+    InMemoryAccountServices,
+    InMemoryDirectory,
+    secrets_of,
+)
 from ivr.errors import CallerHungUp
 from ivr.interpreter import run_menus
 from ivr.menu_loader import MenuSet
@@ -37,8 +42,10 @@ from ivr.ports import (
     Heard,
     QueueLoad,
     RecordedMessage,
+    VerificationStatus,
     keys_until_hash,
 )
+from ivr.verification import InMemoryVerifier
 from ivr.yamlsource import YamlRefused, safe_load
 
 
@@ -87,6 +94,8 @@ class Expected(_Strict):
     language: str | None = None
     reason: str | None = None
     customer_id: str | None = None
+    verified: str | None = Field(None, description="How the caller was verified: pin, "
+                                                   "id_and_card, no or locked.")
     visits: list[str] = Field(default_factory=list, description="Nodes the call went through.")
     events: list[str] = Field(default_factory=list, description="Event kinds emitted.")
 
@@ -113,6 +122,8 @@ class Transcript(_Strict):
     start: str | None = Field(None, description="Begin at this node in `language` instead "
                                                 "of the entry (e.g. line.survey).")
     language: str | None = None
+    locked_customers: list[str] = Field(default_factory=list, description=(
+        "Customers whose verification an earlier call locked (for an hour from `at`)."))
     ticket: str = Field("26112300017", pattern=r"^\d+$",
                         description="The ticket number a filed complaint gets.")
 
@@ -338,11 +349,28 @@ class TranscriptResult:
         return not self.failures
 
 
+@dataclass
+class TranscriptServices:
+    """The verifier and self-service a transcript's customers have (secrets, tickets)."""
+
+    verifier: InMemoryVerifier
+    accounts: InMemoryAccountServices
+
+    @classmethod
+    def of(cls, transcript: Transcript) -> TranscriptServices:
+        secrets = secrets_of(transcript.customers)
+        locked = VerificationStatus(frozenset(), 3, transcript.at + timedelta(hours=1))
+        return cls(InMemoryVerifier(secrets, {c: locked for c in transcript.locked_customers}),
+                   InMemoryAccountServices(transcript.customers))
+
+
 def run_transcript(menus: MenuSet, transcript: Transcript,
                    caller: ScriptedCaller | None = None) -> TranscriptResult:
     caller = caller or ScriptedCaller(transcript)
+    services = TranscriptServices.of(transcript)
     ports = Ports(channel=caller, prompter=ScriptedPrompter(caller),
                   directory=TranscriptDirectory(transcript),
+                  verifier=services.verifier, accounts=services.accounts,
                   recorder=caller, events=caller, clock=caller,
                   router=SkillRouter.for_menus(menus),
                   listener=None if transcript.dtmf_only else caller,
@@ -370,7 +398,8 @@ def check_outcome(expect: Expected, outcome: Outcome | None,
             "queue": outcome.service if isinstance(outcome, QueueCall) else None,
             "priority": outcome.priority if isinstance(outcome, QueueCall) else 0,
             "intent": outcome.intent, "language": outcome.language, "reason": outcome.reason,
-            "customer_id": outcome.customer_id}
+            "customer_id": outcome.customer_id,
+            "verified": outcome.verification.label()}
         for name, value in got.items():
             wanted = getattr(expect, name)
             if wanted is not None and value != wanted:

@@ -16,7 +16,9 @@ from agi.dispatch import SessionEnd, run_session
 from agi.hotline_route import HotlineRoute
 from agi.menu_store import MenuStore
 from agi.routes import Route, build_routes
+from db.audit import AuditSeal
 from db.database import make_engine
+from db.self_service import SqlAccountServices, SqlVerifier
 from db.spool import EventSpool
 from db.sql_directory import SqlDirectory
 from db.tickets import FileTicketIssuer
@@ -46,9 +48,13 @@ def build_app(settings: Settings) -> HotlineApp:
     for problem in problems:
         log.error("agents: %s (callers go to their language's queue at the widest pool)",
                   problem.render())
+    engine = make_engine(settings.database_url)
+    seal = AuditSeal.load(settings.secrets_dir)
     route = HotlineRoute(store=store, prompts_dir=settings.prompts_audio_dir,
                          messages_dir=settings.messages_dir,
-                         directory=SqlDirectory(make_engine(settings.database_url)),
+                         directory=SqlDirectory(engine),
+                         verifier=SqlVerifier(engine, seal),
+                         accounts=SqlAccountServices(engine, seal),
                          events=events,
                          speech=SpeechClient(settings.agi_host, settings.speech_port),
                          utterances_dir=settings.utterances_dir,

@@ -28,6 +28,8 @@ from ivr.nodes import (
     prompts,
     queue,
     record,
+    self_service,
+    verify,
 )
 from ivr.outcomes import Outcome
 
@@ -66,6 +68,10 @@ REGISTRY: Mapping[str, NodeKind[Any]] = _registry(
     NodeKind(schema.CallbackNode, callback.handle),
     NodeKind(schema.ComplaintNode, complaint.handle),
     NodeKind(schema.SayNode, prompts.say),
+    NodeKind(schema.VerifyNode, verify.handle),
+    NodeKind(schema.FreezeCardNode, self_service.freeze_card),
+    NodeKind(schema.PromiseNode, self_service.promise),
+    NodeKind(schema.TicketStatusNode, self_service.ticket_status),
     NodeKind(schema.GotoNode, prompts.goto),
     NodeKind(schema.HangupNode, prompts.hangup),
 )

@@ -7,31 +7,17 @@ Must not import pyst2, Asterisk, Vosk or SQLAlchemy.
 
 from __future__ import annotations
 
-import logging
-
 from ivr import asking
 from ivr import menu_schema as schema
 from ivr.call import Call, StepKind
-from ivr.errors import CallerHungUp
 from ivr.matching import CHECKS
-
-log = logging.getLogger(__name__)
 
 
 def handle(node: schema.CollectNode, call: Call) -> str:
-    recording = call.ports.recording if node.sensitive else None
-    if recording is None:
+    if not node.sensitive:
         return _collect(node, call)
-    recording.pause()
-    call.note(StepKind.RECORDING_PAUSED)
-    try:
+    with asking.recording_paused(call):
         return _collect(node, call)
-    finally:
-        try:
-            recording.resume()
-            call.note(StepKind.RECORDING_RESUMED)
-        except CallerHungUp:
-            log.debug("call %s: hung up before the recording resumed", call.call_id)
 
 
 def _collect(node: schema.CollectNode, call: Call) -> str:

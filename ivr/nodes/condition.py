@@ -13,6 +13,10 @@ from ivr.call import Call, StepKind
 
 def handle(node: schema.ConditionNode, call: Call) -> str:
     for index, rule in enumerate(node.rules):
+        if rule.reads_account() and not call.state.verification.verified:
+            # The validator keeps such paths out of served menus; this is the second lock.
+            call.note(StepKind.NOT_VERIFIED)
+            continue
         if holds(rule.when, call):
             call.note(StepKind.RULE, index + 1)
             return rule.goto

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ivr import menu_schema as schema
 from ivr.call import Call, StepKind
+from ivr.outcomes import Verification
 from ivr.ports import DirectoryUnavailable
 
 
@@ -26,6 +27,8 @@ def handle(node: schema.LookupNode, call: Call) -> str:
     if customer is None:
         call.note(StepKind.NOT_FOUND)
         return node.not_found
+    if state.customer is None or state.customer.customer_id != customer.customer_id:
+        state.verification = Verification()  # proof was for someone else
     state.customer = customer
     call.note(StepKind.FOUND)
     return node.found

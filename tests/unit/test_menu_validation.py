@@ -142,6 +142,6 @@ def test_a_file_with_broken_yaml_does_not_flood_the_others_with_errors(tmp_path:
 
 def test_figures_need_fragments_or_a_fallback_in_every_language(tmp_path: Path) -> None:
     menus = copy_menus(tmp_path)
-    edit(menus / "loans.yaml", "    fallback_prompt: loans.good_standing", "")
+    edit(menus / "loans.yaml", "    fallback_prompt: loans.figures_by_agent", "")
     found = [p for p in problems_in(menus) if p.node == "loans.good_standing"]
     assert any("cannot read figures in en" in p.message for p in found)

@@ -1,0 +1,151 @@
+"""The database behind caller verification and self-service (ivr.ports.Verifier and
+AccountServices): secrets as argon2id hashes, wrong attempts and locks across calls, card
+freezes, promises to pay, ticket status.
+
+Every attempt is stored (never the digits); a lock and a freeze are also written to the
+sealed audit log, in the same transaction as the change they record. A database that is down
+raises VerifierUnavailable / ServiceUnavailable: the caller goes to an agent.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import SQLAlchemyError
+
+from db import audit
+from db.database import sessions
+from db.models import (
+    Account,
+    AccountStatus,
+    Call,
+    Complaint,
+    CustomerSecret,
+    PromiseToPay,
+    ServiceTicket,
+    VerificationAttempt,
+    VerificationStanding,
+)
+from ivr.ports import (
+    ServiceUnavailable,
+    TicketState,
+    VerificationStatus,
+    VerifierUnavailable,
+)
+from ivr.verification import after_attempt, secret_matches
+
+IVR_ACTOR = "ivr"  # who the audit log names for what callers did themselves
+
+
+class SqlVerifier:
+    """`ivr.ports.Verifier` over customer_secrets and verification_standing."""
+
+    def __init__(self, engine: Engine, seal: audit.AuditSeal) -> None:
+        self.sessions = sessions(engine)
+        self.seal = seal
+
+    def status(self, customer_id: str, now: datetime) -> VerificationStatus:
+        try:
+            with self.sessions() as session:
+                enrolled = frozenset(session.scalars(select(CustomerSecret.method).where(
+                    CustomerSecret.customer_id == customer_id)))
+                standing = session.get(VerificationStanding, customer_id)
+        except SQLAlchemyError as exc:
+            raise VerifierUnavailable(f"database: {type(exc).__name__}") from exc
+        return _status(enrolled, standing)
+
+    def attempt(self, customer_id: str, method: str, secret: str, *, call_id: str,
+                now: datetime, max_failures: int, lock_minutes: int) -> VerificationStatus:
+        try:
+            with audit.seal_session(self.sessions(), self.seal) as session, session.begin():
+                stored = session.get(CustomerSecret, (customer_id, method))
+                standing = session.get(VerificationStanding, customer_id,
+                                       with_for_update=True)
+                before = _status(frozenset(), standing)
+                refused = before.locked(now)
+                matched = (not refused and stored is not None
+                           and secret_matches(stored.secret_hash, method, secret))
+                after = after_attempt(before, matched, now, max_failures=max_failures,
+                                      lock_minutes=lock_minutes)
+                if standing is None:
+                    standing = VerificationStanding(customer_id=customer_id, updated_at=now)
+                    session.add(standing)
+                standing.failures = after.failures
+                standing.locked_until = after.locked_until
+                standing.updated_at = now
+                result = ("refused" if refused else "verified" if matched
+                          else "locked-out" if after.locked(now) else "wrong")
+                session.add(VerificationAttempt(customer_id=customer_id, call_id=call_id,
+                                                at=now, method=method, result=result))
+                if result == "locked-out":
+                    audit.record(session, now, IVR_ACTOR, "verification-locked",
+                                 f"customer:{customer_id}",
+                                 f"call {call_id}: {after.failures} wrong in a row, locked "
+                                 f"until {after.locked_until:%Y-%m-%dT%H:%MZ}")
+        except SQLAlchemyError as exc:
+            raise VerifierUnavailable(f"database: {type(exc).__name__}") from exc
+        return after
+
+
+def _status(enrolled: frozenset[str],
+            standing: VerificationStanding | None) -> VerificationStatus:
+    if standing is None:
+        return VerificationStatus(enrolled, 0, None)
+    return VerificationStatus(enrolled, standing.failures, standing.locked_until)
+
+
+class SqlAccountServices:
+    """`ivr.ports.AccountServices` over accounts, promises_to_pay and tickets."""
+
+    def __init__(self, engine: Engine, seal: audit.AuditSeal) -> None:
+        self.sessions = sessions(engine)
+        self.seal = seal
+
+    def freeze_cards(self, customer_id: str, *, call_id: str, now: datetime) -> int:
+        try:
+            with audit.seal_session(self.sessions(), self.seal) as session, session.begin():
+                cards = list(session.scalars(select(Account).where(
+                    Account.customer_id == customer_id, Account.kind == "card",
+                    Account.status == AccountStatus.ACTIVE).with_for_update()))
+                for card in cards:
+                    card.status = AccountStatus.FROZEN
+                    # The audit line names the card by its last 4 digits only.
+                    audit.record(session, now, IVR_ACTOR, "card-frozen",
+                                 f"customer:{customer_id}",
+                                 f"call {call_id}: card ending {card.account_no[-4:]}")
+        except SQLAlchemyError as exc:
+            raise ServiceUnavailable(f"database: {type(exc).__name__}") from exc
+        return len(cards)
+
+    def promise_to_pay(self, customer_id: str, amount: str, pay_by: date, *, call_id: str,
+                       now: datetime) -> None:
+        try:
+            value = Decimal(amount)
+        except InvalidOperation as exc:
+            raise ServiceUnavailable(f"amount {amount!r} is not a number") from exc
+        try:
+            with self.sessions() as session, session.begin():
+                session.add(PromiseToPay(customer_id=customer_id, call_id=call_id,
+                                         made_at=now, amount=value, pay_by=pay_by))
+        except SQLAlchemyError as exc:
+            raise ServiceUnavailable(f"database: {type(exc).__name__}") from exc
+
+    def ticket(self, customer_id: str, ticket: str) -> TicketState | None:
+        try:
+            with self.sessions() as session:
+                case = session.get(ServiceTicket, ticket)
+                if case is not None:
+                    return (TicketState(case.ticket, case.category, case.status)
+                            if case.customer_id == customer_id else None)
+                # A complaint filed from a call of this customer's.
+                complaint = session.scalar(
+                    select(Complaint).join(Call, Call.call_id == Complaint.call_id)
+                    .where(Complaint.ticket == ticket, Call.customer_id == customer_id))
+        except SQLAlchemyError as exc:
+            raise ServiceUnavailable(f"database: {type(exc).__name__}") from exc
+        if complaint is None:
+            return None
+        return TicketState(complaint.ticket, complaint.category, complaint.status,
+                           complaint.reply_due)
