@@ -93,6 +93,14 @@ def agents() -> list[Agent]:
     return list(loaded.agents)
 
 
+@pytest.fixture
+def talk_s(ami: Ami) -> Iterator[None]:
+    """Simulated agents talk for 2 s, then hang up (the caller goes on to the survey)."""
+    ami.action("Setvar", Variable="AGENT_TALK_S", Value="2")
+    yield
+    ami.action("Setvar", Variable="AGENT_TALK_S", Value="")
+
+
 @pytest.fixture(scope="module")
 def menus(asterisk: AsteriskInstance) -> MenuSet:
     """The shipped menus, as the test Asterisk's FastAGI routes serve them."""

@@ -16,8 +16,13 @@ from hotline.prompt_commands import build_prompts
 from ivr.agents import Agent
 from ivr.menu_loader import MenuSet
 from ivr.outcomes import Outcome
-from ivr.transcripts import Transcript, TranscriptDirectory, load_transcript
-from pbx.ami import Ami
+from ivr.transcripts import (
+    Transcript,
+    TranscriptDirectory,
+    TranscriptServices,
+    load_transcript,
+)
+from pbx.ami import Ami, Event
 from pbx.calls import CallTrace, place_call
 from pbx.process import AsteriskInstance
 from pbx.transcript_calls import plan_call
@@ -26,6 +31,12 @@ from tests.integration.conftest import ServerFactory
 from tests.support import FixedClock
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def agent_answered(ami: Ami, call_id: str, timeout_s: float = 30) -> Event:
+    """The simulated agent's AgentAnswered event for the call: the SCREEN_* it inherited."""
+    return ami.wait_for(lambda e: e.get("UserEvent") == "AgentAnswered"
+                        and e.get("Call") == call_id, timeout_s)
 
 
 def rendered_durations(settings: Settings) -> dict[str, int]:
@@ -42,9 +53,11 @@ def transcript_route(settings: Settings, store: MenuStore, transcript: Transcrip
     HotlineRoute fields, e.g. agents)."""
 
     def route(channel: AgiChannel) -> Outcome:
+        services = TranscriptServices.of(transcript)
         return HotlineRoute(store=store, prompts_dir=settings.prompts_audio_dir,
                             messages_dir=settings.messages_dir,
                             directory=TranscriptDirectory(transcript),
+                            verifier=services.verifier, accounts=services.accounts,
                             events=EventSpool(settings.spool_dir),
                             clock=FixedClock(transcript.at), **options)(channel)
 

@@ -19,7 +19,12 @@ from db.spool import EventSpool
 from ivr.agents import asterisk_queue
 from ivr.directory import InMemoryDirectory
 from ivr.outcomes import Outcome, QueueCall
-from ivr.transcripts import Transcript, TranscriptDirectory, load_transcript
+from ivr.transcripts import (
+    Transcript,
+    TranscriptDirectory,
+    TranscriptServices,
+    load_transcript,
+)
 from pbx.ami import Ami
 from pbx.calls import CallerScript, place_call, place_calls
 from pbx.process import AsteriskInstance
@@ -34,7 +39,8 @@ ROOT = Path(__file__).resolve().parents[2]
 # timeouts; the unit tier covers it).
 DIALLED = ["lost-card-mandarin", "card-dispute-cantonese", "agent-key-zero",
            "overdue-customer-collections", "loan-account-entry", "after-hours-lost-card",
-           "vip-priority", "directory-down", "wrong-keys-get-an-agent"]
+           "vip-priority", "directory-down", "wrong-keys-get-an-agent", "dispute-status",
+           "promise-to-pay"]
 
 
 def transcript_routes(store: MenuStore, settings_dir: Path, prompts_dir: Path,
@@ -45,9 +51,11 @@ def transcript_routes(store: MenuStore, settings_dir: Path, prompts_dir: Path,
 
     def route(channel: AgiChannel) -> Outcome:
         transcript = transcripts[channel.get_variable("TRANSCRIPT") or ""]
+        services = TranscriptServices.of(transcript)
         return HotlineRoute(store=store, prompts_dir=prompts_dir,
                             messages_dir=settings_dir / "messages",
                             directory=TranscriptDirectory(transcript), events=events,
+                            verifier=services.verifier, accounts=services.accounts,
                             clock=FixedClock(transcript.at),
                             # Timed from the menus alone: no live wait announcements.
                             queue_state=no_queue_state)(channel)

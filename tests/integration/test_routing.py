@@ -11,11 +11,9 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 
 from agi.hotline_route import HotlineRoute
@@ -29,27 +27,15 @@ from hotline.prompt_commands import build_prompts
 from ivr.agents import Agent, SkillRouter
 from ivr.menu_loader import MenuSet
 from ivr.transcripts import TranscriptDirectory, load_transcript
-from pbx.ami import Ami, Event
+from pbx.ami import Ami
 from pbx.process import AsteriskInstance
 from services.records import Recorder
 from tests.integration.conftest import ROUTING_AGENTS, ServerFactory
-from tests.integration.dialling import dial_cantonese_dispute, dial_transcript
+from tests.integration.dialling import agent_answered, dial_cantonese_dispute, dial_transcript
 from tests.support import FixedClock, free_port
 
 ROOT = ROUTING_AGENTS.parents[2]
 CANTONESE_CARDS = "Local/2001@hotline-simulated-agent/n"
-
-
-@pytest.fixture
-def talk_s(ami: Ami) -> Iterator[None]:
-    ami.action("Setvar", Variable="AGENT_TALK_S", Value="2")
-    yield
-    ami.action("Setvar", Variable="AGENT_TALK_S", Value="")
-
-
-def agent_answered(ami: Ami, call_id: str, timeout_s: float = 30) -> Event:
-    return ami.wait_for(lambda e: e.get("UserEvent") == "AgentAnswered"
-                        and e.get("Call") == call_id, timeout_s)
 
 
 def queue_call(ami: Ami, menus: MenuSet, agents: list[Agent], *, queue: str, language: str,
