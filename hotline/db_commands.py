@@ -19,6 +19,7 @@ from db.postgres import PostgresError, ensure_postgres_installed
 from db.replay import SpoolReplayer
 from db.sample_data import SampleDataError, load_sample_customers
 from hotline.output import DataTable, plain
+from ivr.verification import Method, hash_secret, well_formed
 from pbx.provision import ProvisionError
 from runtime.settings import Settings
 from services.records import Recorder, read_status
@@ -75,6 +76,25 @@ def load_sample_command() -> None:
     finally:
         engine.dispose()
     console.print(f"{count} sample customers loaded")
+
+
+@db_app.command("hash-secret")
+def hash_secret_command(
+        method: str = typer.Option("pin", help="pin (6 digits) or id_and_card (the ID's last "
+                                               "6, X as *, then the card's last 4)."),
+) -> None:
+    """Print the argon2id hash of a customer's verification secret, for a customer file's
+    `secrets:`. The secret is asked for without echo and never written anywhere."""
+    if method not in set(Method):
+        console.print(f"[red]error:[/red] unknown method {plain(method)}; use pin or "
+                      "id_and_card")
+        raise typer.Exit(2)
+    secret = typer.prompt("secret", hide_input=True).strip()
+    if not well_formed(method, secret):
+        console.print(f"[red]error:[/red] not a {method} secret: a PIN is 6 digits; "
+                      "id_and_card is the ID's last 6 (X as *) then the card's last 4")
+        raise typer.Exit(2)
+    typer.echo(hash_secret(method, secret))
 
 
 @db_app.command("replay")

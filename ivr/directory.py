@@ -31,7 +31,7 @@ class CustomerRecord(BaseModel):
     attributes: dict[str, bool | int | str] = Field(default_factory=dict)
     secrets: dict[Literal["pin", "id_and_card"],
                   str] = Field(default_factory=dict, description=(
-        "Verification secrets as argon2id hashes (`hotline customers hash-secret`), never in "
+        "Verification secrets as argon2id hashes (`hotline db hash-secret`), never in "
         "clear."))
     tickets: list[TicketRecord] = Field(default_factory=list, description=(
         "Disputes, refunds and complaints the customer has open."))

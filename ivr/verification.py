@@ -33,6 +33,18 @@ ID_TAIL_LENGTH = 6
 CARD_TAIL_LENGTH = 4
 
 
+def well_formed(method: str, secret: str) -> bool:
+    """All the keys a method needs: 6 PIN digits; or the ID's last 6 (its last may be * or X)
+    and the card's last 4."""
+    if method == Method.PIN:
+        return len(secret) == PIN_LENGTH and secret.isdigit()
+    normal = normal_secret(method, secret)
+    x_last = ID_TAIL_LENGTH - 1
+    body = normal[:x_last] + normal[x_last:ID_TAIL_LENGTH].replace("X", "0") + \
+        normal[ID_TAIL_LENGTH:]
+    return len(normal) == ID_TAIL_LENGTH + CARD_TAIL_LENGTH and body.isdigit()
+
+
 def normal_secret(method: str, secret: str) -> str:
     """The form a secret is hashed in: * (the keypad's X) as X."""
     return secret.replace("*", "X") if method == Method.ID_AND_CARD else secret

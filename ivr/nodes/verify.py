@@ -16,7 +16,13 @@ from ivr import asking
 from ivr import menu_schema as schema
 from ivr.call import Call, StepKind
 from ivr.ports import VerificationStatus, Verifier, VerifierUnavailable
-from ivr.verification import CARD_TAIL_LENGTH, ID_TAIL_LENGTH, PIN_LENGTH, Method
+from ivr.verification import (
+    CARD_TAIL_LENGTH,
+    ID_TAIL_LENGTH,
+    PIN_LENGTH,
+    Method,
+    well_formed,
+)
 
 
 def handle(node: schema.VerifyNode, call: Call) -> str:
@@ -76,27 +82,19 @@ def _verify(node: schema.VerifyNode, call: Call, verifier: Verifier, customer_id
 
 def _key_secret(node: schema.VerifyNode, call: Call, method: str,
                 lead: list[str]) -> str | None:
+    """The secret as keyed; None when the caller keyed nothing, "" when too few keys (a
+    wrong secret like any other)."""
     timeout = call.line.verification.timeout_ms
     if method == Method.PIN:
-        pin = asking.key_digits(call, [*lead, node.pin_prompt], PIN_LENGTH, timeout)
-        if pin is None:
-            return None
-        return pin if _whole(pin, PIN_LENGTH) else ""  # a short PIN is a wrong one
-    id_tail = asking.key_digits(call, [*lead, node.id_prompt], ID_TAIL_LENGTH, timeout)
-    if id_tail is None:
+        secret = asking.key_digits(call, [*lead, node.pin_prompt], PIN_LENGTH, timeout)
+    else:
+        id_tail = asking.key_digits(call, [*lead, node.id_prompt], ID_TAIL_LENGTH, timeout)
+        card_tail = (asking.key_digits(call, [node.card_prompt], CARD_TAIL_LENGTH, timeout)
+                     if id_tail is not None else None)
+        secret = id_tail + card_tail if id_tail is not None and card_tail is not None else None
+    if secret is None:
         return None
-    card_tail = asking.key_digits(call, [node.card_prompt], CARD_TAIL_LENGTH, timeout)
-    if card_tail is None:
-        return None
-    if not (_whole(id_tail, ID_TAIL_LENGTH, x_last=True) and _whole(card_tail, CARD_TAIL_LENGTH)):
-        return ""
-    return id_tail + card_tail
-
-
-def _whole(keys: str, length: int, *, x_last: bool = False) -> bool:
-    """All `length` keys given, digits only (the ID's last may be * for X)."""
-    body = keys[:-1] + keys[-1:].replace("*", "0") if x_last else keys
-    return len(keys) == length and body.isdigit()
+    return secret if well_formed(method, secret) else ""
 
 
 def _count_failure(call: Call, status: VerificationStatus) -> None:

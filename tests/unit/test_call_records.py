@@ -51,7 +51,8 @@ A_CALL = [
           interrupted_prompt=True),
     event(3, "ivr-finished", "2026-11-23T02:00:20.000+00:00", menu_version="v1",
           language="yue", path=["welcome.start", "main.menu", "cards.general"],
-          outcome="queue", queue="cards", intent="cards-general", customer_id="C1001"),
+          outcome="queue", queue="cards", intent="cards-general", customer_id="C1001",
+          verified="pin", verify_failures=1),
     event(4, "queue-joined", "2026-11-23T02:00:21.000+00:00", queue="cards-yue",
           position="2"),
     event(5, "queue-left", "2026-11-23T02:00:51.000+00:00", queue="cards-yue", position="1"),
@@ -77,6 +78,7 @@ def test_a_call_becomes_one_complete_record_and_replaying_again_adds_nothing(
                 call.customer_id) == ("*******0001", "yue", "queue", "cards-general", "cards",
                                       "C1001")
         assert call.path == "welcome.start>main.menu>cards.general"
+        assert (call.verified, call.verify_failures) == ("pin", 1)  # how the caller proved it
         assert call.started_at is not None and call.ended_at is not None
         leg = session.scalar(select(QueueLeg))
         assert leg is not None

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from ivr.menu_loader import load_menus
-from ivr.problems import Problem, errors
+from ivr.problems import Problem, Severity, errors
 from ivr.schemas import SCHEMAS, json_schema
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -145,3 +145,52 @@ def test_figures_need_fragments_or_a_fallback_in_every_language(tmp_path: Path) 
     edit(menus / "loans.yaml", "    fallback_prompt: loans.figures_by_agent", "")
     found = [p for p in problems_in(menus) if p.node == "loans.good_standing"]
     assert any("cannot read figures in en" in p.message for p in found)
+
+
+def test_a_balance_read_before_verification_is_rejected_naming_the_path(
+        tmp_path: Path) -> None:
+    """The attack: the lookup by caller ID goes straight to the balance, so whoever holds
+    the phone hears it."""
+    menus = copy_menus(tmp_path)
+    edit(menus / "loans.yaml", "    found: loans.verify\n    not_found: loans.account",
+         "    found: loans.good_standing\n    not_found: loans.account")
+    found = [p for p in problems_in(menus) if "not been verified" in p.message]
+    assert [p.node for p in found] == ["loans.good_standing"]
+    assert "main.menu → loans.menu → loans.lookup → loans.good_standing" in found[0].message
+    assert found[0].severity is Severity.ERROR
+
+
+def test_the_overdue_branch_before_verification_is_rejected(tmp_path: Path) -> None:
+    """Where the caller goes next tells them the account is overdue: the condition itself."""
+    menus = copy_menus(tmp_path)
+    edit(menus / "loans.yaml", "    found: loans.verify\n    not_found: loans.account",
+         "    found: loans.status\n    not_found: loans.account")
+    found = [p.node for p in problems_in(menus) if "not been verified" in p.message]
+    assert found == ["loans.status"]
+
+
+def test_a_collections_disclosure_anywhere_unverified_is_rejected(tmp_path: Path) -> None:
+    menus = copy_menus(tmp_path)
+    edit(menus / "loans.yaml", "goto: collections.plan,\n         intent: repayment-plan}",
+         "goto: collections.disclosed,\n         intent: repayment-plan}")
+    found = [p.node for p in problems_in(menus) if "not been verified" in p.message]
+    assert found == ["collections.disclosed"]
+
+
+def test_a_verified_caller_back_from_a_queue_is_unverified_again(tmp_path: Path) -> None:
+    """A caller who presses * in a queue starts a new IVR session: nobody is verified."""
+    menus = copy_menus(tmp_path)
+    edit(menus / "loans.yaml", "    intent: repayment-plan\n    prompt: sys.transfer_agent\n"
+         "    leave_to: main.menu", "    intent: repayment-plan\n    prompt: "
+         "sys.transfer_agent\n    leave_to: loans.status")
+    found = [p.node for p in problems_in(menus) if "not been verified" in p.message]
+    assert found == ["loans.status"]
+
+
+def test_routing_by_vip_needs_no_verification(tmp_path: Path) -> None:
+    menus = copy_menus(tmp_path)
+    edit(menus / "welcome.yaml", "      - when: {open: service}\n",
+         "      - when: {customer: {vip: true}}\n        goto: main.menu\n"
+         "      - when: {open: service}\n")
+    result = load_menus(menus, CATALOG)
+    assert result.menus is not None, [p.render() for p in errors(result.problems)]
