@@ -139,6 +139,7 @@ class CallState:
     choice: str = ""  # the first menu key the caller chose
     callback: BookedCallback | None = None
     verification: Verification = Verification()
+    waited_for: str = ""  # the menu queue a caller back from waiting was in (IVR_SERVICE)
 
 
 @dataclass

@@ -21,6 +21,9 @@ class ContactSettings(BaseModel):
     quiet_until: time = Field(time(8, 0), description="... until (local time).")
     daily_attempts: int = Field(6, ge=1, le=20, description="Attempts per number per day.")
     timezone: str = "Asia/Shanghai"
+    business_hours: str | None = Field(None, description=(
+        "Callbacks are dialled only while these business hours (line.business_hours) are "
+        "open, never on their holidays; none: at any time outside the quiet hours."))
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ class MenuSet:
     version: str  # short content hash of every source file: which menus served a call
     files: tuple[Path, ...] = field(default=())
     figure_languages: frozenset[str] = frozenset()  # languages `say` nodes can read figures in
+    digit_languages: frozenset[str] = frozenset()  # languages with every digit fragment
 
 
 @dataclass
@@ -89,7 +90,8 @@ def load_menus(menus_dir: Path, catalog_file: Path) -> LoadResult:
         nodes=MappingProxyType(dict(parts.nodes)), origins=MappingProxyType(dict(parts.origins)),
         catalog=catalog, lexicon=lexicon,
         version=_version([*files, catalog_file, lexicon_file]), files=tuple(files),
-        figure_languages=spoken.figure_languages(catalog))
+        figure_languages=spoken.figure_languages(catalog),
+        digit_languages=spoken.digit_languages(catalog))
     return LoadResult(menus, problems, files)
 
 

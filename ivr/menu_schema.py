@@ -412,14 +412,20 @@ class RecordNode(NodeBase):
 
 
 class CallbackNode(NodeBase):
-    """Take a callback request: the calling number (press 1) or another one (press 2)."""
+    """Take a callback request: the calling number (press 1) or another one (press 2), a
+    Chinese mobile or fixed-line number, read back and confirmed with 1."""
     waits_for_caller: ClassVar[bool] = True
 
     kind: Literal["callback"]
-    queue: QueueName
+    queue: QueueName | None = Field(None, description=(
+        "Whose agents call back; none: the queue the caller was waiting in (a caller no "
+        "agent could take), else general."))
     prompt: Prompts = Field(description="Offer: 1 = this number, 2 = another number.")
     number_prompt: Prompts
     done_prompt: Prompts
+    invalid_prompt: PromptId = "callback.number_invalid"
+    read_back_prompt: PromptId = "callback.number_is"
+    confirm_prompt: PromptId = "callback.confirm_keys"
     timeout_ms: int = Field(5000, ge=1000, le=30000)
     attempts: int = Field(2, ge=1, le=5)
     next: NodeId
@@ -432,7 +438,8 @@ class CallbackNode(NodeBase):
         return out
 
     def prompt_ids(self) -> list[str]:
-        return [*self.prompt, *self.number_prompt, *self.done_prompt]
+        return [*self.prompt, *self.number_prompt, *self.done_prompt, self.invalid_prompt,
+                self.read_back_prompt, self.confirm_prompt]
 
 
 class ComplaintNode(NodeBase):
@@ -782,6 +789,10 @@ class LineSettings(Strict):
         if self.default_language not in self.languages:
             raise ValueError(f"default_language {self.default_language!r} is not one of "
                              f"languages {self.languages}")
+        name = self.contact.business_hours
+        if name is not None and name not in self.business_hours:
+            raise ValueError(f"contact.business_hours {name!r} is not one of "
+                             f"business_hours {sorted(self.business_hours)}")
         for tag, dialect in self.dialects.items():
             if tag in self.languages:
                 raise ValueError(f"dialect {tag!r} is also in languages: list it once")
@@ -789,6 +800,10 @@ class LineSettings(Strict):
                 raise ValueError(f"dialect {tag!r} hears prompts in {dialect.prompts!r}, "
                                  f"which is not one of languages {self.languages}")
         return self
+
+    def callback_hours(self) -> BusinessHours | None:
+        name = self.contact.business_hours
+        return self.business_hours.get(name) if name is not None else None
 
     @property
     def call_languages(self) -> list[str]:

@@ -39,6 +39,13 @@ def figure_languages(catalog: Catalog) -> frozenset[str]:
                             for f in REQUIRED_FRAGMENTS))
 
 
+def digit_languages(catalog: Catalog) -> frozenset[str]:
+    """Languages the catalog can read digit strings in (phone numbers read back)."""
+    return frozenset(language for language in catalog.languages
+                     if all(f in catalog.prompts and language in catalog.prompts[f].text
+                            for f in DIGITS))
+
+
 def value_fragments(how: str, value: str, language: str) -> list[str]:
     """A customer attribute or slot value read as `how` (amount, number, date, digits).
     Raises ValueError when the value cannot be read that way."""

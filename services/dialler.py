@@ -1,6 +1,7 @@
 """The callback dialler: dials booked callbacks when they are due — those booked in the quiet
 hours, from menus outside a queue, or to be tried again — within the line's calling windows
-and daily attempt cap per number (ivr.contact_policy), counting every attempt logged.
+and daily attempt cap per number, inside the line's callback business hours and never on its
+holidays (ivr.scheduling), counting every attempt logged.
 
 A due callback is dialled the way a caller who left a queue is: a placeholder waits in the
 queue for the caller's language ([hotline-virtual-hold]) and the customer is dialled only
@@ -22,10 +23,11 @@ from agi import variables as names
 from db.database import sessions
 from db.models import Callback, CallbackAttempt, CallbackStatus
 from ivr.agents import Agent, SkillRouter
-from ivr.contact_policy import may_call
+from ivr.contact_policy import Decision
 from ivr.menu_loader import MenuSet
 from ivr.outcomes import QueueRoute
 from ivr.ports import Clock
+from ivr.scheduling import NoOpening, may_dial
 from pbx.ami import Ami, AmiError
 
 log = logging.getLogger(__name__)
@@ -88,7 +90,11 @@ class CallbackDialler:
             select(CallbackAttempt.at).join(Callback)
             .where(Callback.number == callback.number,
                    CallbackAttempt.at >= now - timedelta(days=2))).all())
-        decision = may_call(now, attempts, menus.line.contact)
+        try:
+            decision = may_dial(now, attempts, menus.line)
+        except NoOpening as exc:
+            log.error("callback %d not dialled: %s", callback.id, exc)
+            decision = Decision(False, now + timedelta(days=1), "no opening")
         if not decision.allowed:
             callback.not_before = decision.not_before.astimezone(UTC)
             callback.updated_at = now

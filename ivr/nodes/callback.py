@@ -1,23 +1,48 @@
-"""`callback`: book a call back to this number or one the caller keys in, at the earliest
-time the contact rules allow (never in the quiet hours).
+"""`callback`: book a call back to this number or one the caller keys in, read back digit by
+digit and confirmed, at the earliest time the line may call (never in the quiet hours, only
+in its callback business hours, never on its holidays: ivr.scheduling).
+
+Numbers are checked as Chinese mobile or fixed-line numbers (phonenumbers) and stored in the
+form the line dials them. The number is personal data: it goes to the booking event and the
+dialplan, never to the call's path or steps.
 
 Must not import pyst2, Asterisk, Vosk or SQLAlchemy.
 """
 
 from __future__ import annotations
 
-from ivr import asking
+import phonenumbers
+
+from ivr import asking, spoken
 from ivr import menu_schema as schema
 from ivr.call import Call, StepKind
-from ivr.contact_policy import earliest_call
-from ivr.nodes.collect import digits_valid
 from ivr.outcomes import BookedCallback
+from ivr.scheduling import NoOpening, earliest_contact
 
 THIS_NUMBER_KEY = "1"
 OTHER_NUMBER_KEY = "2"
-NUMBER_MIN_LENGTH = 5  # short internal extensions up to international numbers
+CONFIRM_KEY = "1"
 NUMBER_MAX_LENGTH = 15
 NEXT_KEY_TIMEOUT_MS = 3000
+REGION = "CN"
+# A queue node names where its callback goes; the no-agent node's callback (queue unset)
+# goes where the caller was waiting, else here.
+DEFAULT_QUEUE = "general"
+
+
+def dialable(digits: str) -> str | None:
+    """A valid Chinese mobile (11 digits) or fixed-line number (area code with its 0) as
+    the line dials it; None for anything else."""
+    if not digits.isdigit():
+        return None
+    try:
+        parsed = phonenumbers.parse(digits, REGION)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number_for_region(parsed, REGION):
+        return None
+    national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return "".join(c for c in national if c.isdigit())
 
 
 def handle(node: schema.CallbackNode, call: Call) -> str:
@@ -26,9 +51,15 @@ def handle(node: schema.CallbackNode, call: Call) -> str:
         call.state.reason = "callback-not-booked"
         return node.fallback or call.line.exhausted
     now = call.ports.clock.now()
-    not_before = earliest_call(now, call.line.contact)
+    try:
+        not_before = earliest_contact(now, call.line)
+    except NoOpening:
+        call.note(StepKind.NO_NUMBER)
+        call.state.reason = "callback-no-opening"
+        return node.fallback or call.line.exhausted
+    queue = node.queue or call.state.waited_for or DEFAULT_QUEUE
     call.emit("callback-requested", {
-        "queue": node.queue, "number": number, "language": call.language,
+        "queue": queue, "number": number, "language": call.language,
         "intent": call.state.intent, "node": call.node_id,
         "not_before": not_before.isoformat(timespec="minutes")})
     call.note(StepKind.CALLBACK_BOOKED)
@@ -38,25 +69,50 @@ def handle(node: schema.CallbackNode, call: Call) -> str:
 
 
 def _number(node: schema.CallbackNode, call: Call) -> str | None:
-    caller = call.state.caller_number or ""
+    caller = dialable(call.state.caller_number or "")
+    choice: str | None = None
     for _attempt in range(node.attempts):
-        heard = asking.ask(call, list(node.prompt), node.timeout_ms)
-        if heard is None or heard.key is None:
+        if choice is None:
+            heard = asking.ask(call, list(node.prompt), node.timeout_ms)
+            choice = heard.key if heard is not None else None
+            if choice not in (THIS_NUMBER_KEY, OTHER_NUMBER_KEY):
+                choice = None
+                continue
+        number = caller if choice == THIS_NUMBER_KEY and caller else _enter_number(node,
+                                                                                    call)
+        if number is None:
+            choice = None
             continue
-        if heard.key == THIS_NUMBER_KEY and caller.isdigit() and len(caller) >= 5:
-            return caller
-        if heard.key in (THIS_NUMBER_KEY, OTHER_NUMBER_KEY):
-            entered = _enter_number(node, call)
-            if entered is not None:
-                return entered
+        answer = _read_back(node, call, number)
+        if answer == CONFIRM_KEY:
+            return number
+        choice = OTHER_NUMBER_KEY if answer == OTHER_NUMBER_KEY else None
     call.note(StepKind.NO_NUMBER)
     return None
 
 
 def _enter_number(node: schema.CallbackNode, call: Call) -> str | None:
-    heard = asking.ask(call, list(node.number_prompt), node.timeout_ms)
-    if heard is None or heard.key is None:
-        return None
-    digits = asking.read_digits(call, heard.key, "#", NUMBER_MAX_LENGTH, NEXT_KEY_TIMEOUT_MS)
-    valid = digits_valid("none", NUMBER_MIN_LENGTH, NUMBER_MAX_LENGTH, digits)
-    return digits if valid else None
+    lead: list[str] = []
+    for _attempt in range(node.attempts):
+        heard = asking.ask(call, [*lead, *node.number_prompt], node.timeout_ms)
+        if heard is None or heard.key is None:
+            return None
+        digits = asking.read_digits(call, heard.key, "#", NUMBER_MAX_LENGTH,
+                                    NEXT_KEY_TIMEOUT_MS)
+        number = dialable(digits)
+        if number is not None:
+            return number
+        call.note(StepKind.INVALID_ENTRY)
+        lead = [node.invalid_prompt]
+    return None
+
+
+def _read_back(node: schema.CallbackNode, call: Call, number: str) -> str | None:
+    """The number read back digit by digit (where the catalog has the digits); the key the
+    caller answers with (1 confirms, 2 gives another number)."""
+    speaks = call.prompt_language
+    digits = (spoken.digit_string(number, speaks)
+              if speaks in call.menus.digit_languages else [])
+    heard = asking.ask(call, [node.read_back_prompt, *digits, node.confirm_prompt],
+                       node.timeout_ms)
+    return heard.key if heard is not None else None

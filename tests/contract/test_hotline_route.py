@@ -42,7 +42,7 @@ def write_menus(folder: Path) -> None:
     """One menu: 1 to a queue, 2 to goodbye."""
     line = yaml.safe_load((ROOT / "menus" / "line.yaml").read_text(encoding="utf-8"))
     line["line"].update(entry="start", agent="transfer", exhausted="transfer",
-                        business_hours={}, survey=None)
+                        business_hours={}, contact={}, survey=None)
     line["queues"] = {"cards": {"description": "contract test", "recorded": False}}
     line["nodes"] = {
         "start": {"kind": "menu", "prompt": "main.menu",

@@ -139,6 +139,7 @@ def test_runaway_flow_is_stopped_and_sent_to_a_human(tmp_path: Path, menus: Menu
         "agent": {"kind": "queue", "queue": "general", "intent": "agent"},
     }
     line["line"]["business_hours"] = {}
+    line["line"]["contact"] = {}
     (folder / "line.yaml").write_text(yaml.safe_dump(line, allow_unicode=True), encoding="utf-8")
     result = load_menus(folder, ROOT / "prompts" / "catalog.yaml")
     assert result.menus is not None, [p.render() for p in result.problems]

@@ -46,7 +46,7 @@ def test_an_unsure_result_is_not_acted_on(menus: MenuSet) -> None:
     result = run_transcript(menus, transcript(
         [{"press": "1"}, {"say": {"text": "挂失", "confidence": 0.3}},
          {"expect_prompt": "sys.no_match"}, {"press": "5"}, {"press": "4"},
-         {"message_ms": 5000}, {"press": "1"}], outcome="hangup",
+         {"message_ms": 5000}, {"press": "1"}, {"press": "1"}], outcome="hangup",
         visits=["complaints.record"]))
     assert result.passed, result.failures
     summary = next(d for k, d in result.caller.events if k == "ivr-finished")
