@@ -159,7 +159,7 @@ class _Checker:
                 phrases.setdefault(norm, what)
 
     def _queues(self, node_id: str, node: schema.Node) -> Iterator[Problem]:
-        if isinstance(node, schema.QueueNode | schema.CallbackNode):
+        if isinstance(node, schema.QueueNode | schema.CallbackNode) and node.queue is not None:
             if node.queue not in self.parts.queue_origins:
                 close = difflib.get_close_matches(node.queue, sorted(self.parts.queue_origins),
                                                   n=1)

@@ -143,5 +143,5 @@ def test_a_keyed_number_is_checked_read_back_and_confirmed() -> None:
         "say.d6", "say.d6", "say.d6"]
     booked = next(d for k, d in result.caller.events if k == "callback-requested")
     assert booked["number"] == "02088886666" and booked["queue"] == "cards"
-    assert all("02088886666" not in str(step) for step in
-               next(d for k, d in result.caller.events if k == "ivr-finished")["events"])
+    summary = next(d for k, d in result.caller.events if k == "ivr-finished")
+    assert "02088886666" not in str(summary)
