@@ -275,6 +275,24 @@ class PromiseToPay(Base):
     status: Mapped[str] = mapped_column(String(16), default="open")  # open | kept | broken
 
 
+class OutboxMessage(Base):
+    """A notification the hotline owes a customer (an SMS confirming a freeze or a promise),
+    written in the same transaction as what it confirms and sent by the records service
+    through the gateway, with retries. `data` holds the words' figures, never secrets."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime]
+    customer_id: Mapped[str] = mapped_column(ForeignKey("customers.customer_id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))  # card-frozen | promise-to-pay
+    data: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_try_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(200))
+
+
 class ServiceTicket(Base):
     """A customer's dispute or refund case (opened by agents or back-office systems); the
     IVR reads its status to the verified customer whose ticket it is."""

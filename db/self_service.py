@@ -1,6 +1,6 @@
 """The database behind caller verification and self-service (ivr.ports.Verifier and
 AccountServices): secrets as argon2id hashes, wrong attempts and locks across calls, card
-freezes, promises to pay, ticket status.
+freezes, promises to pay (each with its SMS confirmation in the outbox), ticket status.
 
 Every attempt is stored (never the digits); a lock and a freeze are also written to the
 sealed audit log, in the same transaction as the change they record. A database that is down
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -28,6 +29,7 @@ from db.models import (
     VerificationAttempt,
     VerificationStanding,
 )
+from db.outbox import queue_message
 from ivr.ports import (
     ServiceUnavailable,
     TicketState,
@@ -36,6 +38,7 @@ from ivr.ports import (
 )
 from ivr.verification import after_attempt, secret_matches
 
+CHINA = ZoneInfo("Asia/Shanghai")  # the time customers read in a confirmation
 IVR_ACTOR = "ivr"  # who the audit log names for what callers did themselves
 
 
@@ -109,6 +112,10 @@ class SqlAccountServices:
                 cards = list(session.scalars(select(Account).where(
                     Account.customer_id == customer_id, Account.kind == "card",
                     Account.status == AccountStatus.ACTIVE).with_for_update()))
+                if cards:
+                    local = now.astimezone(CHINA)
+                    queue_message(session, customer_id, "card-frozen",
+                                  {"at": f"{local:%m月%d日%H:%M}"}, now)
                 for card in cards:
                     card.status = AccountStatus.FROZEN
                     # The audit line names the card by its last 4 digits only.
@@ -129,6 +136,9 @@ class SqlAccountServices:
             with self.sessions() as session, session.begin():
                 session.add(PromiseToPay(customer_id=customer_id, call_id=call_id,
                                          made_at=now, amount=value, pay_by=pay_by))
+                queue_message(session, customer_id, "promise-to-pay",
+                              {"pay_by": f"{pay_by.month}月{pay_by.day}日",
+                               "amount": f"{value:.2f}"}, now)
         except SQLAlchemyError as exc:
             raise ServiceUnavailable(f"database: {type(exc).__name__}") from exc
 

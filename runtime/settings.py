@@ -19,6 +19,8 @@ HOTLINE_DATABASE_URL  call-records database (SQLAlchemy URL; default a SQLite fi
                       runtime folder); PostgreSQL: postgresql+psycopg://user@127.0.0.1/db
 HOTLINE_ENCRYPT_RECORDINGS  1: compliance recordings are stored encrypted (AES-256-GCM, key
                       in the runtime folder's secrets); the console decrypts to play them
+HOTLINE_SMS_GATEWAY_URL  the HTTP SMS gateway the outbox posts to ({"to", "text"} JSON);
+                      unset: confirmations wait in the outbox, nothing is sent
 HOTLINE_CONSOLE_PORT  the supervisor console's loopback port
 HOTLINE_AGI_PORT, HOTLINE_AMI_PORT, HOTLINE_SIP_PORT, HOTLINE_RTP_START  loopback ports
 HOTLINE_ROUTES_OVERLAY  "module:attribute" of extra AGI routes (the tests' overlay; unset)
@@ -76,6 +78,7 @@ class Settings:
     recorder_port: int = 4576
     console_port: int = 8470
     encrypt_recordings: bool = False
+    sms_gateway_url: str | None = None  # None: the outbox keeps its messages
     agi_host: str = LOOPBACK
     agi_port: int = 4573
     ami_port: int = 5038
@@ -117,6 +120,7 @@ class Settings:
             recorder_port=_port(env, "HOTLINE_RECORDER_PORT", cls.recorder_port),
             console_port=_port(env, "HOTLINE_CONSOLE_PORT", cls.console_port),
             encrypt_recordings=env.get("HOTLINE_ENCRYPT_RECORDINGS", "") in ("1", "yes", "true"),
+            sms_gateway_url=env.get("HOTLINE_SMS_GATEWAY_URL") or None,
             agi_port=_port(env, "HOTLINE_AGI_PORT", cls.agi_port),
             ami_port=_port(env, "HOTLINE_AMI_PORT", cls.ami_port),
             sip_port=_port(env, "HOTLINE_SIP_PORT", cls.sip_port),
@@ -142,6 +146,7 @@ class Settings:
             "HOTLINE_RECORDER_PORT": self.recorder_port,
             "HOTLINE_CONSOLE_PORT": self.console_port,
             "HOTLINE_ENCRYPT_RECORDINGS": "1" if self.encrypt_recordings else "",
+            "HOTLINE_SMS_GATEWAY_URL": self.sms_gateway_url or "",
             "HOTLINE_AGI_PORT": self.agi_port, "HOTLINE_AMI_PORT": self.ami_port,
             "HOTLINE_SIP_PORT": self.sip_port, "HOTLINE_RTP_START": self.rtp_start,
             "HOTLINE_ROUTES_OVERLAY": self.routes_overlay,

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from agi.menu_store import MenuStore
 from db.audio_store import AudioCipher
 from db.database import make_engine, masked_url
+from db.outbox import OutboxSender, http_gateway
 from db.privacy import load_number_secret
 from db.recordings import Registrar, RetentionPolicy
 from db.recordings import alarms as recording_alarms
@@ -62,6 +63,7 @@ class RecorderStatus:
     events_collected: int = 0
     callbacks_dialled: int = 0
     callbacks_deferred: int = 0
+    notifications_sent: int = 0  # outbox messages the SMS gateway accepted
     recordings_stored: int = 0
     recording_alarms: int = 0  # raised since start (missing or empty files)
     open_recording_alarms: int = 0  # what `hotline recordings check` would report now
@@ -90,6 +92,8 @@ class Recorder:
         self.registrar = Registrar(self.engine, settings.recordings_dir,
                                    lambda: retention_policy(store.current()),
                                    recordings_cipher(settings))
+        self.outbox = (OutboxSender(self.engine, http_gateway(settings.sms_gateway_url))
+                       if settings.sms_gateway_url else None)
         self._dial_lock = threading.Lock()  # the loop and a caller of dial_once
         self.status = RecorderStatus(database=masked_url(settings.database_url))
         self._stop = threading.Event()
@@ -128,6 +132,8 @@ class Recorder:
         if report.error is None and time.monotonic() >= self._next_dial:
             self._next_dial = time.monotonic() + DIAL_EVERY_S
             self.dial_once()
+        if report.error is None and self.outbox is not None:
+            self.send_once()
         if report.error is None and time.monotonic() >= self._next_register:
             self._next_register = time.monotonic() + REGISTER_EVERY_S
             self.register_once()
@@ -168,6 +174,17 @@ class Recorder:
             return
         self.status.callbacks_dialled += dialled.dialled
         self.status.callbacks_deferred += dialled.deferred
+
+    def send_once(self) -> None:
+        """Notifications due in the outbox, through the SMS gateway."""
+        if self.outbox is None:
+            return
+        try:
+            sent = self.outbox.send_due(datetime.now(UTC))
+        except SQLAlchemyError as exc:
+            log.warning("outbox waits for the database: %s", str(exc).splitlines()[0][:200])
+            return
+        self.status.notifications_sent += sent.sent
 
     def stop(self) -> None:
         self._stop.set()

@@ -4,6 +4,10 @@ leave the verify node."""
 
 from __future__ import annotations
 
+import http.server
+import json
+import threading
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -15,7 +19,8 @@ from typer.testing import CliRunner
 from db import audit
 from db.database import make_engine, sessions
 from db.migrate import upgrade
-from db.models import Account, AuditEntry, PromiseToPay, VerificationAttempt
+from db.models import Account, AuditEntry, OutboxMessage, PromiseToPay, VerificationAttempt
+from db.outbox import OutboxSender, http_gateway
 from db.sample_data import load_sample_customers
 from db.self_service import SqlAccountServices, SqlVerifier
 from hotline.cli import app
@@ -176,3 +181,67 @@ def test_hash_secret_prints_a_hash_that_verifies_and_refuses_a_short_pin() -> No
     assert "6789" not in stored
     short = runner.invoke(app, ["db", "hash-secret"], input="1234\n")
     assert short.exit_code == 2 and "$argon2id$" not in short.output
+
+
+class Receiver(http.server.BaseHTTPRequestHandler):
+    """A local SMS gateway: answers with the next status in `statuses` (then 200)."""
+
+    statuses: list[int] = []
+    received: list[dict[str, str]] = []
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        Receiver.received.append(json.loads(body))
+        status = Receiver.statuses.pop(0) if Receiver.statuses else 200
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        return
+
+
+@pytest.fixture
+def gateway() -> Iterator[str]:
+    Receiver.statuses, Receiver.received = [], []
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/sms"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_freeze_and_a_promise_are_confirmed_by_sms_with_retries(
+        engine: Engine, seal: audit.AuditSeal, gateway: str) -> None:
+    accounts = SqlAccountServices(engine, seal)
+    accounts.freeze_cards("C1001", call_id="c1", now=NOW)
+    accounts.promise_to_pay("C1002", "3200.00", date(2026, 11, 30), call_id="c2", now=NOW)
+    Receiver.statuses = [503]  # the gateway is overloaded once
+    sender = OutboxSender(engine, http_gateway(gateway, timeout_s=5))
+    first = sender.send_due(NOW)
+    assert (first.sent, first.retried) == (1, 1)
+    assert sender.send_due(NOW).sent == 0  # not before its retry time
+    assert sender.send_due(NOW + timedelta(minutes=1)).sent == 1
+    texts = {r["to"]: r["text"] for r in Receiver.received}
+    assert "冻结" in texts["13800000001"] and "10:00" in texts["13800000001"]
+    assert "11月30日" in texts["13800000002"] and "3200.00元" in texts["13800000002"]
+    with sessions(engine)() as session:
+        rows = list(session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+        assert [(m.kind, m.status, m.attempts) for m in rows] == [
+            ("card-frozen", "sent", 2), ("promise-to-pay", "sent", 1)]
+
+
+def test_an_unreachable_gateway_is_retried_then_failed_never_lost(
+        engine: Engine, seal: audit.AuditSeal) -> None:
+    SqlAccountServices(engine, seal).freeze_cards("C1001", call_id="c1", now=NOW)
+    sender = OutboxSender(engine, http_gateway("http://127.0.0.1:9/sms", timeout_s=1))
+    moment = NOW
+    for _try in range(5):
+        sender.send_due(moment)
+        moment += timedelta(hours=2)
+    with sessions(engine)() as session:
+        message = session.scalar(select(OutboxMessage))
+        assert message is not None
+        assert (message.status, message.attempts) == ("failed", 5)
+        assert message.last_error and "unreachable" in message.last_error

@@ -1,4 +1,4 @@
-"""verification, self-service and tickets
+"""verification, self-service, tickets and the outbox
 
 Revision ID: 0006
 Revises: 0005
@@ -66,6 +66,24 @@ def upgrade() -> None:
     with op.batch_alter_table('service_tickets', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_service_tickets_customer_id'), ['customer_id'], unique=False)
 
+    op.create_table('outbox',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('customer_id', sa.String(length=64), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('data', sa.JSON(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_try_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('last_error', sa.String(length=200), nullable=True),
+    sa.ForeignKeyConstraint(['customer_id'], ['customers.customer_id'], name=op.f('fk_outbox_customer_id_customers')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox'))
+    )
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_outbox_customer_id'), ['customer_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbox_status'), ['status'], unique=False)
+
     op.create_table('verification_standing',
     sa.Column('customer_id', sa.String(length=64), nullable=False),
     sa.Column('failures', sa.Integer(), nullable=False),
@@ -94,6 +112,11 @@ def downgrade() -> None:
         batch_op.drop_column('minimum_due')
 
     op.drop_table('verification_standing')
+    with op.batch_alter_table('outbox', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outbox_status'))
+        batch_op.drop_index(batch_op.f('ix_outbox_customer_id'))
+
+    op.drop_table('outbox')
     with op.batch_alter_table('service_tickets', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_service_tickets_customer_id'))
 
