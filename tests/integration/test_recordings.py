@@ -104,7 +104,8 @@ def test_recording_starts_after_the_disclosure_and_leaves_out_sensitive_digits(
     # Named by the call id only, in a dated folder.
     assert raw == settings.recordings_dir / f"{day:%Y/%m/%d}" / f"{trace.hotline_id}.raw"
     gosubs = [data for _ctx, app, data in trace.steps if app == "MixMonitor"]
-    assert len(gosubs) == 2, trace.steps  # started after the disclosure, resumed once
+    # Started after the disclosure; resumed after the account number and after the PIN.
+    assert len(gosubs) == 3, trace.steps
     # Stored outside the shared recordings folder: no other test's database names it.
     moved = Path(shutil.move(raw, tmp_path / raw.name))
     stored = store_raw(moved)

@@ -234,7 +234,7 @@ def test_a_caller_who_asks_to_be_called_back_keeps_their_place(
     try:
         first = queue_call(ami, menus, agents, queue="cards", language="yue",
                            intent="cards-general", exits={"IVR_CALLBACK": "cards.callback"},
-                           caller=("CALLER_STEPS=3:1_2.5:1", "CALLER_STAY_S=20"),
+                           caller=("CALLER_STEPS=3:1_2.5:1_3:1", "CALLER_STAY_S=20"),
                            caller_number="13800000001")
         booked = ami.wait_for(lambda e: e.get("Event") == "VarSet"
                               and e.get("Variable") == "IVR_CALLBACK_NOW"

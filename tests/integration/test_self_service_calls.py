@@ -68,7 +68,7 @@ class Line:
     def serve(self, channel: AgiChannel) -> Outcome:
         return self.route(channel)
 
-    def dial(self, name: str, menus: MenuSet, ami: Ami, stay_s: float = 12) -> CallTrace:
+    def dial(self, name: str, menus: MenuSet, ami: Ami, stay_s: float = 30) -> CallTrace:
         transcript = load_transcript(TRANSCRIPTS / f"{name}.yaml")
         self.clock.at = transcript.at
         plan = plan_call(menus, transcript, self.durations)
