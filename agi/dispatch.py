@@ -119,6 +119,10 @@ def outcome_variables(outcome: Outcome) -> dict[str, str]:
                 variables.IVR_SKILLS: " ".join(outcome.skills) or None,
                 variables.IVR_CALLBACK: outcome.callback_node or None,
                 variables.IVR_LEAVE_TO: outcome.leave_node or None,
+                variables.IVR_SERVICE: outcome.service,
+                variables.IVR_QUEUE_TIMEOUT: str(outcome.max_wait_s) if outcome.max_wait_s
+                else None,
+                variables.IVR_NO_AGENT: outcome.no_agent_node or None,
             }
         case HangUp() | Failure():
             pass
@@ -135,7 +139,8 @@ _WRITE_ORDER = (variables.IVR_REASON, variables.IVR_QUEUE, variables.IVR_CHOICE,
                 variables.IVR_MAX_PENALTY, variables.IVR_QUEUE_RULE, variables.IVR_CALLBACK,
                 variables.IVR_LEAVE_TO, variables.IVR_CALLBACK_NUMBER,
                 variables.IVR_CALLBACK_NOW, variables.IVR_VERIFIED,
-                variables.IVR_VERIFY_FAILURES)
+                variables.IVR_VERIFY_FAILURES, variables.IVR_SERVICE,
+                variables.IVR_QUEUE_TIMEOUT, variables.IVR_NO_AGENT)
 
 
 PATH_MAX_CHARS = 400  # keeps the variable (and the agent's screen) readable

@@ -21,8 +21,8 @@ from agi.speech_listener import AgiListener
 from ivr.agents import Agent, SkillRouter
 from ivr.call import Ports
 from ivr.catalog import prompt_sound
-from ivr.errors import CallerHungUp, ChannelError
-from ivr.interpreter import run_menus
+from ivr.errors import CallerHungUp, ChannelError, HungUpAfterMessage
+from ivr.interpreter import Waited, run_menus
 from ivr.menu_schema import CallbackNode, MenuNode
 from ivr.outcomes import CallSummary, Failure, HangUp, Outcome
 from ivr.ports import (
@@ -69,13 +69,11 @@ class AudioPrompter:
 
 class ChannelMessageRecorder:
     """`ivr.ports.MessageRecorder`: RECORD FILE into `<dir>/<date>/<call id>-<purpose>.wav`.
-    A caller who hangs up to finish the message keeps it: the recording is reported before
-    the hang-up is passed on."""
+    A caller who hangs up to finish the message keeps it (HungUpAfterMessage)."""
 
-    def __init__(self, channel: Channel, messages_dir: Path, events: EventSink) -> None:
+    def __init__(self, channel: Channel, messages_dir: Path) -> None:
         self.channel = channel
         self.messages_dir = messages_dir
-        self.events = events
 
     def record_message(self, purpose: str, max_duration_s: int,
                        silence_s: int) -> RecordedMessage | None:
@@ -84,12 +82,10 @@ class ChannelMessageRecorder:
         stem = folder / f"{self.channel.call_id}-{purpose}"
         try:
             self.channel.record(str(stem), max_duration_s * 1000, silence_s)
-        except CallerHungUp:
+        except CallerHungUp as exc:
             message = _message(stem)
             if message is not None:
-                self.events.emit(self.channel.call_id, "message-recorded", {
-                    "purpose": purpose, "reference": message.reference,
-                    "duration_ms": message.duration_ms, "ended_by": "hang-up"})
+                raise HungUpAfterMessage(message.reference, message.duration_ms) from exc
             raise
         return _message(stem)
 
@@ -159,7 +155,7 @@ class HotlineRoute:
                                    menus.line.speech, self.prompts_dir)
         ports = Ports(channel=channel, prompter=AudioPrompter(channel, self.prompts_dir),
                       directory=self.directory,
-                      recorder=ChannelMessageRecorder(channel, self.messages_dir, self.events),
+                      recorder=ChannelMessageRecorder(channel, self.messages_dir),
                       events=self.events, clock=self.clock,
                       router=SkillRouter.for_menus(menus, self.agents), listener=listener,
                       queue_info=self.queue_state(channel), tickets=self.tickets,
@@ -174,6 +170,11 @@ class HotlineRoute:
                 log.warning("call %s: IVR_START %r is not a callback or menu node; starting "
                             "at the entry", channel.call_id, start)
                 start = None
-        language = channel.get_variable(variables.IVR_LANGUAGE) if start else None
+        if start is None:
+            return run_menus(menus, ports, start)
+        language = channel.get_variable(variables.IVR_LANGUAGE)
+        # Where the caller waited and why: a callback from the no-agent menu goes there.
+        waited = Waited(queue=channel.get_variable(variables.IVR_SERVICE) or "",
+                        intent=channel.get_variable(variables.IVR_INTENT) or "")
         return run_menus(menus, ports, start,
-                         language if language in menus.line.call_languages else None)
+                         language if language in menus.line.call_languages else None, waited)

@@ -27,11 +27,15 @@ IVR_CALLBACK_NUMBER: Final = "IVR_CALLBACK_NUMBER"  # a booked callback's number
 IVR_CALLBACK_NOW: Final = "IVR_CALLBACK_NOW"  # "yes": outside quiet hours, dial when answered
 IVR_VERIFIED: Final = "IVR_VERIFIED"  # pin | id_and_card | no | locked, for the agent
 IVR_VERIFY_FAILURES: Final = "IVR_VERIFY_FAILURES"  # wrong secrets keyed in this call
+IVR_SERVICE: Final = "IVR_SERVICE"  # the menu queue of a queue call (general, cards, ...)
+IVR_QUEUE_TIMEOUT: Final = "IVR_QUEUE_TIMEOUT"  # seconds before no agent took it; unset: none
+IVR_NO_AGENT: Final = "IVR_NO_AGENT"  # menu node for a caller no agent took in time
 
 ALL: Final = (IVR_OUTCOME, IVR_QUEUE, IVR_REASON, IVR_CHOICE, IVR_PRIORITY, IVR_SKILLS,
               IVR_INTENT, IVR_LANGUAGE, IVR_PATH, IVR_CUSTOMER, IVR_MENU_VERSION,
               IVR_MAX_PENALTY, IVR_QUEUE_RULE, IVR_CALLBACK, IVR_LEAVE_TO, IVR_START,
-              IVR_CALLBACK_NUMBER, IVR_CALLBACK_NOW, IVR_VERIFIED, IVR_VERIFY_FAILURES)
+              IVR_CALLBACK_NUMBER, IVR_CALLBACK_NOW, IVR_VERIFIED, IVR_VERIFY_FAILURES,
+              IVR_SERVICE, IVR_QUEUE_TIMEOUT, IVR_NO_AGENT)
 
 # The placeholder of a caller to be called back ([hotline-virtual-hold] and
 # [hotline-callback-dial]): set by [hotline-queue-exit] and by the callback dialler

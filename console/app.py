@@ -36,6 +36,7 @@ from console.throttle import Busy, SignInThrottle
 from db import audit
 from db import recordings as recording_rules
 from db.audio_store import AudioCipher, contained, open_audio
+from db import follow_ups as follow_up_rules
 from db.complaints import overdue
 from db.kpis import KpiSettings, compute
 from db.models import (
@@ -44,12 +45,14 @@ from db.models import (
     Call,
     CallEvent,
     Complaint,
+    FollowUp,
     MessageText,
+    OutboxMessage,
     QaReview,
     Recording,
     SpeechResult,
 )
-from db.privacy import number_key
+from db.privacy import mask_number, number_key
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +73,7 @@ FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 class ConsoleConfig:
     engine: Engine
     recordings_dir: Path
+    messages_dir: Path | None = None  # callers' messages (follow-ups); None: not played
     cipher: AudioCipher | None = None
     number_secret: bytes | None = None  # finds a caller by full number (keyed hash)
     monitor: LiveMonitor | None = None  # None: live monitoring is off
@@ -134,8 +138,8 @@ def create_app(config: ConsoleConfig) -> FastAPI:
 
     @app.exception_handler(LoginRequired)
     async def to_login(request: Request, _exc: LoginRequired) -> Response:
-        if request.url.path.startswith("/recordings/") and request.url.path.endswith(
-                ("/audio", "/download")):
+        if request.url.path.startswith(("/recordings/", "/followups/")) and \
+                request.url.path.endswith(("/audio", "/download")):
             return Response("sign in first", status_code=401)
         return RedirectResponse("/login", status_code=303)
 
@@ -370,6 +374,56 @@ def create_app(config: ConsoleConfig) -> FastAPI:
         now = config.now()
         rows = [(c, overdue(c, now)) for c in session.scalars(query)]
         return page(request, "complaints.html", viewer, rows=rows, status=status)
+
+    @app.get("/followups", response_class=HTMLResponse)
+    def follow_ups(request: Request, session: DB, viewer: Who,
+                   status: str = "open") -> HTMLResponse:
+        allow(viewer, "followups")
+        if status not in ("", *follow_up_rules.STATUSES):
+            raise HTTPException(400, "status is open, done or empty")
+        now = config.now()
+        rows = [(f, follow_up_rules.late(f, now))
+                for f in follow_up_rules.find(session, status=status or None)]
+        # Confirmations the customer never got: an agent tells them some other way.
+        undelivered = session.scalars(select(OutboxMessage).where(
+            OutboxMessage.status == "failed").order_by(OutboxMessage.created_at.desc())
+            .limit(PAGE_SIZE)).all()
+        return page(request, "followups.html", viewer, rows=rows, status=status,
+                    undelivered=undelivered, mask=mask_number)
+
+    def follow_up_or_404(session: Session, follow_up_id: int) -> FollowUp:
+        row = session.get(FollowUp, follow_up_id)
+        if row is None:
+            raise HTTPException(404, "no such follow-up")
+        return row
+
+    @app.get("/followups/{follow_up_id}/audio")
+    def follow_up_audio(session: DB, viewer: Who, follow_up_id: int) -> Response:
+        allow(viewer, "followups")
+        row = follow_up_or_404(session, follow_up_id)
+        path = (contained(config.messages_dir, row.message_ref)
+                if config.messages_dir is not None else None)
+        if path is None or not path.is_file():
+            raise HTTPException(404, "the message's file is not on this server")
+        audit.record(session, config.now(), viewer.username, "play", f"follow-up:{row.id}",
+                     "")
+        return Response(path.read_bytes(), media_type="audio/wav",
+                        headers={"Cache-Control": "no-store"})
+
+    @app.post("/followups/{follow_up_id}/done")
+    def follow_up_done(session: DB, viewer: Who, follow_up_id: int,
+                       csrf: Annotated[str, Form()],
+                       outcome: Annotated[str, Form()]) -> Response:
+        check_csrf(viewer, csrf)
+        allow(viewer, "followups")
+        row = follow_up_or_404(session, follow_up_id)
+        try:
+            follow_up_rules.complete(row, config.now(), by=viewer.username, outcome=outcome)
+        except follow_up_rules.FollowUpError as exc:
+            raise HTTPException(400, str(exc)) from exc
+        audit.record(session, config.now(), viewer.username, "follow-up-done",
+                     f"follow-up:{row.id}", outcome.strip()[:200])
+        return RedirectResponse("/followups", status_code=303)
 
     @app.get("/dashboard", response_class=HTMLResponse)
     def dashboard(request: Request, session: DB, viewer: Who, day_from: str = "",

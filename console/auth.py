@@ -38,6 +38,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "hold": frozenset({"supervisor", "admin"}),
     "release": frozenset({"admin"}),
     "complaints": frozenset({"supervisor", "admin"}),
+    "followups": frozenset({"supervisor", "admin"}),
     "kpis": frozenset(ROLES),
     "live": frozenset({"supervisor"}),
     "audit": frozenset({"supervisor", "admin"}),

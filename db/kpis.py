@@ -13,6 +13,8 @@
 - callbacks kept: booked callbacks the customer answered.
 - complaint reply compliance: complaints opened in the period replied to within their
   deadline ÷ those whose deadline has passed or that were replied to.
+- messages answered in time: callers' messages (follow-ups) left in the period done within
+  their deadline (24 h) ÷ those done or past their deadline.
 - satisfaction: surveys scoring 4 or 5 ÷ surveys, against the goal (90 %), also per day
   (local time), queue and agent.
 """
@@ -29,7 +31,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from db.models import Call, Callback, CallbackStatus, Complaint, QueueLeg, Survey
+from db.follow_ups import late
+from db.models import Call, Callback, CallbackStatus, Complaint, FollowUp, QueueLeg, Survey
 
 SATISFIED_SCORE = 4
 
@@ -73,6 +76,8 @@ class Kpis:
     callbacks_kept: int = 0
     complaints_counted: int = 0
     complaints_in_time: int = 0
+    follow_ups_counted: int = 0
+    follow_ups_in_time: int = 0
     satisfaction: Satisfaction = field(default_factory=Satisfaction)
     satisfaction_by_day: dict[str, Satisfaction] = field(default_factory=dict)
     satisfaction_by_queue: dict[str, Satisfaction] = field(default_factory=dict)
@@ -115,6 +120,10 @@ class Kpis:
     def complaint_reply_compliance(self) -> float | None:
         return ratio(self.complaints_in_time, self.complaints_counted)
 
+    @property
+    def follow_ups_on_time(self) -> float | None:
+        return ratio(self.follow_ups_in_time, self.follow_ups_counted)
+
     def rows(self) -> list[tuple[str, str]]:
         """(measure, value) for tables and CSV."""
         s = self.settings
@@ -133,6 +142,9 @@ class Kpis:
              percent(self.first_contact_resolution)),
             ("callbacks kept", f"{self.callbacks_kept}/{self.callbacks_booked}"),
             ("complaints replied within deadline", percent(self.complaint_reply_compliance)),
+            ("messages answered within deadline",
+             f"{percent(self.follow_ups_on_time)} ({self.follow_ups_in_time}/"
+             f"{self.follow_ups_counted})"),
             ("satisfaction", f"{percent(self.satisfaction.rate)} (goal "
                              f"{percent(s.satisfaction_goal)}, {self.satisfaction.surveys} "
                              "surveys)"),
@@ -173,6 +185,11 @@ def compute(session: Session, since: datetime, until: datetime, now: datetime,
             kpis.complaints_in_time += complaint.replied_at <= complaint.reply_due
         elif complaint.reply_due < now:
             kpis.complaints_counted += 1  # missed, still unanswered
+    for follow_up in session.scalars(select(FollowUp).where(
+            FollowUp.opened_at >= since, FollowUp.opened_at < until)):
+        if follow_up.done_at is not None or follow_up.due_at < now:
+            kpis.follow_ups_counted += 1
+            kpis.follow_ups_in_time += not late(follow_up, now)
     _satisfaction(session, kpis)
     return kpis
 

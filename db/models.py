@@ -306,6 +306,30 @@ class ServiceTicket(Base):
     updated_at: Mapped[datetime | None]
 
 
+class FollowUp(Base):
+    """A caller's message someone must answer by `due_at` (24 hours): left when no agent
+    took the call in time, or after hours. `reply_to` is the number to answer on (needed to
+    reply; never logged)."""
+
+    __tablename__ = "follow_ups"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(40), unique=True)
+    call_id: Mapped[str] = mapped_column(CALL_ID, ForeignKey("calls.call_id"), index=True)
+    opened_at: Mapped[datetime]
+    due_at: Mapped[datetime] = mapped_column(index=True)
+    queue: Mapped[str | None] = mapped_column(String(64))  # the queue the caller waited in
+    language: Mapped[str | None] = mapped_column(String(16))
+    intent: Mapped[str | None] = mapped_column(String(64))
+    customer_id: Mapped[str | None] = mapped_column(String(64))
+    reply_to: Mapped[str | None] = mapped_column(String(32))
+    message_ref: Mapped[str] = mapped_column(Text)
+    duration_ms: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)  # open | done
+    done_at: Mapped[datetime | None]
+    done_by: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str | None] = mapped_column(Text)  # what was done, in the handler's words
+
+
 class Callback(Base):
     """A booked callback: from a queue (keeping the caller's place) or for the dialler."""
 

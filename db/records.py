@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from db.complaints import open_complaint
+from db.follow_ups import open_follow_up
 from db.models import (
     Call,
     Callback,
@@ -201,6 +202,20 @@ def _message_transcribed(session: Session, call: Call, at: datetime, data: dict[
         complaint.transcript = text
 
 
+def _message_recorded(session: Session, call: Call, at: datetime, data: dict[str, Any],
+                      event_id: str) -> None:
+    # A message (not a complaint's description: its ticket has its own clocks) is answered
+    # within 24 hours; the queue is the one the caller waited in (or the call's).
+    if data.get("purpose") != "voicemail":
+        return
+    open_follow_up(session, event_id=event_id, call_id=call.call_id, opened_at=at,
+                   message_ref=str(data["reference"]), duration_ms=_int(data, "duration_ms"),
+                   queue=_text(data, "queue") or call.queue,
+                   language=_text(data, "language") or call.language,
+                   intent=_text(data, "intent") or call.intent,
+                   customer_id=call.customer_id, reply_to=_text(data, "reply_to"))
+
+
 def _survey_answered(session: Session, call: Call, at: datetime, data: dict[str, Any],
                      event_id: str) -> None:
     # Asked after the agent hung up: the call's last answered queue leg says who and where.
@@ -320,6 +335,7 @@ HANDLERS: dict[str, Handler] = {
     "callback-placeholder": _callback_placeholder,
     "complaint-filed": _complaint_filed,
     "survey-answered": _survey_answered,
+    "message-recorded": _message_recorded,
     "message-transcribed": _message_transcribed,
     "callback-attempt": _callback_attempt,
     "queue-joined": _queue_joined,

@@ -23,6 +23,7 @@ from hotline import (
     complaint_commands,
     console_commands,
     db_commands,
+    follow_up_commands,
     menu_commands,
     model_commands,
     prompt_commands,
@@ -67,6 +68,7 @@ app.add_typer(speech_commands.speech_app, name="speech")
 app.add_typer(db_commands.db_app, name="db")
 app.add_typer(db_commands.records_app, name="records")
 app.add_typer(complaint_commands.complaints_app, name="complaints")
+app.add_typer(follow_up_commands.follow_ups_app, name="followups")
 app.add_typer(recording_commands.recordings_app, name="recordings")
 app.add_typer(recording_commands.audit_app, name="audit")
 app.add_typer(console_commands.console_app, name="console")

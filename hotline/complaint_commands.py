@@ -47,7 +47,7 @@ def cli_session() -> Iterator[Session]:
         engine.dispose()
 
 
-def _local(moment: datetime | None) -> str:
+def local_time(moment: datetime | None) -> str:
     return f"{moment.astimezone(LOCAL):%Y-%m-%d %H:%M}" if moment else ""
 
 
@@ -69,8 +69,8 @@ def list_command(
         rows = [(c, late) for c, late in rows if late or not overdue]
         columns = ["ticket", "opened", "category", "status", "assigned", "reply due",
                    "resolution due", "overdue", "callback"]
-        values = [[c.ticket, _local(c.opened_at), c.category, c.status, c.assigned_to or "",
-                   _local(c.reply_due), _local(c.resolution_due), " ".join(late),
+        values = [[c.ticket, local_time(c.opened_at), c.category, c.status, c.assigned_to or "",
+                   local_time(c.reply_due), local_time(c.resolution_due), " ".join(late),
                    mask_number(c.callback_number) if c.callback_number else ""]
                   for c, late in rows]
     if as_csv:
@@ -112,14 +112,14 @@ def show_command(ticket: str) -> None:
         late = rules.overdue(c, datetime.now(UTC))
         say(f"ticket {c.ticket} ({c.category}) {c.status}"
                       f"{' — overdue: ' + ', '.join(late) if late else ''}")
-        say(f"  opened {_local(c.opened_at)}, call {c.call_id or '-'}")
-        say(f"  reply due {_local(c.reply_due)} (replied {_local(c.replied_at) or '-'})")
-        say(f"  resolution due {_local(c.resolution_due)} "
-                      f"(resolved {_local(c.resolved_at) or '-'})")
+        say(f"  opened {local_time(c.opened_at)}, call {c.call_id or '-'}")
+        say(f"  reply due {local_time(c.reply_due)} (replied {local_time(c.replied_at) or '-'})")
+        say(f"  resolution due {local_time(c.resolution_due)} "
+                      f"(resolved {local_time(c.resolved_at) or '-'})")
         for extension in c.extensions:
             approval = f" approved by {extension.approved_by}" if extension.approved_by else ""
-            say(f"  extended {_local(extension.extended_at)} to "
-                          f"{_local(extension.new_due)}: {extension.approval_ref}{approval}")
+            say(f"  extended {local_time(extension.extended_at)} to "
+                          f"{local_time(extension.new_due)}: {extension.approval_ref}{approval}")
         say(f"  description: {c.description_ref or '-'}")
         if c.transcript:
             say(f"  transcript: {c.transcript}")
@@ -164,5 +164,5 @@ def extend_command(ticket: str,
                                                                       "where the approval is "
                                                                       "recorded.")) -> None:
     """Extend the resolution deadline (to 30 days; then 30 more only with an approval)."""
-    _step(ticket, lambda s, c, now: f"{ticket} now due " + _local(rules.extend(
+    _step(ticket, lambda s, c, now: f"{ticket} now due " + local_time(rules.extend(
         c, now, reason=reason, approved_by=approved_by, approval_ref=approval_ref)))

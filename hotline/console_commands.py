@@ -48,6 +48,7 @@ def console_config(settings: Settings) -> ConsoleConfig:
                           os.environ.get(SUPERVISOR_PHONE_ENV, "PJSIP/{phone}"))
     return ConsoleConfig(engine=make_engine(settings.database_url),
                          recordings_dir=settings.recordings_dir,
+                         messages_dir=settings.messages_dir,
                          cipher=recordings_cipher(settings),
                          number_secret=load_number_secret(
                              settings.secrets_dir / NUMBER_SECRET_FILE),

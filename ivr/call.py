@@ -118,6 +118,14 @@ class Step:
         return f"{self.node}: {what}" if self.node else what
 
 
+@dataclass(frozen=True)
+class Waited:
+    """A caller back from a queue: the menu queue they waited in and what for."""
+
+    queue: str
+    intent: str = ""
+
+
 @dataclass
 class CallState:
     language: str
@@ -190,12 +198,14 @@ class Call:
 
     def queue_call(self, service: str, *, priority: int, intent: str, reason: str,
                    skills: tuple[str, ...] = (), callback_node: str = "",
-                   leave_node: str = "") -> QueueCall:
+                   leave_node: str = "", max_wait_s: int = 0) -> QueueCall:
         priority = self._vip_priority(priority)
         return QueueCall(summary=self._summary(reason, intent), callback=self.state.callback,
                          service=service, skills=skills,
                          route=self.ports.router.route(service, self.language, priority),
-                         callback_node=callback_node, leave_node=leave_node)
+                         callback_node=callback_node, leave_node=leave_node,
+                         max_wait_s=max_wait_s,
+                         no_agent_node=(self.menus.line.no_agent or "") if max_wait_s else "")
 
     def hang_up(self, reason: str) -> HangUp:
         return HangUp(summary=self._summary(reason, self.state.intent),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 
-from ivr.call import Call, CallState, Ports, StepKind
+from ivr.call import Call, CallState, Ports, StepKind, Waited
 from ivr.errors import CallerHungUp
 from ivr.menu_loader import MenuSet
 from ivr.nodes import REGISTRY
@@ -22,15 +22,17 @@ from ivr.ports import Channel
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Ports", "run_menus"]
+__all__ = ["Ports", "Waited", "run_menus"]
 
 
 def run_menus(menus: MenuSet, ports: Ports, start: str | None = None,
-              language: str | None = None) -> Outcome:
+              language: str | None = None, waited: Waited | None = None) -> Outcome:
     """Walk the menus from the line's entry (or from `start`, in `language`: a caller
-    coming back from a queue to book a callback)."""
+    coming back from a queue, where they `waited`, to book a callback or choose again)."""
     state = CallState(language=language or menus.line.default_language,
                       caller_number=_caller_number(ports.channel))
+    if waited is not None:
+        state.waited_for, state.intent = waited.queue, waited.intent
     call = Call(menus, ports, state)
     outcome: Outcome | None = None
     try:

@@ -89,11 +89,17 @@ class _Checker:
     # -- checks -----------------------------------------------------------------------------
 
     def _line_references(self) -> Iterator[Problem]:
-        for name in ("entry", "agent", "exhausted", "survey"):
+        for name in ("entry", "agent", "exhausted", "survey", "no_agent"):
             target = getattr(self.line, name)
             if target is not None and target not in self.defined:
                 yield self._at_line(f"line.{name} names node '{target}', which does not exist",
                                     self._suggest(target))
+        no_agent = self.parts.nodes.get(self.line.no_agent or "")
+        if no_agent is not None and not isinstance(no_agent, schema.MenuNode
+                                                   | schema.CallbackNode):
+            yield self._at_line(f"line.no_agent names a {no_agent.kind} node: callers come "
+                                "back from a queue only to a menu or a callback node",
+                                "point it at a menu offering a callback and a message")
         for language in self.line.languages:
             if language not in self.catalog.languages:
                 yield self._at_line(f"language '{language}' is enabled but the prompt catalog "
@@ -184,6 +190,11 @@ class _Checker:
                 if found is not None and found.kind != kind:
                     yield self._at(node_id, f"'{target}' is a {found.kind} node, not a "
                                    f"{kind} node", f"point it at a {kind} node", value=target)
+            if node.max_wait_s and self.line.no_agent is None:
+                yield self._at(node_id, f"callers no agent takes within {node.max_wait_s} s "
+                               "go on waiting in the fallback queue: the line has no "
+                               "`no_agent` node", "set line.no_agent to a menu that offers a "
+                               "callback and a message", severity=Severity.WARNING)
 
     def _conditions(self, node_id: str, node: schema.Node) -> Iterator[Problem]:
         if not isinstance(node, schema.ConditionNode):
@@ -289,6 +300,11 @@ class _Checker:
                                               takes_input=True),
                                   schema.Edge(label="exhausted", target=self.line.exhausted,
                                               takes_input=True)]
+            # No agent within the queue's time: the dialplan resumes the menus there.
+            if isinstance(node, schema.QueueNode) and node.max_wait_s and self.line.no_agent:
+                graph[node_id] = [*graph[node_id],
+                                  schema.Edge(label="no agent in time",
+                                              target=self.line.no_agent, takes_input=True)]
         return graph
 
     def _unreachable(self) -> Iterator[Problem]:

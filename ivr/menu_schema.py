@@ -367,6 +367,9 @@ class QueueNode(NodeBase):
     leave_to: NodeId | None = Field(None, description=(
         "A menu node a waiting caller goes back to by pressing * (else * keeps them "
         "waiting in their place)."))
+    max_wait_s: int = Field(300, ge=0, le=3600, description=(
+        "How long a caller waits for an agent before the line's `no_agent` node offers a "
+        "callback or a message; 0: no limit (lost cards: the caller waits for a person)."))
 
     def edges(self) -> list[Edge]:
         out = []
@@ -767,6 +770,10 @@ class LineSettings(Strict):
     survey: NodeId | None = Field(None, description=(
         "Satisfaction survey after the agent hangs up (a menu whose options have `score`); "
         "none: no survey."))
+    no_agent: NodeId | None = Field(None, description=(
+        "A menu (or callback) node for a caller no agent took within the queue's "
+        "`max_wait_s`: offers a callback or a message, in the caller's language. Needed "
+        "by every queue with a time limit."))
     no_input_prompt: Prompts
     no_match_prompt: Prompts
     agent_offer_prompt: Prompts = Field(description="Added to the last attempt of a menu.")

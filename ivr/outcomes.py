@@ -127,6 +127,8 @@ class QueueCall(_Decided):
     skills: tuple[str, ...] = ()  # what the agent must know (service line, language)
     callback_node: str = ""  # offered to a caller who leaves the queue (keeps their place)
     leave_node: str = ""  # the menu a waiting caller goes back to with *
+    max_wait_s: int = 0  # then no agent took the call: no_agent_node; 0: no limit
+    no_agent_node: str = ""  # the line's menu for a caller no agent took in time
 
     kind: ClassVar[OutcomeKind] = OutcomeKind.QUEUE
 

@@ -32,7 +32,7 @@ from ivr.directory import (
     secrets_of,
 )
 from ivr.errors import CallerHungUp
-from ivr.interpreter import run_menus
+from ivr.interpreter import Waited, run_menus
 from ivr.menu_loader import MenuSet
 from ivr.outcomes import Outcome, QueueCall
 from ivr.ports import (
@@ -98,6 +98,8 @@ class Expected(_Strict):
                                                    "id_and_card, no or locked.")
     visits: list[str] = Field(default_factory=list, description="Nodes the call went through.")
     events: list[str] = Field(default_factory=list, description="Event kinds emitted.")
+    callback_queue: str | None = Field(None, description="The queue whose agents call back "
+                                                         "(the callback booked).")
 
 
 class QueueLoadSpec(_Strict):
@@ -122,6 +124,8 @@ class Transcript(_Strict):
     start: str | None = Field(None, description="Begin at this node in `language` instead "
                                                 "of the entry (e.g. line.survey).")
     language: str | None = None
+    waited_for: str | None = Field(None, description=(
+        "A caller back from a queue (start: line.no_agent): the menu queue they waited in."))
     locked_customers: list[str] = Field(default_factory=list, description=(
         "Customers whose verification an earlier call locked (for an hour from `at`)."))
     ticket: str = Field("26112300017", pattern=r"^\d+$",
@@ -378,17 +382,18 @@ def run_transcript(menus: MenuSet, transcript: Transcript,
                   recording=caller)
     outcome: Outcome | None = None
     try:
-        outcome = run_menus(menus, ports, transcript.start, transcript.language)
+        waited = Waited(transcript.waited_for) if transcript.waited_for else None
+        outcome = run_menus(menus, ports, transcript.start, transcript.language, waited)
     except CallerHungUp:
         outcome = None
     caller.finish()
     failures = list(caller.failures) + check_outcome(transcript.expect, outcome,
-                                                     [k for k, _ in caller.events])
+                                                     caller.events)
     return TranscriptResult(transcript, outcome, caller, failures)
 
 
 def check_outcome(expect: Expected, outcome: Outcome | None,
-                  event_kinds: list[str]) -> list[str]:
+                  events: list[tuple[str, dict[str, object]]]) -> list[str]:
     failures = []
     kind = outcome.kind.value if outcome else "hung-up"
     if kind != expect.outcome:
@@ -407,7 +412,13 @@ def check_outcome(expect: Expected, outcome: Outcome | None,
         for node in expect.visits:
             if node not in outcome.path:
                 failures.append(f"never visited {node} (path {' > '.join(outcome.path)})")
+    event_kinds = [kind for kind, _ in events]
     for event in expect.events:
         if event not in event_kinds:
             failures.append(f"no '{event}' event (got {event_kinds})")
+    if expect.callback_queue is not None:
+        booked = [data.get("queue") for kind, data in events if kind == "callback-requested"]
+        if booked != [expect.callback_queue]:
+            failures.append(f"callbacks booked for {booked}, expected "
+                            f"[{expect.callback_queue!r}]")
     return failures

@@ -11,12 +11,11 @@ Must not import pyst2, Asterisk, Vosk or SQLAlchemy.
 
 from __future__ import annotations
 
-import phonenumbers
-
 from ivr import asking, spoken
 from ivr import menu_schema as schema
 from ivr.call import Call, StepKind
 from ivr.outcomes import BookedCallback
+from ivr.phone import dialable
 from ivr.scheduling import NoOpening, earliest_contact
 
 THIS_NUMBER_KEY = "1"
@@ -24,25 +23,9 @@ OTHER_NUMBER_KEY = "2"
 CONFIRM_KEY = "1"
 NUMBER_MAX_LENGTH = 15
 NEXT_KEY_TIMEOUT_MS = 3000
-REGION = "CN"
 # A queue node names where its callback goes; the no-agent node's callback (queue unset)
 # goes where the caller was waiting, else here.
 DEFAULT_QUEUE = "general"
-
-
-def dialable(digits: str) -> str | None:
-    """A valid Chinese mobile (11 digits) or fixed-line number (area code with its 0) as
-    the line dials it; None for anything else."""
-    if not digits.isdigit():
-        return None
-    try:
-        parsed = phonenumbers.parse(digits, REGION)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number_for_region(parsed, REGION):
-        return None
-    national = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL)
-    return "".join(c for c in national if c.isdigit())
 
 
 def handle(node: schema.CallbackNode, call: Call) -> str:

@@ -42,7 +42,8 @@ def handle(node: schema.QueueNode, call: Call) -> QueueCall | str:
     return call.queue_call(node.queue, priority=node.priority, intent=intent,
                            reason=state.reason or "routed",
                            skills=(*node.skills, f"{LANGUAGE_SKILL_PREFIX}{call.language}"),
-                           callback_node=node.callback or "", leave_node=node.leave_to or "")
+                           callback_node=node.callback or "", leave_node=node.leave_to or "",
+                           max_wait_s=node.max_wait_s)
 
 
 def _announce_wait(node: schema.QueueNode, call: Call) -> int | None:

@@ -75,6 +75,7 @@ def test_silence_reprompts_then_offers_an_agent(server: RunningServer, peer: Fak
         set_var("IVR_REASON", "no-input"),
         set_var("IVR_QUEUE", "fallback"),
         set_var("IVR_PRIORITY", "0"),
+        set_var("IVR_SERVICE", "fallback"),
         set_var("IVR_OUTCOME", "queue"),
     ])
     peer.expect_closed()

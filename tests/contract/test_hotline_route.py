@@ -42,7 +42,8 @@ def write_menus(folder: Path) -> None:
     """One menu: 1 to a queue, 2 to goodbye."""
     line = yaml.safe_load((ROOT / "menus" / "line.yaml").read_text(encoding="utf-8"))
     line["line"].update(entry="start", agent="transfer", exhausted="transfer",
-                        business_hours={}, contact={}, survey=None)
+                        business_hours={}, contact={}, survey=None,
+                        no_agent=None)
     line["queues"] = {"cards": {"description": "contract test", "recorded": False}}
     line["nodes"] = {
         "start": {"kind": "menu", "prompt": "main.menu",
@@ -127,6 +128,9 @@ def test_a_chosen_queue_reaches_the_dialplan_as_the_real_asterisk_queue(
             Expect('SET VARIABLE "IVR_LANGUAGE" "cmn"'),
             Expect('SET VARIABLE "IVR_PATH" "start>transfer"'),
             Expect('SET VARIABLE "IVR_MAX_PENALTY" "15"'),  # nobody speaks it: wide at once
+            Expect('SET VARIABLE "IVR_SERVICE" "cards"'),
+            # No agent in 300 s: the fallback queue (this line has no no-agent menu).
+            Expect('SET VARIABLE "IVR_QUEUE_TIMEOUT" "300"'),
             Expect('SET VARIABLE "IVR_OUTCOME" "queue"'),
         ])
         peer.expect_closed()

@@ -112,7 +112,8 @@ def write_tiny_menus(folder: Path, priority: int) -> None:
     """One node straight to a queue: short calls for the reload test."""
     line = yaml.safe_load((ROOT / "menus" / "line.yaml").read_text(encoding="utf-8"))
     line["line"].update(entry="transfer", agent="transfer", exhausted="transfer",
-                        business_hours={}, contact={}, survey=None)
+                        business_hours={}, contact={}, survey=None,
+                        no_agent=None)
     line["queues"] = {"tiny": {"description": "reload test", "recorded": False}}
     line["nodes"] = {"transfer": {"kind": "queue", "queue": "tiny", "intent": "reload-test",
                                   "priority": priority, "prompt": "sys.transfer_agent"}}

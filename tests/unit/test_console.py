@@ -30,6 +30,8 @@ from db.models import (
     Complaint,
     ConsoleUser,
     Customer,
+    FollowUp,
+    OutboxMessage,
     QaReview,
     QueueLeg,
     Recording,
@@ -68,6 +70,9 @@ def world(engine: Engine, tmp_path: Path) -> dict[str, object]:
     audio = wav(recordings / "2026/11/23/call-1.wav")
     outside = tmp_path / "secret.wav"
     wav(outside)
+    messages = tmp_path / "messages"
+    message = messages / "2026-11-23" / "call-1-voicemail.wav"
+    wav(message)
     with Session(engine) as session, session.begin():
         session.add(Customer(customer_id="C1001"))
         session.add(Account(account_no="6200000000001", customer_id="C1001", kind="loan",
@@ -99,12 +104,22 @@ def world(engine: Engine, tmp_path: Path) -> dict[str, object]:
                       resolution_due=START + timedelta(days=15)),
             QueueLeg(call_id="live-1", queue="collections-cmn", joined_at=START,
                      result="answered", agent="collections-1"),
+            FollowUp(event_id="f1", call_id="call-1", opened_at=START,
+                     due_at=START + timedelta(hours=24), queue="cards", language="cmn",
+                     reply_to="13911112222", message_ref=str(message), status="open"),
+            # A row pointing outside the messages folder (a tampered database).
+            FollowUp(event_id="f2", call_id="call-2", opened_at=START,
+                     due_at=START + timedelta(hours=24), message_ref=str(outside),
+                     status="open"),
+            OutboxMessage(created_at=START, customer_id="C1001", kind="card-frozen",
+                          data={}, status="failed", attempts=5, next_try_at=START,
+                          last_error="gateway answered 503"),
         ])
         for name, role in (("sup1", "supervisor"), ("qa1", "qa"), ("admin1", "admin")):
             auth.add_user(session, name, PASSWORD, role, START)
     clock = Clock()
     app = create_app(ConsoleConfig(engine=engine, recordings_dir=recordings,
-                                   number_secret=SECRET, now=clock))
+                                   messages_dir=messages, number_secret=SECRET, now=clock))
     return {"client": TestClient(app), "clock": clock, "audio": audio, "engine": engine}
 
 
@@ -132,10 +147,10 @@ def audit_actions(engine: object) -> list[tuple[str, str, str]]:
 def test_nothing_without_signing_in(world: dict[str, object]) -> None:
     client: TestClient = world["client"]  # type: ignore[assignment]
     for path in ("/", "/recordings", "/recordings/1", "/complaints", "/dashboard", "/live",
-                 "/audit"):
+                 "/audit", "/followups"):
         response = client.get(path, follow_redirects=False)
         assert (response.status_code, response.headers["location"]) == (303, "/login"), path
-    for path in ("/recordings/1/audio", "/recordings/1/download"):
+    for path in ("/recordings/1/audio", "/recordings/1/download", "/followups/1/audio"):
         assert client.get(path).status_code == 401
     assert client.post("/recordings/1/hold", data={"csrf": "x", "action": "hold",
                                                    "reason": "x"},
@@ -458,3 +473,37 @@ def test_a_password_reset_or_disable_ends_old_sessions_for_good(
     with Session(engine) as session, session.begin():  # type: ignore[arg-type]
         auth.add_user(session, "qa1", "a new password 2026", "qa", START)  # enabled again
     assert other.get("/recordings", follow_redirects=False).status_code == 303
+
+
+def test_messages_are_listed_played_and_marked_done_by_supervisors(
+        world: dict[str, object]) -> None:
+    client: TestClient = world["client"]  # type: ignore[assignment]
+    clock: Clock = world["clock"]  # type: ignore[assignment]
+    clock.at = START + timedelta(hours=30)
+    assert sign_in(client, "qa1") == 303
+    assert client.get("/followups").status_code == 403  # QA scores recordings only
+    client.post("/logout", data={"csrf": csrf_of(client, "/recordings")})
+    assert sign_in(client, "sup1") == 303
+    listed = client.get("/followups")
+    assert listed.status_code == 200
+    assert "*******2222" in listed.text and "13911112222" not in listed.text
+    assert "late" in listed.text and "gateway answered 503" in listed.text
+    played = client.get("/followups/1/audio")
+    assert played.status_code == 200 and played.content.startswith(b"RIFF")
+    # The attack: a row naming a file outside the messages folder is not served.
+    assert client.get("/followups/2/audio").status_code == 404
+    forged = client.post("/followups/1/done", data={"csrf": "forged", "outcome": "x"})
+    assert forged.status_code == 403
+    done = client.post("/followups/1/done", data={"csrf": csrf_of(client, "/followups"),
+                                                  "outcome": "called back"},
+                       follow_redirects=False)
+    assert done.status_code == 303
+    again = client.post("/followups/1/done", data={"csrf": csrf_of(client, "/followups"),
+                                                   "outcome": "again"})
+    assert again.status_code == 400
+    with Session(world["engine"]) as session:  # type: ignore[arg-type]
+        row = session.get(FollowUp, 1)
+        assert row is not None and (row.status, row.done_by, row.outcome) == (
+            "done", "sup1", "called back")
+    assert ("sup1", "follow-up-done", "follow-up:1") in audit_actions(world["engine"])
+    assert ("sup1", "play", "follow-up:1") in audit_actions(world["engine"])

@@ -10,7 +10,7 @@ import pytest
 from ivr.contact_policy import ContactSettings, earliest_call, may_call
 from ivr.menu_loader import load_menus
 from ivr.menu_schema import LineSettings
-from ivr.nodes.callback import dialable
+from ivr.phone import dialable
 from ivr.scheduling import NoOpening, earliest_contact, may_dial
 from ivr.transcripts import Transcript, run_transcript
 

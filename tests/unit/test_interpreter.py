@@ -131,7 +131,7 @@ def test_runaway_flow_is_stopped_and_sent_to_a_human(tmp_path: Path, menus: Menu
     folder.mkdir()
     line = yaml.safe_load((ROOT / "menus" / "line.yaml").read_text(encoding="utf-8"))
     line["line"].update(entry="start", agent="agent", exhausted="agent", max_steps=10,
-                        survey=None)
+                        survey=None, no_agent=None)
     line["nodes"] = {
         "start": {"kind": "play", "prompt": "compliance.recording_disclosure",
                   "interruptible": False, "next": "loop"},

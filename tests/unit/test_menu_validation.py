@@ -194,3 +194,38 @@ def test_routing_by_vip_needs_no_verification(tmp_path: Path) -> None:
          "      - when: {open: service}\n")
     result = load_menus(menus, CATALOG)
     assert result.menus is not None, [p.render() for p in errors(result.problems)]
+
+
+def test_a_queue_with_a_time_limit_and_no_no_agent_menu_is_flagged(tmp_path: Path) -> None:
+    """Nobody is hung up: without line.no_agent they wait on in the fallback queue, and the
+    operator is told that no callback or message is offered."""
+    menus = copy_menus(tmp_path)
+    edit(menus / "line.yaml", "  no_agent: noagent.menu\n", "")
+    result = load_menus(menus, CATALOG)
+    warned = [p for p in result.problems if "no `no_agent` node" in p.message]
+    # Only the no-agent nodes, now unreachable, are errors.
+    assert {p.node for p in errors(result.problems)} == {
+        "noagent.menu", "noagent.callback", "noagent.message", "noagent.thanks"}
+    assert {p.node for p in warned} >= {"agent.general", "cards.general"}
+    assert "cards.lost_agent" not in {p.node for p in warned}  # max_wait_s: 0
+    assert all(p.severity is Severity.WARNING for p in warned)
+
+
+def test_the_no_agent_node_must_be_a_menu_or_a_callback(tmp_path: Path) -> None:
+    menus = copy_menus(tmp_path)
+    edit(menus / "line.yaml", "  no_agent: noagent.menu\n", "  no_agent: noagent.thanks\n")
+    found = [p for p in problems_in(menus) if "line.no_agent" in p.message]
+    assert found and "hangup node" in found[0].message
+
+
+def test_account_details_on_the_no_agent_menu_are_rejected(tmp_path: Path) -> None:
+    """A caller back from a queue no agent took starts a new session: the no-agent menu
+    must not tell the account, even to a caller verified before queueing."""
+    menus = copy_menus(tmp_path)
+    edit(menus / "services.yaml", "      - {key: 2, phrases: [留言], goto: noagent.message}",
+         "      - {key: 2, phrases: [留言], goto: noagent.message}\n"
+         "      - {key: 3, goto: cards.statement}")
+    found = [p for p in problems_in(menus) if "not been verified" in p.message]
+    assert [p.node for p in found] == ["cards.statement"]
+    assert "no agent in time → noagent.menu → cards.statement" not in found[0].message
+    assert "noagent.menu → cards.statement" in found[0].message

@@ -6,11 +6,13 @@ from pathlib import Path
 
 import pytest
 
+from agi import variables
+from agi.dispatch import outcome_variables
 from ivr.menu_loader import MenuSet
 from ivr.nodes.queue import estimated_wait_s
 from ivr.outcomes import QueueCall
 from ivr.ports import QueueLoad
-from ivr.transcripts import Transcript, run_transcript
+from ivr.transcripts import Transcript, load_transcript, run_transcript
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -88,3 +90,21 @@ def test_waiting_callers_are_told_the_way_back_to_the_main_menu(menus: MenuSet) 
     assert routine.outcome.leave_node == "main.menu"
     assert menus.nodes["main.menu"].kind == "menu"
     assert lost.outcome.leave_node == ""
+
+
+@pytest.mark.parametrize(("name", "timeout", "no_agent"), [
+    ("long-wait-callback", None, None),  # booked a callback: no queue call at all
+    ("vip-priority", "300", "noagent.menu"),
+    ("lost-card-mandarin", None, None),  # the card is not frozen yet: no time limit
+])
+def test_the_dialplan_learns_how_long_a_caller_waits_and_where_they_go_then(
+        menus: MenuSet, name: str, timeout: str | None, no_agent: str | None) -> None:
+    result = run_transcript(menus, load_transcript(ROOT / "menus" / "transcripts"
+                                                   / f"{name}.yaml"))
+    assert result.passed, result.failures
+    assert result.outcome is not None
+    values = outcome_variables(result.outcome)
+    assert values.get(variables.IVR_QUEUE_TIMEOUT) == timeout
+    assert values.get(variables.IVR_NO_AGENT) == no_agent
+    if isinstance(result.outcome, QueueCall):
+        assert values[variables.IVR_SERVICE] == result.outcome.service
