@@ -34,9 +34,9 @@ from console.live import MODES, LiveMonitor, MonitorError, MonitorUnavailable, l
 from console.qa import Checklist, load_checklist
 from console.throttle import Busy, SignInThrottle
 from db import audit
+from db import follow_ups as follow_up_rules
 from db import recordings as recording_rules
 from db.audio_store import AudioCipher, contained, open_audio
-from db import follow_ups as follow_up_rules
 from db.complaints import overdue
 from db.kpis import KpiSettings, compute
 from db.models import (
