@@ -87,3 +87,31 @@ def dial_transcript(name: str, ami: Ami, start_fastagi: ServerFactory,
                                                    agents=agents)})
     plan = plan_call(menus, transcript, durations)
     return place_call(ami, replace(plan.script, stay_s=stay_s), timeout_s=90)
+
+
+def answer_prompts(ami: Ami, trace: CallTrace, answers: list[tuple[str, str]],
+                   timeout_s: float = 60) -> None:
+    """A caller who listens before pressing: for each (prompt, keys), wait until the hotline
+    starts playing that prompt on this call — "<language>/<prompt id>", so the language is
+    checked too — then press the keys (AMI PlayDTMF on the caller's leg). Nothing is timed:
+    a slow machine only makes the call longer."""
+    leg = ami.wait_for(lambda e: e.get("Event") == "Newchannel"
+                       and e.get("Uniqueid") == trace.caller_id, 30)["Channel"]
+    heard: set[str] = set()
+    for prompt, keys in answers:
+        language, prompt_id = prompt.split("/", 1)
+        wanted = f'/prompts/{language}/{prompt_id.replace(".", "/")}"'
+        started = ami.wait_for(lambda e, wanted=wanted: e.get("Event") == "AGIExecStart"
+                               and e.get("Uniqueid") == trace.hotline_id
+                               and wanted in e.get("Command", "")
+                               and e.get("CommandId") not in heard, timeout_s)
+        heard.add(started.get("CommandId", ""))
+        for key in keys:
+            ami.action("PlayDTMF", Channel=leg, Digit=key, Duration="200")
+
+
+def spooled(settings: Settings, call_id: str, kind: str) -> list[dict[str, Any]]:
+    """The events of `kind` the IVR spooled for the call."""
+    return [dict(record["data"]) for record in EventSpool(settings.spool_dir).read_all()
+            if record.get("call_id") == call_id and record.get("kind") == kind
+            and isinstance(record.get("data"), dict)]
