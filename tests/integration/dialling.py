@@ -112,6 +112,10 @@ def answer_prompts(ami: Ami, trace: CallTrace, answers: list[tuple[str, str]],
 
 def spooled(settings: Settings, call_id: str, kind: str) -> list[dict[str, Any]]:
     """The events of `kind` the IVR spooled for the call."""
-    return [dict(record["data"]) for record in EventSpool(settings.spool_dir).read_all()
-            if record.get("call_id") == call_id and record.get("kind") == kind
-            and isinstance(record.get("data"), dict)]
+    found = []
+    for record in EventSpool(settings.spool_dir).read_all():
+        data = record.get("data")
+        if record.get("call_id") == call_id and record.get("kind") == kind \
+                and isinstance(data, dict):
+            found.append(data)
+    return found
