@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import replace
@@ -101,13 +102,16 @@ def answer_prompts(ami: Ami, trace: CallTrace, answers: list[tuple[str, str]],
     for prompt, keys in answers:
         language, prompt_id = prompt.split("/", 1)
         wanted = f'/prompts/{language}/{prompt_id.replace(".", "/")}"'
-        started = ami.wait_for(lambda e, wanted=wanted: e.get("Event") == "AGIExecStart"
-                               and e.get("Uniqueid") == trace.hotline_id
-                               and wanted in e.get("Command", "")
-                               and e.get("CommandId") not in heard, timeout_s)
+        started = ami.wait_for(functools.partial(_starts_playing, trace, wanted, heard),
+                               timeout_s)
         heard.add(started.get("CommandId", ""))
         for key in keys:
             ami.action("PlayDTMF", Channel=leg, Digit=key, Duration="200")
+
+
+def _starts_playing(trace: CallTrace, wanted: str, heard: set[str], event: Event) -> bool:
+    return (event.get("Event") == "AGIExecStart" and event.get("Uniqueid") == trace.hotline_id
+            and wanted in event.get("Command", "") and event.get("CommandId") not in heard)
 
 
 def spooled(settings: Settings, call_id: str, kind: str) -> list[dict[str, Any]]:
