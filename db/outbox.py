@@ -1,5 +1,5 @@
-"""The outbox: notifications the hotline owes customers (an SMS confirming a card freeze or a
-promise to pay), sent through an HTTP SMS gateway with retries.
+"""The outbox: notifications the hotline owes customers (an SMS confirming a card freeze, a
+promise to pay or a complaint's ticket), sent through an HTTP SMS gateway with retries.
 
 Messages are written in the same transaction as what they confirm (db.self_service), so a
 freeze is never without its confirmation and a crash never sends one twice from the row's
@@ -35,6 +35,8 @@ BATCH = 50
 TEXTS = {
     "card-frozen": "【信用卡中心】您名下的信用卡已于{at}按您的电话要求冻结，解冻请联系人工客服。",
     "promise-to-pay": "【信用卡中心】您已承诺于{pay_by}前还款{amount}元，感谢您的配合。",
+    "complaint-ticket":
+        "【信用卡中心】您的投诉已受理，工单号{ticket}，我们将于{reply_by}前答复您。",
 }
 
 

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -27,6 +28,7 @@ from db.models import (
     CallbackStatus,
     CallEvent,
     Complaint,
+    Customer,
     MessageText,
     QueueLeg,
     Recording,
@@ -34,8 +36,10 @@ from db.models import (
     SpeechResult,
     Survey,
 )
+from db.outbox import queue_message
 
 log = logging.getLogger(__name__)
+LOCAL = ZoneInfo("Asia/Shanghai")  # how customers read times in their messages
 
 Record = dict[str, Any]  # one spool line: id, at, call_id, kind, data
 CALLBACK_ATTEMPTS = 3  # dials per booked callback before it is given up (and reported)
@@ -185,9 +189,16 @@ def _complaint_filed(session: Session, call: Call, at: datetime, data: dict[str,
             MessageText.call_id == call.call_id, MessageText.reference == reference))
     number = session.scalar(select(Callback.number).where(Callback.call_id == call.call_id)
                             .order_by(Callback.id.desc()).limit(1))
-    open_complaint(session, ticket=str(data["ticket"]), call_id=call.call_id,
-                   category=str(data["category"]), opened_at=at, description_ref=reference,
-                   transcript=transcript, callback_number=number, event_id=event_id)
+    complaint = open_complaint(session, ticket=str(data["ticket"]), call_id=call.call_id,
+                               category=str(data["category"]), opened_at=at,
+                               description_ref=reference, transcript=transcript,
+                               callback_number=number, event_id=event_id)
+    customer_id = _text(data, "customer_id")
+    if customer_id is not None and session.get(Customer, customer_id) is not None:
+        # A known customer gets the ticket number in writing too (it was read back).
+        queue_message(session, customer_id, "complaint-ticket", {
+            "ticket": complaint.ticket,
+            "reply_by": f"{complaint.reply_due.astimezone(LOCAL):%m月%d日%H:%M}"}, at)
 
 
 def _message_transcribed(session: Session, call: Call, at: datetime, data: dict[str, Any],

@@ -13,7 +13,8 @@ from sqlalchemy import Engine, select
 
 from db import complaints as rules
 from db.database import sessions
-from db.models import Call, Complaint, Recording
+from db.models import Call, Complaint, Customer, OutboxMessage, Recording
+from db.outbox import TEXTS
 from db.replay import SpoolReplayer
 from db.spool import EventSpool
 from db.tickets import FileTicketIssuer
@@ -151,3 +152,21 @@ def test_the_readmes_example_ticket_checks_out() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     examples = re.findall(r"check digit \(`(\d{11})`\)", readme)
     assert examples and all(luhn_valid(ticket) for ticket in examples), examples
+
+
+def test_a_known_customers_complaint_ticket_is_also_sent_by_sms(tmp_path: Path,
+                                                                 engine: Engine) -> None:
+    with sessions(engine)() as session, session.begin():
+        session.add(Customer(customer_id="C1001"))
+    spool = EventSpool(tmp_path / "spool")
+    spool.emit("c1", "complaint-filed", {"ticket": "26112300017", "category": "complaint-fees",
+                                         "language": "cmn", "customer_id": "C1001"})
+    spool.emit("c2", "complaint-filed", {"ticket": "26112300025", "category": "complaint-fees",
+                                         "language": "cmn", "customer_id": None})
+    assert SpoolReplayer(tmp_path / "spool", engine).replay().rejected == 0
+    with sessions(engine)() as session:
+        [message] = session.scalars(select(OutboxMessage)).all()
+        assert (message.customer_id, message.kind, message.data["ticket"]) == (
+            "C1001", "complaint-ticket", "26112300017")
+        text = TEXTS[message.kind].format(**message.data)
+        assert "26112300017" in text and "前答复您" in text
