@@ -86,8 +86,11 @@ def count(engine: Engine, model: type[Base]) -> int:
 
 def test_calls_spooled_while_postgresql_is_stopped_are_all_recorded_once_it_returns(
         tmp_path: Path, postgres: PostgresServer) -> None:
-    """Calls write events the whole time; PostgreSQL stops in the middle and comes back.
-    The replayer keeps trying; in the end every event is in the database exactly once."""
+    """Calls write events before, during and after the outage; PostgreSQL stops in the
+    middle and comes back. The replayer keeps trying; in the end every event is in the
+    database exactly once. The calls stop once the database is back and one round ran:
+    on a busy machine the database may apply more slowly than calls write, and the test is
+    about losing nothing, not about the database's speed."""
     url = postgres.url
     empty_database(url)
     migrate.upgrade(url)
@@ -97,14 +100,14 @@ def test_calls_spooled_while_postgresql_is_stopped_are_all_recorded_once_it_retu
     written = 0
     stop_writing = threading.Event()
 
-    def calls() -> None:  # 4 calls' worth of events every 10 ms, never blocked
+    def calls() -> None:  # 4 calls' worth of events every 50 ms, never blocked
         nonlocal written
         while not stop_writing.is_set():
             for n in range(4):
                 spool.emit(f"outage.{written // 4}.{n}", "ivr-finished",
                            {"outcome": "hangup", "language": "cmn", "path": ["welcome.start"]})
             written += 4
-            time.sleep(0.01)
+            time.sleep(0.05)
 
     writer = threading.Thread(target=calls)
     writer.start()
@@ -120,9 +123,7 @@ def test_calls_spooled_while_postgresql_is_stopped_are_all_recorded_once_it_retu
             time.sleep(0.1)
         assert written > written_when_stopped, "calls were blocked while the database was down"
         postgres.start()
-        for _ in range(5):
-            replayer.replay()
-            time.sleep(0.1)
+        replayer.replay()  # catching up while calls go on
     finally:
         stop_writing.set()
         writer.join()
