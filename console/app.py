@@ -1,5 +1,6 @@
-"""The supervisor console: find, play and score recordings, hold them for legal reasons,
-follow complaint deadlines, read KPIs and listen to calls in progress.
+"""The console: supervisors find, play and score recordings, hold them for legal reasons,
+follow complaint deadlines, read KPIs and listen to calls in progress; agents work at their
+desk (presence, the screen pop of the call ringing, wrap-up).
 
 Every page needs a signed-in user (console/auth.py) whose role allows the action; every
 form carries the session's CSRF token; recordings are found by id only and served from the
@@ -10,11 +11,13 @@ playback and download is written to the audit log.
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import re
 import secrets
 import tempfile
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as day_time
@@ -23,16 +26,33 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import (
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+    StreamingResponse,
+)
+from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from console import auth
+from console.desk import (
+    PAUSE_REASONS,
+    DeskError,
+    PresenceControl,
+    current_offer,
+    offer_of,
+    presence_of,
+    screen_pop,
+)
 from console.live import MODES, LiveMonitor, MonitorError, MonitorUnavailable, live_calls
 from console.qa import Checklist, load_checklist
 from console.throttle import Busy, SignInThrottle
+from console.wrap_up import Dispositions, load_dispositions, save_wrap_up
 from db import audit
 from db import follow_ups as follow_up_rules
 from db import recordings as recording_rules
@@ -84,6 +104,15 @@ class ConsoleConfig:
     trusted_hosts: tuple[str, ...] = ()
     audit_seal: audit.AuditSeal = field(default_factory=audit.AuditSeal.ephemeral)
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # The agent desk: presence over AMI (None: off), the agents supervisors see, the menus'
+    # nodes in words and dialect names for the screen pop, the wrap-up dispositions.
+    presence: PresenceControl | None = None
+    agent_ids: tuple[str, ...] = ()
+    node_words: Mapping[str, str] = field(default_factory=dict)
+    dialects: Mapping[str, str] = field(default_factory=dict)
+    dispositions: Dispositions = field(default_factory=load_dispositions)
+    pop_every_s: float = 0.5  # how often the desk's event stream looks for a change
+    stream_for_s: float = 300.0  # then the browser reconnects (and the session is checked)
 
 
 class LoginRequired(Exception):
@@ -118,6 +147,8 @@ def create_app(config: ConsoleConfig) -> FastAPI:
     recordings_root = config.recordings_dir.resolve()
 
     app.state.config = config
+    app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")),
+              name="static")
     if config.trusted_hosts:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=list(config.trusted_hosts))
 
@@ -194,7 +225,8 @@ def create_app(config: ConsoleConfig) -> FastAPI:
         throttle.succeeded(client, username)
         token = auth.open_session(session, user, config.now())
         audit.record(session, config.now(), user.username, "sign-in", "console")
-        signed = RedirectResponse("/recordings", status_code=303)
+        signed = RedirectResponse("/desk" if user.role == "agent" else "/recordings",
+                                  status_code=303)
         signed.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="strict",
                           secure=config.cookie_secure,
                           max_age=int(auth.ABSOLUTE.total_seconds()))
@@ -212,7 +244,8 @@ def create_app(config: ConsoleConfig) -> FastAPI:
 
     @app.get("/")
     def home(viewer: Who) -> Response:
-        return RedirectResponse("/recordings", status_code=303)
+        return RedirectResponse("/desk" if viewer.role == "agent" else "/recordings",
+                                status_code=303)
 
     # -- recordings ------------------------------------------------------------------------
 
@@ -453,6 +486,98 @@ def create_app(config: ConsoleConfig) -> FastAPI:
         intact = not list(audit.verify_chain(session, config.audit_seal))
         return page(request, "audit.html", viewer, entries=entries, intact=intact)
 
+    # -- the agent desk ---------------------------------------------------------------------
+
+    def agent_of(viewer: auth.Viewer) -> str:
+        allow(viewer, "desk")
+        if viewer.agent_id is None:
+            raise HTTPException(403, "this user is not bound to an agent id")
+        return viewer.agent_id
+
+    def desk_state(session: Session, agent_id: str) -> dict[str, Any]:
+        offer = current_offer(session, agent_id)
+        presence = presence_of(session, [agent_id])[agent_id]
+        return {"presence": {"state": presence.state, "reason": presence.reason},
+                "pop": screen_pop(session, offer, config.node_words, config.now(),
+                                  config.dialects) if offer else None}
+
+    @app.get("/desk", response_class=HTMLResponse)
+    def desk(request: Request, session: DB, viewer: Who) -> HTMLResponse:
+        agent_id = agent_of(viewer)
+        return page(request, "desk.html", viewer, agent_id=agent_id,
+                    state=desk_state(session, agent_id), reasons=PAUSE_REASONS,
+                    dispositions=config.dispositions.dispositions,
+                    presence_on=config.presence is not None)
+
+    @app.get("/desk/state")
+    def desk_now(session: DB, viewer: Who) -> Response:
+        return JSONResponse(desk_state(session, agent_of(viewer)))
+
+    @app.get("/desk/events")
+    def desk_events(request: Request, viewer: Who) -> Response:
+        """Server-sent events: the desk's state whenever it changes (a call rings, is
+        answered, ends; presence). Ends after stream_for_s or when the session does."""
+        agent_id = agent_of(viewer)
+        token = request.cookies.get(SESSION_COOKIE)
+
+        def stream() -> Iterator[str]:
+            last = None
+            deadline = time.monotonic() + config.stream_for_s
+            while time.monotonic() < deadline:
+                with Session(config.engine) as session, session.begin():
+                    if auth.viewer(session, token, config.now()) is None:
+                        yield "event: signed-out\ndata: {}\n\n"
+                        return
+                    state = json.dumps(desk_state(session, agent_id), ensure_ascii=False,
+                                       sort_keys=True)
+                if state != last:
+                    last = state
+                    yield f"data: {state}\n\n"
+                else:
+                    yield ": still here\n\n"  # a comment: keeps proxies from timing out
+                time.sleep(config.pop_every_s)
+
+        return StreamingResponse(stream(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-store",
+                                          "X-Accel-Buffering": "no"})
+
+    @app.post("/desk/presence")
+    def desk_presence(session: DB, viewer: Who, csrf: Annotated[str, Form()],
+                      state: Annotated[str, Form()],
+                      reason: Annotated[str, Form()] = "") -> Response:
+        check_csrf(viewer, csrf)
+        agent_id = agent_of(viewer)
+        if config.presence is None:
+            raise HTTPException(503, "presence needs Asterisk (the console runs without it)")
+        if state not in ("ready", "paused"):
+            raise HTTPException(400, "state is ready or paused")
+        try:
+            config.presence.set(session, agent_id, state == "paused", reason or None,
+                                viewer.username, config.now())
+        except DeskError as exc:
+            raise HTTPException(400, str(exc)) from exc
+        return RedirectResponse("/desk", status_code=303)
+
+    @app.post("/desk/wrapup")
+    def desk_wrap_up(session: DB, viewer: Who, csrf: Annotated[str, Form()],
+                     call_id: Annotated[str, Form()], disposition: Annotated[str, Form()],
+                     notes: Annotated[str, Form()] = "",
+                     arrears_reason: Annotated[str, Form()] = "",
+                     follow_up: Annotated[str, Form()] = "",
+                     promise_amount: Annotated[str, Form()] = "",
+                     promise_date: Annotated[str, Form()] = "") -> Response:
+        check_csrf(viewer, csrf)
+        agent_id = agent_of(viewer)
+        try:
+            offer = offer_of(session, agent_id, call_id)
+            save_wrap_up(session, offer, config.dispositions, disposition=disposition,
+                         notes=notes, arrears_reason=arrears_reason,
+                         follow_up=bool(follow_up), promise_amount=promise_amount,
+                         promise_date=promise_date, now=config.now())
+        except DeskError as exc:
+            raise HTTPException(400, str(exc)) from exc
+        return RedirectResponse("/desk", status_code=303)
+
     # -- live ------------------------------------------------------------------------------
 
     @app.get("/live", response_class=HTMLResponse)
@@ -460,7 +585,8 @@ def create_app(config: ConsoleConfig) -> FastAPI:
         allow(viewer, "live")
         calls = [c for c in live_calls(session) if not agent or c.agent == agent]
         return page(request, "live.html", viewer, calls=calls, modes=MODES,
-                    monitoring=config.monitor is not None, agent=agent, message=None)
+                    monitoring=config.monitor is not None, agent=agent, message=None,
+                    presence=presence_of(session, list(config.agent_ids)).values())
 
     @app.post("/live/monitor")
     def monitor(request: Request, session: DB, viewer: Who, csrf: Annotated[str, Form()],

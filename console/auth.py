@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 
 from db.models import ConsoleSession, ConsoleUser
 
-ROLES = ("supervisor", "qa", "admin")
+ROLES = ("supervisor", "qa", "admin", "agent")
+STAFF = frozenset({"supervisor", "qa", "admin"})  # the back office: every role but agents
 IDLE = timedelta(minutes=30)
 ABSOLUTE = timedelta(hours=8)
 MIN_PASSWORD = 10
@@ -29,19 +30,22 @@ MAX_PASSWORD = 1024  # longer is not a password anyone types; never hashed
 MAX_USERNAME = 64
 
 # What each role may do. Supervisors handle calls and complaints and listen live; QA scores
-# recordings; admins may also lift legal holds. Nobody can edit the audit log.
+# recordings; admins may also lift legal holds. Agents have their desk only: their own calls
+# and the customers they are serving, never recordings. Nobody can edit the audit log.
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "search": frozenset(ROLES),
-    "play": frozenset(ROLES),
+    "search": STAFF,
+    "play": STAFF,
     "download": frozenset({"supervisor", "admin"}),
-    "score": frozenset(ROLES),
+    "score": STAFF,
     "hold": frozenset({"supervisor", "admin"}),
     "release": frozenset({"admin"}),
     "complaints": frozenset({"supervisor", "admin"}),
     "followups": frozenset({"supervisor", "admin"}),
-    "kpis": frozenset(ROLES),
+    "kpis": STAFF,
     "live": frozenset({"supervisor"}),
     "audit": frozenset({"supervisor", "admin"}),
+    "desk": frozenset({"agent"}),
+    "presence": frozenset({"supervisor", "admin"}),  # every agent's, on the live page
 }
 
 _hasher = PasswordHasher()
@@ -58,15 +62,29 @@ class Viewer:
     username: str
     role: str
     csrf_token: str
+    agent_id: str | None = None  # the agent id an agent's user is bound to
 
     def may(self, action: str) -> bool:
         return self.role in PERMISSIONS[action]
 
 
 def add_user(session: Session, username: str, password: str, role: str,
-             now: datetime) -> ConsoleUser:
+             now: datetime, agent_id: str | None = None,
+             known_agents: frozenset[str] = frozenset()) -> ConsoleUser:
+    """`agent_id`: for the agent role, the agent of routing/agents.yaml (one of
+    `known_agents`) the user answers calls as."""
     if role not in ROLES:
         raise AuthError(f"unknown role {role!r}; one of {', '.join(ROLES)}")
+    if role == "agent" and agent_id not in known_agents:
+        raise AuthError(f"an agent's user needs the agent id they answer as (--agent), one "
+                        f"of routing/agents.yaml: {', '.join(sorted(known_agents)) or 'none'}")
+    if role != "agent" and agent_id is not None:
+        raise AuthError("only the agent role is bound to an agent id")
+    holder = session.scalar(select(ConsoleUser).where(ConsoleUser.agent_id == agent_id,
+                                                      ConsoleUser.username != username)
+                            ) if agent_id else None
+    if holder is not None:
+        raise AuthError(f"agent {agent_id} is already {holder.username}'s")
     if len(password) < MIN_PASSWORD:
         raise AuthError(f"a password needs at least {MIN_PASSWORD} characters")
     if not username or len(username) > 64 or not username.replace("-", "").replace(
@@ -81,6 +99,7 @@ def add_user(session: Session, username: str, password: str, role: str,
         session.add(user)
     user.password_hash = _hasher.hash(password)
     user.role = role
+    user.agent_id = agent_id
     user.disabled = False
     _new_credential(session, user)
     return user
@@ -145,7 +164,7 @@ def viewer(session: Session, token: str | None, now: datetime) -> Viewer | None:
         session.delete(found)
         return None
     found.last_seen = now
-    return Viewer(user.username, user.role, found.csrf_token)
+    return Viewer(user.username, user.role, found.csrf_token, user.agent_id)
 
 
 def close_session(session: Session, token: str | None) -> None:

@@ -468,7 +468,9 @@ class ConsoleUser(Base):
     __tablename__ = "console_users"
     username: Mapped[str] = mapped_column(String(64), primary_key=True)
     password_hash: Mapped[str] = mapped_column(Text)  # argon2id
-    role: Mapped[str] = mapped_column(String(16))  # supervisor | qa | admin
+    role: Mapped[str] = mapped_column(String(16))  # supervisor | qa | admin | agent
+    # An agent's console user is bound to one agent id of routing/agents.yaml.
+    agent_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime]
     # Moves on with every new password, disable, enable or role: older sessions stop.
@@ -495,3 +497,50 @@ class SpoolProgress(Base):
     __tablename__ = "spool_progress"
     file: Mapped[str] = mapped_column(String(64), primary_key=True)  # events-YYYYMMDD.jsonl
     offset: Mapped[int] = mapped_column(BigInteger)  # bytes applied
+
+
+class AgentOffer(Base):
+    """A queue call offered to an agent (their phone rang): what the agent desk pops up, and
+    whose customer the agent may see while serving them."""
+
+    __tablename__ = "agent_offers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(40), unique=True)
+    call_id: Mapped[str] = mapped_column(CALL_ID, ForeignKey("calls.call_id"), index=True)
+    agent: Mapped[str] = mapped_column(String(64), index=True)  # agent id (member name)
+    queue: Mapped[str] = mapped_column(String(64))
+    offered_at: Mapped[datetime]
+    # ringing → answered → completed, or ringing → missed (not answered in time)
+    status: Mapped[str] = mapped_column(String(16), default="ringing")
+    answered_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+
+
+class AgentPresence(Base):
+    """Every change of an agent's presence (ready, or paused with a reason), for
+    supervisors and for occupancy in the KPIs."""
+
+    __tablename__ = "agent_presence"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agent: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(16))  # ready | paused
+    reason: Mapped[str | None] = mapped_column(String(32))  # break, training, wrap-up, ...
+    by: Mapped[str] = mapped_column(String(64))  # the console user who changed it
+
+
+class WrapUp(Base):
+    """What the agent recorded after a call: disposition, notes and what the customer said,
+    kept with the call and the customer (notes are the contact history agents read)."""
+
+    __tablename__ = "wrap_ups"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[str] = mapped_column(CALL_ID, ForeignKey("calls.call_id"), index=True)
+    agent: Mapped[str] = mapped_column(String(64), index=True)
+    customer_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    at: Mapped[datetime]
+    disposition: Mapped[str] = mapped_column(String(32))
+    notes: Mapped[str | None] = mapped_column(Text)
+    arrears_reason: Mapped[str | None] = mapped_column(String(200))
+    follow_up: Mapped[bool] = mapped_column(Boolean, default=False)
+    __table_args__ = (UniqueConstraint("call_id", "agent", name="uq_wrap_ups_call_agent"),)

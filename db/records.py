@@ -4,8 +4,8 @@ below, and every event is also kept as it came in `call_events` (the call's path
 
 Events come from the IVR (ivr.interpreter: ivr-finished, speech-result, callback-requested,
 message-recorded, message-transcribed) and from Asterisk through pbx.call_events
-(call-started, call-ended, queue-joined, queue-answered, queue-abandoned, queue-left,
-agent-completed, callback-placeholder, callback-attempt).
+(call-started, call-ended, queue-joined, agent-offered, agent-missed, queue-answered,
+queue-abandoned, queue-left, agent-completed, callback-placeholder, callback-attempt).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from db.complaints import open_complaint
 from db.follow_ups import open_follow_up
 from db.models import (
+    AgentOffer,
     Call,
     Callback,
     CallbackAttempt,
@@ -294,6 +295,29 @@ def _queue_answered(session: Session, call: Call, at: datetime, data: dict[str, 
     leg.ended_at = at
     leg.agent = _text(data, "agent")
     leg.wait_s = _int(data, "hold_s")
+    offer = _offer(session, call, leg.agent, "ringing")
+    if offer is not None:
+        offer.status, offer.answered_at = "answered", at
+
+
+def _agent_offered(session: Session, call: Call, at: datetime, data: dict[str, Any],
+                   event_id: str) -> None:
+    session.add(AgentOffer(event_id=event_id, call_id=call.call_id, agent=str(data["agent"]),
+                           queue=str(data["queue"]), offered_at=at, status="ringing"))
+    session.flush()
+
+
+def _offer(session: Session, call: Call, agent: object, status: str) -> AgentOffer | None:
+    return session.scalar(select(AgentOffer).where(
+        AgentOffer.call_id == call.call_id, AgentOffer.agent == str(agent),
+        AgentOffer.status == status).order_by(AgentOffer.offered_at.desc()).limit(1))
+
+
+def _agent_missed(session: Session, call: Call, at: datetime, data: dict[str, Any],
+                  _event_id: str) -> None:
+    offer = _offer(session, call, data["agent"], "ringing")
+    if offer is not None:
+        offer.status = "missed"
 
 
 def _queue_abandoned(session: Session, call: Call, at: datetime, data: dict[str, Any],
@@ -323,6 +347,9 @@ def _agent_completed(session: Session, call: Call, at: datetime, data: dict[str,
     leg.agent = leg.agent or _text(data, "agent")
     leg.talk_s = _int(data, "talk_s")
     leg.completed_at = at
+    offer = _offer(session, call, leg.agent, "answered")
+    if offer is not None:
+        offer.status, offer.completed_at = "completed", at
 
 
 def _leg_for(session: Session, call: Call, at: datetime, data: dict[str, Any]) -> QueueLeg:
@@ -349,6 +376,8 @@ HANDLERS: dict[str, Handler] = {
     "message-recorded": _message_recorded,
     "message-transcribed": _message_transcribed,
     "callback-attempt": _callback_attempt,
+    "agent-offered": _agent_offered,
+    "agent-missed": _agent_missed,
     "queue-joined": _queue_joined,
     "queue-answered": _queue_answered,
     "queue-abandoned": _queue_abandoned,

@@ -13,8 +13,10 @@ import typer
 from rich.console import Console
 from sqlalchemy import select
 
+from agi.menu_store import MenuStore
 from console import auth
 from console.app import ConsoleConfig, create_app
+from console.desk import PresenceControl
 from console.live import LiveMonitor
 from db.audit import AuditSeal
 from db.database import make_engine
@@ -23,13 +25,15 @@ from db.privacy import load_number_secret
 from hotline.complaint_commands import cli_session
 from hotline.output import plain
 from ivr.agents import load_agents
+from ivr.graph import node_words
 from pbx import config as asterisk_config
 from pbx.ami import Ami
 from runtime.settings import LOOPBACK, Settings
 from services.records import NUMBER_SECRET_FILE, recordings_cipher
 
 console_app = typer.Typer(help="The supervisor web console.", no_args_is_help=True)
-user_app = typer.Typer(help="Console users (hashed passwords; roles supervisor, qa, admin).",
+user_app = typer.Typer(help="Console users (hashed passwords; roles supervisor, qa, admin, "
+                                 "agent).",
                        no_args_is_help=True)
 console_app.add_typer(user_app, name="user")
 out = Console()
@@ -44,8 +48,12 @@ def console_config(settings: Settings) -> ConsoleConfig:
         return Ami(LOOPBACK, settings.ami_port, asterisk_config.AMI_USER,
                    asterisk_config.ami_secret(settings))
 
-    monitor = LiveMonitor(connect, list(agents.agents) if agents else [],
+    known = list(agents.agents) if agents else []
+    monitor = LiveMonitor(connect, known,
                           os.environ.get(SUPERVISOR_PHONE_ENV, "PJSIP/{phone}"))
+    store = MenuStore(settings.menus, settings.catalog_file)
+    store.reload()
+    menus = store.current()
     return ConsoleConfig(engine=make_engine(settings.database_url),
                          recordings_dir=settings.recordings_dir,
                          messages_dir=settings.messages_dir,
@@ -53,7 +61,12 @@ def console_config(settings: Settings) -> ConsoleConfig:
                          number_secret=load_number_secret(
                              settings.secrets_dir / NUMBER_SECRET_FILE),
                          monitor=monitor,
-                         audit_seal=AuditSeal.load(settings.secrets_dir))
+                         audit_seal=AuditSeal.load(settings.secrets_dir),
+                         presence=PresenceControl(connect, known),
+                         agent_ids=tuple(agent.id for agent in known),
+                         node_words=node_words(menus) if menus else {},
+                         dialects={tag: d.name for tag, d in menus.line.dialects.items()}
+                         if menus else {})
 
 
 LOCAL_NAMES = ("127.0.0.1", "localhost")
@@ -82,28 +95,37 @@ def serve_command(port: int | None = typer.Option(None, help="Default HOTLINE_CO
 
 
 @user_app.command("add")
-def add_user(username: str, role: str = typer.Option(..., help="supervisor, qa or admin"),
+def add_user(username: str,
+             role: str = typer.Option(..., help="supervisor, qa, admin or agent"),
+             agent: str | None = typer.Option(None, help="Agent role: the agent id of "
+                                                         "routing/agents.yaml."),
              password_stdin: bool = typer.Option(False, "--password-stdin",
                                                  help="Read the password from stdin.")) -> None:
     """Add a user, or set an existing user's password and role."""
+    known: frozenset[str] = frozenset()
+    if role == "agent":
+        agents, _problems = load_agents(Settings.from_env().agents_file)
+        known = frozenset(a.id for a in agents.agents) if agents else frozenset()
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
     with cli_session() as session:
         try:
-            auth.add_user(session, username, password, role, datetime.now(UTC))
+            auth.add_user(session, username, password, role, datetime.now(UTC),
+                          agent_id=agent, known_agents=known)
         except auth.AuthError as exc:
             out.print(f"[red]error:[/red] {exc}")
             raise typer.Exit(1) from exc
-    out.print(f"user {username} ({role}) saved")
+    out.print(f"user {username} ({role}{' ' + agent if agent else ''}) saved")
 
 
 @user_app.command("list")
 def list_users() -> None:
     with cli_session() as session:
         for user in session.scalars(select(ConsoleUser).order_by(ConsoleUser.username)):
-            out.print(f"{user.username}\t{user.role}\t{'disabled' if user.disabled else ''}")
+            out.print(f"{user.username}\t{user.role}\t{user.agent_id or ''}\t"
+                      f"{'disabled' if user.disabled else ''}")
 
 
 @user_app.command("disable")

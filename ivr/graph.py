@@ -43,6 +43,17 @@ def _label(node_id: str, node: schema.Node, menus: MenuSet) -> str:
     return f"{node_id}\\n{detail}" + (f"\\n{text[:28]}" if text else "")
 
 
+def node_words(menus: MenuSet, length: int = 24) -> dict[str, str]:
+    """Each node in a few words for people (the agent's screen): its description, else the
+    start of its first prompt in the line's default language, else its id."""
+    words = {}
+    for node_id, node in menus.nodes.items():
+        text = node.description or _first_prompt_text(node, menus)
+        words[node_id] = (text[:length] + ("…" if len(text) > length else "")) if text \
+            else node_id
+    return words
+
+
 def _first_prompt_text(node: schema.Node, menus: MenuSet) -> str:
     for prompt_id in node.prompt_ids():
         entry = menus.catalog.prompts.get(prompt_id)
