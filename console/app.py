@@ -40,15 +40,7 @@ from sqlalchemy.orm import Session
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from console import auth
-from console.desk import (
-    PAUSE_REASONS,
-    DeskError,
-    PresenceControl,
-    current_offer,
-    offer_of,
-    presence_of,
-    screen_pop,
-)
+from console.desk import DeskError, current_offer, offer_of, screen_pop
 from console.live import MODES, LiveMonitor, MonitorError, MonitorUnavailable, live_calls
 from console.qa import Checklist, load_checklist
 from console.throttle import Busy, SignInThrottle
@@ -73,6 +65,7 @@ from db.models import (
     SpeechResult,
 )
 from db.privacy import mask_number, number_key
+from pbx.presence import PAUSE_REASONS, PresenceControl, PresenceError, presence_of
 
 log = logging.getLogger(__name__)
 
@@ -554,7 +547,7 @@ def create_app(config: ConsoleConfig) -> FastAPI:
         try:
             config.presence.set(session, agent_id, state == "paused", reason or None,
                                 viewer.username, config.now())
-        except DeskError as exc:
+        except PresenceError as exc:
             raise HTTPException(400, str(exc)) from exc
         return RedirectResponse("/desk", status_code=303)
 

@@ -1,5 +1,5 @@
 """The agent desk: what an agent sees when their phone rings (the screen pop), built from the
-call records, and their presence in Asterisk's queues.
+call records (presence itself: pbx.presence).
 
 An agent only ever reaches a customer through a call offered to them: every lookup here
 starts from the agent's own offer (agent_offers), never from an id the browser sends.
@@ -7,8 +7,7 @@ starts from the agent's own offer (agent_offers), never from an id the browser s
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,7 +18,6 @@ from db.complaints import overdue
 from db.models import (
     Account,
     AgentOffer,
-    AgentPresence,
     Call,
     Callback,
     CallbackStatus,
@@ -29,11 +27,7 @@ from db.models import (
     QueueLeg,
     WrapUp,
 )
-from ivr.agents import Agent
-from pbx.ami import Ami, AmiError
 
-PAUSE_REASONS = ("break", "training", "after-call-work")
-WRAP_UP_REASON = "wrap-up"  # set by the records service after a call (services.wrap_up)
 REPEAT_WITHIN = timedelta(hours=24)
 HISTORY = 5
 LIVE_OFFERS = ("ringing", "answered", "completed")
@@ -179,47 +173,3 @@ def _customer(session: Session, customer: Customer, now: datetime) -> dict[str, 
 
 def _money(value: object) -> str | None:
     return None if value is None else f"{value:.2f}"
-
-
-@dataclass(frozen=True)
-class Presence:
-    agent: str
-    state: str  # ready | paused
-    reason: str | None
-    since: datetime | None
-
-
-def presence_of(session: Session, agent_ids: list[str]) -> dict[str, Presence]:
-    """Each agent's latest presence (ready when nothing was ever logged)."""
-    found = {agent: Presence(agent, "ready", None, None) for agent in agent_ids}
-    for row in session.scalars(select(AgentPresence).where(
-            AgentPresence.agent.in_(agent_ids)).order_by(AgentPresence.id)):
-        found[row.agent] = Presence(row.agent, row.state, row.reason, row.at)
-    return found
-
-
-class PresenceControl:
-    """Pauses and unpauses an agent in every queue they are a member of (AMI QueuePause
-    without a queue), and logs each change."""
-
-    def __init__(self, connect: Callable[[], Ami], agents: list[Agent]) -> None:
-        self.connect = connect
-        self.agents = {agent.id: agent for agent in agents}
-
-    def set(self, session: Session, agent_id: str, paused: bool, reason: str | None,
-            by: str, now: datetime) -> None:
-        agent = self.agents.get(agent_id)
-        if agent is None:
-            raise DeskError(f"agent {agent_id!r} is not in routing/agents.yaml")
-        if paused and reason not in (*PAUSE_REASONS, WRAP_UP_REASON):
-            raise DeskError(f"a pause needs a reason: one of {', '.join(PAUSE_REASONS)}")
-        headers = {"Interface": agent.ring, "Paused": "true" if paused else "false"}
-        if paused and reason:
-            headers["Reason"] = reason
-        try:
-            with self.connect() as ami:
-                ami.action("QueuePause", **headers)
-        except AmiError as exc:
-            raise DeskError(f"Asterisk did not take the change: {exc}") from exc
-        session.add(AgentPresence(agent=agent_id, at=now, state="paused" if paused else "ready",
-                                  reason=reason if paused else None, by=by))

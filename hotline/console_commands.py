@@ -16,7 +16,6 @@ from sqlalchemy import select
 from agi.menu_store import MenuStore
 from console import auth
 from console.app import ConsoleConfig, create_app
-from console.desk import PresenceControl
 from console.live import LiveMonitor
 from db.audit import AuditSeal
 from db.database import make_engine
@@ -28,6 +27,7 @@ from ivr.agents import load_agents
 from ivr.graph import node_words
 from pbx import config as asterisk_config
 from pbx.ami import Ami
+from pbx.presence import PresenceControl
 from runtime.settings import LOOPBACK, Settings
 from services.records import NUMBER_SECRET_FILE, recordings_cipher
 

@@ -67,6 +67,9 @@ class RoutingSettings(_Strict):
         "After this wait, agents who do not speak the caller's language are tried too."))
     wrapup_s: int = Field(10, ge=0, le=300, description="Rest after each call.")
     ring_s: int = Field(15, ge=5, le=60, description="How long one agent rings.")
+    wrap_up_limit_s: int = Field(120, ge=0, le=1800, description=(
+        "Agents at the console desk are offered no call after one ends until they save its "
+        "wrap-up, or at most this long; 0: not held for wrap-up."))
     periodic_announce_s: int = Field(45, ge=0, le=600, description=(
         "How often waiting callers hear line.queue_wait.periodic_prompt (0: never)."))
 

@@ -39,8 +39,10 @@ from ivr.ports import Clock, SystemClock
 from pbx import config
 from pbx.ami import Ami
 from pbx.call_events import AmiCollector
+from pbx.presence import PresenceControl
 from runtime.settings import LOOPBACK, Settings
 from services.dialler import CallbackDialler, ami_originate
+from services.wrap_up_gate import WrapUpGate
 
 log = logging.getLogger(__name__)
 
@@ -86,9 +88,13 @@ class Recorder:
         agents, problems = load_agents(settings.agents_file)
         for problem in problems:
             log.error("agents: %s (callbacks go to the widest pool)", problem.render())
+        self.clock = clock or SystemClock()
         self.dialler = CallbackDialler(self.engine, store.current,
                                        list(agents.agents) if agents else [],
-                                       ami_originate(connect), clock or SystemClock())
+                                       ami_originate(connect), self.clock)
+        self.wrap_up_gate = WrapUpGate(
+            self.engine, PresenceControl(connect, list(agents.agents) if agents else []),
+            agents.routing.wrap_up_limit_s if agents else 0)
         self.registrar = Registrar(self.engine, settings.recordings_dir,
                                    lambda: retention_policy(store.current()),
                                    recordings_cipher(settings))
@@ -132,11 +138,21 @@ class Recorder:
         if report.error is None and time.monotonic() >= self._next_dial:
             self._next_dial = time.monotonic() + DIAL_EVERY_S
             self.dial_once()
+        if report.error is None:
+            self.gate_once()
         if report.error is None and self.outbox is not None:
             self.send_once()
         if report.error is None and time.monotonic() >= self._next_register:
             self._next_register = time.monotonic() + REGISTER_EVERY_S
             self.register_once()
+
+    def gate_once(self) -> None:
+        """Hold desk agents whose call just ended until its wrap-up is saved."""
+        try:
+            self.wrap_up_gate.step(self.clock.now())
+        except SQLAlchemyError as exc:
+            log.warning("wrap-up gate waits for the database: %s",
+                        str(exc).splitlines()[0][:200])
 
     def register_once(self) -> None:
         """Store and register the recordings of calls that have ended."""

@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 
 from console import auth
 from console.app import ConsoleConfig, create_app
-from console.desk import PresenceControl
 from db.models import (
     Account,
     AgentOffer,
@@ -35,6 +34,8 @@ from db.models import (
 from db.records import apply_event
 from ivr.agents import Agent
 from pbx.call_events import spool_event
+from pbx.presence import PresenceControl
+from services.wrap_up_gate import WrapUpGate
 
 START = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
 PASSWORD = "correct horse battery"
@@ -59,6 +60,10 @@ class FakeAmi:
         assert name == "QueuePause", name
         self.actions.append((name, headers))
         return {"Response": "Success"}
+
+
+def presence(ami: FakeAmi) -> PresenceControl:
+    return PresenceControl(lambda: ami, AGENTS)  # type: ignore[arg-type, return-value]
 
 
 class Clock:
@@ -115,7 +120,7 @@ def desk(engine: Engine) -> dict[str, Any]:
     clock = Clock()
     app = create_app(ConsoleConfig(
         engine=engine, recordings_dir=Path("/nonexistent"),
-        now=clock, presence=PresenceControl(lambda: ami, AGENTS),  # type: ignore[arg-type, return-value]
+        now=clock, presence=presence(ami),
         agent_ids=tuple(a.id for a in AGENTS),
         node_words={"main.menu": "主菜单", "loans.menu": "贷款业务"},
         dialects={"hak": "客家话"}, pop_every_s=0.05, stream_for_s=0.3))
@@ -290,3 +295,50 @@ def test_asterisk_queue_events_become_the_agents_offers(engine: Engine) -> None:
         offers = [(o.agent, o.status) for o in session.scalars(
             select(AgentOffer).order_by(AgentOffer.id))]
     assert offers == [("cards-cmn-1", "missed"), ("cards-yue-1", "completed")]
+
+
+def _completed(engine: Engine, event_id: str, call_id: str, agent: str,
+               at: datetime) -> None:
+    with Session(engine) as session, session.begin():
+        if session.scalar(select(Call).where(Call.call_id == call_id)) is None:
+            session.add(Call(call_id=call_id, started_at=at - timedelta(minutes=3)))
+            session.flush()
+        session.add(AgentOffer(event_id=event_id, call_id=call_id, agent=agent, queue="q",
+                               offered_at=at - timedelta(minutes=2), status="completed",
+                               answered_at=at - timedelta(minutes=2), completed_at=at))
+
+
+def test_a_desk_agent_is_held_until_the_wrap_up_is_saved(desk: dict[str, Any]) -> None:
+    engine, ami = desk["engine"], desk["ami"]
+    gate = WrapUpGate(engine, presence(ami), limit_s=120)
+    ended = START + timedelta(minutes=10)
+    _completed(engine, "g1", "now-1", "cards-cmn-1", ended)
+    gate.step(ended + timedelta(seconds=1))
+    gate.step(ended + timedelta(seconds=2))  # held once, not again
+    assert ami.actions == [("QueuePause", {"Interface": "PJSIP/1001", "Paused": "true",
+                                           "Reason": "wrap-up"})]
+    li = signed_in(desk, "li")
+    desk["clock"].at = ended + timedelta(seconds=30)
+    li.post("/desk/wrapup", data={"csrf": csrf_of(li), "call_id": "now-1",
+                                  "disposition": "resolved"})
+    gate.step(ended + timedelta(seconds=31))
+    assert ami.actions[-1] == ("QueuePause", {"Interface": "PJSIP/1001", "Paused": "false"})
+    gate.step(ended + timedelta(seconds=32))
+    assert len(ami.actions) == 2  # wrapped up: never held again for that call
+
+
+def test_the_hold_ends_when_its_time_runs_out_and_a_break_is_kept(
+        desk: dict[str, Any]) -> None:
+    engine, ami = desk["engine"], desk["ami"]
+    gate = WrapUpGate(engine, presence(ami), limit_s=120)
+    ended = START + timedelta(minutes=10)
+    _completed(engine, "g1", "now-1", "cards-cmn-1", ended)
+    _completed(engine, "g2", "other-1", "cards-yue-1", ended)
+    gate.step(ended)
+    chan = signed_in(desk, "chan")
+    desk["clock"].at = ended + timedelta(seconds=5)
+    chan.post("/desk/presence", data={"csrf": csrf_of(chan), "state": "paused",
+                                      "reason": "break"})
+    gate.step(ended + timedelta(seconds=121))
+    unpaused = [h["Interface"] for _, h in ami.actions if h["Paused"] == "false"]
+    assert unpaused == ["PJSIP/1001"]  # cards-yue-1 chose a break: it stays
