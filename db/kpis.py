@@ -15,6 +15,8 @@
   deadline ÷ those whose deadline has passed or that were replied to.
 - messages answered in time: callers' messages (follow-ups) left in the period done within
   their deadline (24 h) ÷ those done or past their deadline.
+- agents (desk presence log): ready time, paused time by reason, talk time, and occupancy =
+  talk time ÷ ready time.
 - satisfaction: surveys scoring 4 or 5 ÷ surveys, against the goal (90 %), also per day
   (local time), queue and agent.
 """
@@ -33,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from db.follow_ups import late
 from db.models import Call, Callback, CallbackStatus, Complaint, FollowUp, QueueLeg, Survey
+from db.occupancy import AgentTime, agent_times
 
 SATISFIED_SCORE = 4
 
@@ -82,6 +85,7 @@ class Kpis:
     satisfaction_by_day: dict[str, Satisfaction] = field(default_factory=dict)
     satisfaction_by_queue: dict[str, Satisfaction] = field(default_factory=dict)
     satisfaction_by_agent: dict[str, Satisfaction] = field(default_factory=dict)
+    agents: dict[str, AgentTime] = field(default_factory=dict)  # from the presence log
 
     @property
     def containment(self) -> float | None:
@@ -191,6 +195,7 @@ def compute(session: Session, since: datetime, until: datetime, now: datetime,
             kpis.follow_ups_counted += 1
             kpis.follow_ups_in_time += not late(follow_up, now)
     _satisfaction(session, kpis)
+    kpis.agents = agent_times(session, since, until, now)
     return kpis
 
 

@@ -12,7 +12,7 @@ from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
 from db.database import make_engine, masked_url, sessions
-from db.kpis import Kpis, KpiSettings, compute, percent
+from db.kpis import Kpis, KpiSettings, compute, percent, seconds
 from hotline.output import DataTable
 from runtime.settings import Settings
 from services.charts import draw_charts
@@ -62,6 +62,7 @@ def report_command(
         table.add_row(measure, value)
     console.print(table)
     _satisfaction_tables(kpis)
+    _agent_table(kpis)
     if csv_file is not None:
         write_csv(kpis, csv_file)
         console.print(f"figures written to {csv_file}")
@@ -86,6 +87,21 @@ def _satisfaction_tables(kpis: Kpis) -> None:
         console.print(table)
 
 
+def _agent_table(kpis: Kpis) -> None:
+    if not kpis.agents:
+        return
+    table = DataTable("agent", "ready", "paused", "talk", "occupancy",
+                      title="agents (desk presence)")
+    for agent, spent in sorted(kpis.agents.items()):
+        table.add_row(agent, seconds(spent.ready_s), _pauses(spent.paused_s),
+                      seconds(spent.talk_s), percent(spent.occupancy))
+    console.print(table)
+
+
+def _pauses(paused: dict[str, float]) -> str:
+    return ", ".join(f"{reason} {seconds(s)}" for reason, s in sorted(paused.items())) or "-"
+
+
 def write_csv(kpis: Kpis, path: Path) -> None:
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
@@ -97,4 +113,8 @@ def write_csv(kpis: Kpis, path: Path) -> None:
             for name, group in sorted(groups.items()):
                 writer.writerow([f"satisfaction {dimension} {name}",
                                  f"{percent(group.rate)} ({group.surveys} surveys)"])
+        for agent, spent in sorted(kpis.agents.items()):
+            writer.writerow([f"occupancy agent {agent}",
+                             f"{percent(spent.occupancy)} (ready {seconds(spent.ready_s)}, "
+                             f"paused {_pauses(spent.paused_s)}, talk {seconds(spent.talk_s)})"])
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from console import auth
 from console.app import ConsoleConfig, create_app
+from db.kpis import compute
 from db.models import (
     Account,
     AgentOffer,
@@ -342,3 +343,28 @@ def test_the_hold_ends_when_its_time_runs_out_and_a_break_is_kept(
     gate.step(ended + timedelta(seconds=121))
     unpaused = [h["Interface"] for _, h in ami.actions if h["Paused"] == "false"]
     assert unpaused == ["PJSIP/1001"]  # cards-yue-1 chose a break: it stays
+
+
+def test_occupancy_comes_from_the_presence_log_and_talk_time(engine: Engine) -> None:
+    day = datetime(2026, 11, 23, 0, 0, tzinfo=UTC)
+    with Session(engine) as session, session.begin():
+        session.add(Call(call_id="t1", started_at=day + timedelta(hours=1)))
+        session.flush()
+        session.add_all([
+            # In force from the day before: ready from the start of the period.
+            AgentPresence(agent="a1", at=day - timedelta(hours=2), state="ready", by="a"),
+            AgentPresence(agent="a1", at=day + timedelta(hours=2), state="paused",
+                          reason="break", by="a"),
+            AgentPresence(agent="a1", at=day + timedelta(hours=2, minutes=15), state="ready",
+                          by="a"),
+            AgentPresence(agent="a1", at=day + timedelta(hours=4), state="paused",
+                          reason="training", by="a"),
+            QueueLeg(call_id="t1", queue="q", joined_at=day + timedelta(hours=1),
+                     agent="a1", talk_s=3600, result="answered"),
+        ])
+    with Session(engine) as session:
+        kpis = compute(session, day, day + timedelta(hours=5), day + timedelta(days=1))
+    spent = kpis.agents["a1"]
+    assert spent.ready_s == (2 * 60 + 105) * 60  # 0:00-2:00 and 2:15-4:00
+    assert spent.paused_s == {"break": 15 * 60, "training": 60 * 60}
+    assert spent.occupancy == pytest.approx(3600 / ((2 * 60 + 105) * 60))
