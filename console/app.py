@@ -41,6 +41,7 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from console import auth
 from console.desk import DeskError, current_offer, offer_of, screen_pop
+from console.desk_actions import COMPLAINT_CATEGORIES, book_callback, file_complaint
 from console.live import MODES, LiveMonitor, MonitorError, MonitorUnavailable, live_calls
 from console.qa import Checklist, load_checklist
 from console.throttle import Busy, SignInThrottle
@@ -65,6 +66,8 @@ from db.models import (
     SpeechResult,
 )
 from db.privacy import mask_number, number_key
+from ivr.menu_schema import LineSettings
+from ivr.ports import TicketIssuer
 from pbx.presence import PAUSE_REASONS, PresenceControl, PresenceError, presence_of
 
 log = logging.getLogger(__name__)
@@ -104,6 +107,8 @@ class ConsoleConfig:
     node_words: Mapping[str, str] = field(default_factory=dict)
     dialects: Mapping[str, str] = field(default_factory=dict)
     dispositions: Dispositions = field(default_factory=load_dispositions)
+    line: LineSettings | None = None  # the calendar callbacks booked at the desk honour
+    tickets: TicketIssuer | None = None  # complaint numbers for tickets opened at the desk
     pop_every_s: float = 0.5  # how often the desk's event stream looks for a change
     stream_for_s: float = 300.0  # then the browser reconnects (and the session is checked)
 
@@ -500,6 +505,7 @@ def create_app(config: ConsoleConfig) -> FastAPI:
         return page(request, "desk.html", viewer, agent_id=agent_id,
                     state=desk_state(session, agent_id), reasons=PAUSE_REASONS,
                     dispositions=config.dispositions.dispositions,
+                    categories=COMPLAINT_CATEGORIES,
                     presence_on=config.presence is not None)
 
     @app.get("/desk/state")
@@ -567,6 +573,31 @@ def create_app(config: ConsoleConfig) -> FastAPI:
                          notes=notes, arrears_reason=arrears_reason,
                          follow_up=bool(follow_up), promise_amount=promise_amount,
                          promise_date=promise_date, now=config.now())
+        except DeskError as exc:
+            raise HTTPException(400, str(exc)) from exc
+        return RedirectResponse("/desk", status_code=303)
+
+    @app.post("/desk/callback")
+    def desk_callback(session: DB, viewer: Who, csrf: Annotated[str, Form()],
+                      call_id: Annotated[str, Form()],
+                      number: Annotated[str, Form()]) -> Response:
+        check_csrf(viewer, csrf)
+        try:
+            offer = offer_of(session, agent_of(viewer), call_id)
+            book_callback(session, offer, config.line, number, config.now())
+        except DeskError as exc:
+            raise HTTPException(400, str(exc)) from exc
+        return RedirectResponse("/desk", status_code=303)
+
+    @app.post("/desk/complaint")
+    def desk_complaint(session: DB, viewer: Who, csrf: Annotated[str, Form()],
+                       call_id: Annotated[str, Form()], category: Annotated[str, Form()],
+                       description: Annotated[str, Form()]) -> Response:
+        check_csrf(viewer, csrf)
+        try:
+            offer = offer_of(session, agent_of(viewer), call_id)
+            file_complaint(session, offer, config.tickets, category, description,
+                           config.now().astimezone(local))
         except DeskError as exc:
             raise HTTPException(400, str(exc)) from exc
         return RedirectResponse("/desk", status_code=303)

@@ -21,6 +21,7 @@ from db.audit import AuditSeal
 from db.database import make_engine
 from db.models import ConsoleUser
 from db.privacy import load_number_secret
+from db.tickets import FileTicketIssuer
 from hotline.complaint_commands import cli_session
 from hotline.output import plain
 from ivr.agents import load_agents
@@ -66,7 +67,9 @@ def console_config(settings: Settings) -> ConsoleConfig:
                          agent_ids=tuple(agent.id for agent in known),
                          node_words=node_words(menus) if menus else {},
                          dialects={tag: d.name for tag, d in menus.line.dialects.items()}
-                         if menus else {})
+                         if menus else {},
+                         line=menus.line if menus else None,
+                         tickets=FileTicketIssuer(settings.tickets_dir))
 
 
 LOCAL_NAMES = ("127.0.0.1", "localhost")

@@ -82,7 +82,10 @@
     ]) if (part) pop.append(part);
     const ended = call.state === "answered" || call.state === "completed";
     wrap.hidden = !ended;
-    if (ended) document.getElementById("wrap-call").value = call.call_id;
+    if (ended) {
+      document.getElementById("wrap-call").value = call.call_id;
+      for (const input of document.querySelectorAll(".action-call")) input.value = call.call_id;
+    }
   }
 
   render(JSON.parse(document.getElementById("desk-state").textContent));

@@ -33,7 +33,9 @@ from db.models import (
     WrapUp,
 )
 from db.records import apply_event
+from db.tickets import FileTicketIssuer
 from ivr.agents import Agent
+from ivr.menu_loader import MenuSet
 from pbx.call_events import spool_event
 from pbx.presence import PresenceControl
 from services.wrap_up_gate import WrapUpGate
@@ -368,3 +370,40 @@ def test_occupancy_comes_from_the_presence_log_and_talk_time(engine: Engine) -> 
     assert spent.ready_s == (2 * 60 + 105) * 60  # 0:00-2:00 and 2:15-4:00
     assert spent.paused_s == {"break": 15 * 60, "training": 60 * 60}
     assert spent.occupancy == pytest.approx(3600 / ((2 * 60 + 105) * 60))
+
+
+def test_the_agent_books_a_callback_and_opens_a_complaint_for_their_caller(
+        desk: dict[str, Any], tmp_path: Path, menus: MenuSet) -> None:
+    config = desk["app"].state.config
+    config.line = menus.line
+    config.tickets = FileTicketIssuer(tmp_path / "tickets")
+    with Session(desk["engine"]) as session, session.begin():
+        offer = session.scalar(select(AgentOffer).where(AgentOffer.event_id == "o1"))
+        assert offer is not None
+        offer.status = "answered"
+    li = signed_in(desk, "li")
+    token = csrf_of(li)
+    # Saturday 2026-11-21 22:30 local: quiet hours, so the next morning's opening.
+    desk["clock"].at = datetime(2026, 11, 21, 14, 30, tzinfo=UTC)
+    bad = li.post("/desk/callback", data={"csrf": token, "call_id": "now-1",
+                                          "number": "12345"})
+    assert bad.status_code == 400 and "Chinese mobile" in bad.text
+    assert li.post("/desk/callback", data={"csrf": token, "call_id": "now-1",
+                                           "number": "138 0000 0009"},
+                   follow_redirects=False).status_code == 303
+    assert li.post("/desk/complaint", data={
+        "csrf": token, "call_id": "now-1", "category": "complaint-fees",
+        "description": "annual fee charged twice"}, follow_redirects=False).status_code == 303
+    # Not for someone else's call.
+    chan = signed_in(desk, "chan")
+    refused = chan.post("/desk/callback", data={"csrf": csrf_of(chan), "call_id": "now-1",
+                                                "number": "13800000009"})
+    assert refused.status_code == 400
+    with Session(desk["engine"]) as session:
+        callback = session.scalar(select(Callback).where(Callback.call_id == "now-1"))
+        assert callback is not None and callback.number == "13800000009"
+        assert callback.not_before == datetime(2026, 11, 22, 1, 0, tzinfo=UTC)  # 09:00 Sun
+        complaint = session.scalar(select(Complaint).where(Complaint.call_id == "now-1"))
+        assert complaint is not None and complaint.ticket.startswith("261121")
+        assert complaint.reply_due - complaint.opened_at == timedelta(hours=48)
+        assert complaint.transcript == "annual fee charged twice"
