@@ -60,9 +60,10 @@ CALLER_WAIT_S: Final = "CALLER_WAIT_S"
 CALLER_KEYS: Final = "CALLER_KEYS"
 CALLER_STAY_S: Final = "CALLER_STAY_S"
 CALLER_RECORD: Final = "CALLER_RECORD"
+CALLER_TALK: Final = "CALLER_TALK"
 
 SCRIPTED_CALLER: Final = (CALLER_STEPS, CALLER_SOUNDS, CALLER_WAIT_S, CALLER_KEYS,
-                          CALLER_STAY_S, CALLER_RECORD)
+                          CALLER_STAY_S, CALLER_RECORD, CALLER_TALK)
 
 # Live monitoring ([hotline-supervisor]), set by the console (console.live).
 SPY_ON: Final = "SPY_ON"  # the agent's interface the supervisor's phone listens to

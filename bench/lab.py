@@ -57,7 +57,7 @@ def bench_settings(runtime_dir: Path, agents_file: Path, database_url: str) -> S
     return Settings.from_env().with_changes(
         runtime_dir=runtime_dir, agents_path=agents_file,
         models_file=SPEECH_LINE / "models.yaml", database_url_setting=database_url,
-        agi_port=free_port(), ami_port=free_port(), sip_port=free_port(),
+        agi_port=free_port(), ami_port=free_port(), sip_port=free_port(), webrtc_port=free_port(),
         speech_port=free_port(), audiosocket_port=free_port(), recorder_port=free_port(),
         console_port=free_port(), rtp_start=32000, rtp_end=32999,
         dialplan_overlay=SIMULATED_PEERS)

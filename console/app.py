@@ -109,8 +109,19 @@ class ConsoleConfig:
     dispositions: Dispositions = field(default_factory=load_dispositions)
     line: LineSettings | None = None  # the calendar callbacks booked at the desk honour
     tickets: TicketIssuer | None = None  # complaint numbers for tickets opened at the desk
+    phones: Mapping[str, BrowserPhone] = field(default_factory=dict)  # agent id -> phone
     pop_every_s: float = 0.5  # how often the desk's event stream looks for a change
     stream_for_s: float = 300.0  # then the browser reconnects (and the session is checked)
+
+
+@dataclass(frozen=True)
+class BrowserPhone:
+    """What the desk's WebRTC phone needs to register as the agent's extension: handed only
+    to that agent's own page."""
+
+    websocket: str  # ws://127.0.0.1:<port>/ws, Asterisk's loopback HTTP server
+    uri: str  # sip:<extension>@127.0.0.1
+    password: str = field(repr=False)
 
 
 class LoginRequired(Exception):
@@ -145,6 +156,9 @@ def create_app(config: ConsoleConfig) -> FastAPI:
     recordings_root = config.recordings_dir.resolve()
 
     app.state.config = config
+    # The browser phones' WebSocket (Asterisk's, on another port) is the only other place
+    # a page may connect to.
+    phone_sockets = "".join(sorted({f" {p.websocket}" for p in config.phones.values()}))
     app.mount("/static", StaticFiles(directory=Path(__file__).with_name("static")),
               name="static")
     if config.trusted_hosts:
@@ -179,7 +193,8 @@ def create_app(config: ConsoleConfig) -> FastAPI:
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "no-referrer"
         response.headers["Content-Security-Policy"] = (
-            "default-src 'self'; img-src 'self' data:; media-src 'self'; "
+            "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
+            f"connect-src 'self'{phone_sockets}; "
             "style-src 'self' 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
         response.headers.setdefault("Cache-Control", "no-store")
         return response
@@ -502,7 +517,10 @@ def create_app(config: ConsoleConfig) -> FastAPI:
     @app.get("/desk", response_class=HTMLResponse)
     def desk(request: Request, session: DB, viewer: Who) -> HTMLResponse:
         agent_id = agent_of(viewer)
+        phone = config.phones.get(agent_id)
         return page(request, "desk.html", viewer, agent_id=agent_id,
+                    phone={"ws": phone.websocket, "uri": phone.uri,
+                           "password": phone.password} if phone else None,
                     state=desk_state(session, agent_id), reasons=PAUSE_REASONS,
                     dispositions=config.dispositions.dispositions,
                     categories=COMPLAINT_CATEGORIES,

@@ -17,6 +17,7 @@
   their deadline (24 h) ÷ those done or past their deadline.
 - agents (desk presence log): ready time, paused time by reason, talk time, and occupancy =
   talk time ÷ ready time.
+- wrap-ups by disposition: what agents recorded after their calls (console/dispositions.yaml).
 - satisfaction: surveys scoring 4 or 5 ÷ surveys, against the goal (90 %), also per day
   (local time), queue and agent.
 """
@@ -34,7 +35,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.follow_ups import late
-from db.models import Call, Callback, CallbackStatus, Complaint, FollowUp, QueueLeg, Survey
+from db.models import (
+    Call,
+    Callback,
+    CallbackStatus,
+    Complaint,
+    FollowUp,
+    QueueLeg,
+    Survey,
+    WrapUp,
+)
 from db.occupancy import AgentTime, agent_times
 
 SATISFIED_SCORE = 4
@@ -86,6 +96,7 @@ class Kpis:
     satisfaction_by_queue: dict[str, Satisfaction] = field(default_factory=dict)
     satisfaction_by_agent: dict[str, Satisfaction] = field(default_factory=dict)
     agents: dict[str, AgentTime] = field(default_factory=dict)  # from the presence log
+    dispositions: Counter[str] = field(default_factory=Counter)  # agents' wrap-ups
 
     @property
     def containment(self) -> float | None:
@@ -149,6 +160,8 @@ class Kpis:
             ("messages answered within deadline",
              f"{percent(self.follow_ups_on_time)} ({self.follow_ups_in_time}/"
              f"{self.follow_ups_counted})"),
+            ("wrap-ups by disposition",
+             ", ".join(f"{d}: {n}" for d, n in sorted(self.dispositions.items())) or "-"),
             ("satisfaction", f"{percent(self.satisfaction.rate)} (goal "
                              f"{percent(s.satisfaction_goal)}, {self.satisfaction.surveys} "
                              "surveys)"),
@@ -196,6 +209,8 @@ def compute(session: Session, since: datetime, until: datetime, now: datetime,
             kpis.follow_ups_in_time += not late(follow_up, now)
     _satisfaction(session, kpis)
     kpis.agents = agent_times(session, since, until, now)
+    kpis.dispositions = Counter(session.scalars(select(WrapUp.disposition).where(
+        WrapUp.at >= since, WrapUp.at < until)))
     return kpis
 
 

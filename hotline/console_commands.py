@@ -15,8 +15,9 @@ from sqlalchemy import select
 
 from agi.menu_store import MenuStore
 from console import auth
-from console.app import ConsoleConfig, create_app
+from console.app import BrowserPhone, ConsoleConfig, create_app
 from console.live import LiveMonitor
+from console.phone_build import BUNDLE, PhoneBuildError, build_phone, bundle_is_current
 from db.audit import AuditSeal
 from db.database import make_engine
 from db.models import ConsoleUser
@@ -24,7 +25,7 @@ from db.privacy import load_number_secret
 from db.tickets import FileTicketIssuer
 from hotline.complaint_commands import cli_session
 from hotline.output import plain
-from ivr.agents import load_agents
+from ivr.agents import Agent, load_agents
 from ivr.graph import node_words
 from pbx import config as asterisk_config
 from pbx.ami import Ami
@@ -69,7 +70,17 @@ def console_config(settings: Settings) -> ConsoleConfig:
                          dialects={tag: d.name for tag, d in menus.line.dialects.items()}
                          if menus else {},
                          line=menus.line if menus else None,
+                         phones=browser_phones(settings, known),
                          tickets=FileTicketIssuer(settings.tickets_dir))
+
+
+def browser_phones(settings: Settings, agents: list[Agent]) -> dict[str, BrowserPhone]:
+    """The desk's WebRTC phone of each agent whose `phone` is browser."""
+    return {agent.id: BrowserPhone(websocket=f"ws://{LOOPBACK}:{settings.webrtc_port}/ws",
+                                   uri=f"sip:{agent.extension}@{LOOPBACK}",
+                                   password=asterisk_config.sip_password(settings,
+                                                                         agent.extension))
+            for agent in agents if agent.phone == "browser"}
 
 
 LOCAL_NAMES = ("127.0.0.1", "localhost")
@@ -161,3 +172,21 @@ def install_browser() -> None:
         out.print("[red]error:[/red] chromium could not be installed")
         raise typer.Exit(1)
     out.print(f"browser: {found}")
+
+
+@console_app.command("install-phone")
+def install_phone() -> None:
+    """Build the agent desk's browser phone (JsSIP from npm, pinned) into console/static."""
+    if bundle_is_current():
+        out.print(f"browser phone: {BUNDLE} (current)")
+        return
+    if shutil.which("npm") is None:
+        from pbx.provision import apt_install
+
+        apt_install("--no-install-recommends", "npm")
+    try:
+        built = build_phone()
+    except PhoneBuildError as exc:
+        out.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from exc
+    out.print(f"browser phone: {built}")

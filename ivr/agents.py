@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -53,6 +53,9 @@ class Agent(_Strict):
         "Asterisk interface to ring (default PJSIP/<extension>)."))
     state_interface: str | None = Field(None, description=(
         "Device whose state says the agent is busy (default: the interface)."))
+    phone: Literal["desk", "browser"] = Field("desk", description=(
+        "desk: a SIP phone on the loopback transport; browser: the console desk's WebRTC "
+        "phone (SIP over WebSocket, DTLS-SRTP)."))
 
     @property
     def ring(self) -> str:

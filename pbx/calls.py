@@ -34,6 +34,7 @@ class CallerScript:
     caller_number: str = "13800000000"
     variables: tuple[str, ...] = ()  # extra NAME=value for the hotline leg (inherited)
     record_to: str = ""  # file stem: the caller leg records what it hears (audio tests)
+    talk: str = ""  # a sound (absolute stem) the caller keeps saying after the steps
 
     def channel_variables(self) -> list[str]:
         steps = "_".join(f"{wait:.2f}:{keys}" for wait, keys in self.steps)
@@ -43,6 +44,7 @@ class CallerScript:
                 f"{variables.CALLER_STEPS}={steps}",
                 f"{variables.CALLER_RECORD}={self.record_to}",
                 f"{variables.CALLER_SOUNDS}={self.sounds_dir}",
+                f"{variables.CALLER_TALK}={self.talk}",
                 *(f"__{v}" for v in self.variables)]
 
 

@@ -74,11 +74,16 @@ def sip_endpoints_conf(settings: Settings, agents: AgentsFile) -> str:
     accounts = [(CALLER_ENDPOINT, "hotline-inbound", "softphone: any number reaches the IVR")]
     accounts += [(agent.extension, "hotline-agent-phone", f"agent {agent.id}")
                  for agent in agents.agents]
+    browsers = {agent.extension for agent in agents.agents if agent.phone == "browser"}
     for user, context, what in accounts:
         digest = hashlib.md5(f"{user}:{SIP_REALM}:{sip_password(settings, user)}".encode(),
                              usedforsecurity=False).hexdigest()
+        # The desk's browser phone: SIP over the WebSocket transport, media with ICE and
+        # DTLS-SRTP (webrtc = yes), a certificate Asterisk makes itself.
+        webrtc = ["transport = transport-ws", "webrtc = yes", "dtls_auto_generate_cert = yes"] \
+            if user in browsers else []
         lines += [f"; {what}", f"[{user}](hotline-phone)", f"context = {context}",
-                  f"auth = {user}-auth", f"aors = {user}", "",
+                  f"auth = {user}-auth", f"aors = {user}", *webrtc, "",
                   f"[{user}-auth]", "type = auth", "auth_type = md5", f"username = {user}",
                   f"realm = {SIP_REALM}", f"md5_cred = {digest}", "",
                   f"[{user}]", "type = aor", "max_contacts = 1", "remove_existing = yes", ""]
@@ -107,6 +112,7 @@ def render(settings: Settings, installation: AsteriskInstallation) -> Path:
         "ami_port": str(settings.ami_port),
         "ami_secret": ami_secret(settings),
         "sip_port": str(settings.sip_port),
+        "webrtc_port": str(settings.webrtc_port),
         "rtp_start": str(settings.rtp_start),
         "rtp_end": str(settings.rtp_end),
         "agi_url": settings.agi_url,

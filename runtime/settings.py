@@ -22,6 +22,8 @@ HOTLINE_ENCRYPT_RECORDINGS  1: compliance recordings are stored encrypted (AES-2
 HOTLINE_SMS_GATEWAY_URL  the HTTP SMS gateway the outbox posts to ({"to", "text"} JSON);
                       unset: confirmations wait in the outbox, nothing is sent
 HOTLINE_CONSOLE_PORT  the supervisor console's loopback port
+HOTLINE_WEBRTC_PORT   Asterisk's loopback HTTP port for SIP over WebSocket (the desk's
+                      browser phone: ws://127.0.0.1:<port>/ws)
 HOTLINE_AGI_PORT, HOTLINE_AMI_PORT, HOTLINE_SIP_PORT, HOTLINE_RTP_START  loopback ports
 HOTLINE_ROUTES_OVERLAY  "module:attribute" of extra AGI routes (the tests' overlay; unset)
 HOTLINE_DIALPLAN_OVERLAY  folder of extra dialplan files (the tests' far ends; unset)
@@ -77,6 +79,7 @@ class Settings:
     audiosocket_port: int = 4575
     recorder_port: int = 4576
     console_port: int = 8470
+    webrtc_port: int = 8088
     encrypt_recordings: bool = False
     sms_gateway_url: str | None = None  # None: the outbox keeps its messages
     agi_host: str = LOOPBACK
@@ -119,6 +122,7 @@ class Settings:
             audiosocket_port=_port(env, "HOTLINE_AUDIOSOCKET_PORT", cls.audiosocket_port),
             recorder_port=_port(env, "HOTLINE_RECORDER_PORT", cls.recorder_port),
             console_port=_port(env, "HOTLINE_CONSOLE_PORT", cls.console_port),
+            webrtc_port=_port(env, "HOTLINE_WEBRTC_PORT", cls.webrtc_port),
             encrypt_recordings=env.get("HOTLINE_ENCRYPT_RECORDINGS", "") in ("1", "yes", "true"),
             sms_gateway_url=env.get("HOTLINE_SMS_GATEWAY_URL") or None,
             agi_port=_port(env, "HOTLINE_AGI_PORT", cls.agi_port),
@@ -145,6 +149,7 @@ class Settings:
             "HOTLINE_AUDIOSOCKET_PORT": self.audiosocket_port,
             "HOTLINE_RECORDER_PORT": self.recorder_port,
             "HOTLINE_CONSOLE_PORT": self.console_port,
+            "HOTLINE_WEBRTC_PORT": self.webrtc_port,
             "HOTLINE_ENCRYPT_RECORDINGS": "1" if self.encrypt_recordings else "",
             "HOTLINE_SMS_GATEWAY_URL": self.sms_gateway_url or "",
             "HOTLINE_AGI_PORT": self.agi_port, "HOTLINE_AMI_PORT": self.ami_port,

@@ -35,7 +35,8 @@ def isolated_settings(runtime_dir: Path) -> Settings:
     """Free ports, its own runtime folder, and simulated agents that answer calls."""
     return Settings.from_env().with_changes(
         runtime_dir=runtime_dir, agi_port=free_port(), ami_port=free_port(),
-        sip_port=free_port(), rtp_start=31000, rtp_end=31999, agents_path=ROUTING_AGENTS,
+        sip_port=free_port(), webrtc_port=free_port(),
+        rtp_start=31000, rtp_end=31999, agents_path=ROUTING_AGENTS,
         dialplan_overlay=TEST_DIALPLAN)
 
 

@@ -63,6 +63,7 @@ def operator_env(tmp_path: Path) -> dict[str, str]:
     return {**os.environ, "COLUMNS": "200", "HOTLINE_RUNTIME_DIR": str(tmp_path / "var"),
             "HOTLINE_AGI_PORT": str(free_port()), "HOTLINE_AMI_PORT": str(free_port()),
             "HOTLINE_SIP_PORT": str(free_port()), "HOTLINE_RTP_START": "32000",
+            "HOTLINE_WEBRTC_PORT": str(free_port()),
             "HOTLINE_SPEECH_PORT": str(free_port()),
             "HOTLINE_AUDIOSOCKET_PORT": str(free_port())}
 
