@@ -146,5 +146,8 @@ def test_everything_binds_to_loopback() -> None:
     assert "bindaddr = 127.0.0.1" in conf["manager.conf"]
     assert "bind = 127.0.0.1:" in conf["pjsip.conf"]
     assert "bindaddr = 127.0.0.1" in conf["rtp.conf"]
-    assert "enabled = no" in conf["http.conf"]
+    # Asterisk's HTTP server only carries the browser phone's WebSocket, on loopback.
+    assert "bindaddr = 127.0.0.1" in conf["http.conf"]
+    assert "enablestatic = no" in conf["http.conf"] and "enable_status = no" in conf["http.conf"]
+    assert all(line.strip() != "webenabled = yes" for line in conf["manager.conf"].splitlines())
     assert Settings.from_env().agi_host == "127.0.0.1"
