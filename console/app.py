@@ -69,6 +69,7 @@ from db.privacy import mask_number, number_key
 from ivr.menu_schema import LineSettings
 from ivr.ports import TicketIssuer
 from pbx.presence import PAUSE_REASONS, PresenceControl, PresenceError, presence_of
+from pbx.transfer import CallTransfer, TransferError
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +111,7 @@ class ConsoleConfig:
     line: LineSettings | None = None  # the calendar callbacks booked at the desk honour
     tickets: TicketIssuer | None = None  # complaint numbers for tickets opened at the desk
     phones: Mapping[str, BrowserPhone] = field(default_factory=dict)  # agent id -> phone
+    transfer: CallTransfer | None = None  # None: no transfers (the console has no Asterisk)
     pop_every_s: float = 0.5  # how often the desk's event stream looks for a change
     stream_for_s: float = 300.0  # then the browser reconnects (and the session is checked)
 
@@ -524,6 +526,7 @@ def create_app(config: ConsoleConfig) -> FastAPI:
                     state=desk_state(session, agent_id), reasons=PAUSE_REASONS,
                     dispositions=config.dispositions.dispositions,
                     categories=COMPLAINT_CATEGORIES,
+                    transfer_to=sorted(config.transfer.services) if config.transfer else [],
                     presence_on=config.presence is not None)
 
     @app.get("/desk/state")
@@ -605,6 +608,26 @@ def create_app(config: ConsoleConfig) -> FastAPI:
             book_callback(session, offer, config.line, number, config.now())
         except DeskError as exc:
             raise HTTPException(400, str(exc)) from exc
+        return RedirectResponse("/desk", status_code=303)
+
+    @app.post("/desk/transfer")
+    def desk_transfer(session: DB, viewer: Who, csrf: Annotated[str, Form()],
+                      call_id: Annotated[str, Form()],
+                      queue: Annotated[str, Form()]) -> Response:
+        check_csrf(viewer, csrf)
+        if config.transfer is None:
+            raise HTTPException(503, "transfers need Asterisk (the console runs without it)")
+        try:
+            offer = offer_of(session, agent_of(viewer), call_id)
+            if offer.status != "answered" or not offer.caller_channel:
+                raise DeskError("only a call you are on can be transferred")
+            call = session.scalar(select(Call).where(Call.call_id == offer.call_id))
+            config.transfer.transfer(offer.caller_channel, queue,
+                                     (call.language if call else None) or "cmn")
+        except (DeskError, TransferError) as exc:
+            raise HTTPException(400, str(exc)) from exc
+        audit.record(session, config.now(), viewer.username, "transfer", f"call:{call_id}",
+                     queue)
         return RedirectResponse("/desk", status_code=303)
 
     @app.post("/desk/complaint")

@@ -509,6 +509,7 @@ class AgentOffer(Base):
     call_id: Mapped[str] = mapped_column(CALL_ID, ForeignKey("calls.call_id"), index=True)
     agent: Mapped[str] = mapped_column(String(64), index=True)  # agent id (member name)
     queue: Mapped[str] = mapped_column(String(64))
+    caller_channel: Mapped[str | None] = mapped_column(String(128))  # for a transfer
     offered_at: Mapped[datetime]
     # ringing → answered → completed, or ringing → missed (not answered in time)
     status: Mapped[str] = mapped_column(String(16), default="ringing")

@@ -303,7 +303,8 @@ def _queue_answered(session: Session, call: Call, at: datetime, data: dict[str, 
 def _agent_offered(session: Session, call: Call, at: datetime, data: dict[str, Any],
                    event_id: str) -> None:
     session.add(AgentOffer(event_id=event_id, call_id=call.call_id, agent=str(data["agent"]),
-                           queue=str(data["queue"]), offered_at=at, status="ringing"))
+                           queue=str(data["queue"]), caller_channel=_text(data, "channel"),
+                           offered_at=at, status="ringing"))
     session.flush()
 
 

@@ -25,11 +25,13 @@ from db.privacy import load_number_secret
 from db.tickets import FileTicketIssuer
 from hotline.complaint_commands import cli_session
 from hotline.output import plain
-from ivr.agents import Agent, load_agents
+from ivr.agents import Agent, SkillRouter, load_agents
 from ivr.graph import node_words
+from ivr.outcomes import FALLBACK_QUEUE
 from pbx import config as asterisk_config
 from pbx.ami import Ami
 from pbx.presence import PresenceControl
+from pbx.transfer import CallTransfer
 from runtime.settings import LOOPBACK, Settings
 from services.records import NUMBER_SECRET_FILE, recordings_cipher
 
@@ -71,6 +73,9 @@ def console_config(settings: Settings) -> ConsoleConfig:
                          if menus else {},
                          line=menus.line if menus else None,
                          phones=browser_phones(settings, known),
+                         transfer=CallTransfer(connect, SkillRouter.for_menus(menus, known),
+                                               [q for q in menus.queues
+                                                if q != FALLBACK_QUEUE]) if menus else None,
                          tickets=FileTicketIssuer(settings.tickets_dir))
 
 

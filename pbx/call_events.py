@@ -33,7 +33,8 @@ def spool_event(event: Event, number_secret: bytes) -> tuple[str, str, dict[str,
     if name == "QueueCallerJoin":
         return call_id, "queue-joined", {"queue": queue, "position": event.get("Position")}
     if name == "AgentCalled":  # the agent's phone rings: the desk's screen pop
-        return call_id, "agent-offered", {"queue": queue, "agent": event.get("MemberName")}
+        return call_id, "agent-offered", {"queue": queue, "agent": event.get("MemberName"),
+                                          "channel": event.get("Channel")}
     if name == "AgentRingNoAnswer":
         return call_id, "agent-missed", {"queue": queue, "agent": event.get("MemberName"),
                                          "ring_s": event.get("RingTime")}

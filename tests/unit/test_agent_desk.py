@@ -34,10 +34,11 @@ from db.models import (
 )
 from db.records import apply_event
 from db.tickets import FileTicketIssuer
-from ivr.agents import Agent
+from ivr.agents import Agent, SkillRouter
 from ivr.menu_loader import MenuSet
 from pbx.call_events import spool_event
 from pbx.presence import PresenceControl
+from pbx.transfer import CallTransfer
 from services.wrap_up_gate import WrapUpGate
 
 START = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
@@ -47,7 +48,7 @@ AGENTS = [Agent(id="cards-cmn-1", extension="1001", skills={"cards": 5}),
 
 
 class FakeAmi:
-    """A strict AMI peer: records every action; QueuePause is all the desk may send."""
+    """A strict AMI peer: records every action; only `allowed` actions may be sent."""
 
     def __init__(self) -> None:
         self.actions: list[tuple[str, dict[str, Any]]] = []
@@ -60,9 +61,11 @@ class FakeAmi:
         return None
 
     def action(self, name: str, **headers: Any) -> dict[str, str]:
-        assert name == "QueuePause", name
+        assert name in self.allowed, name
         self.actions.append((name, headers))
         return {"Response": "Success"}
+
+    allowed = ("QueuePause",)
 
 
 def presence(ami: FakeAmi) -> PresenceControl:
@@ -407,3 +410,40 @@ def test_the_agent_books_a_callback_and_opens_a_complaint_for_their_caller(
         assert complaint is not None and complaint.ticket.startswith("261121")
         assert complaint.reply_due - complaint.opened_at == timedelta(hours=48)
         assert complaint.transcript == "annual fee charged twice"
+
+
+
+class TransferAmi(FakeAmi):
+    allowed = ("Setvar", "Redirect")
+
+
+def test_a_transfer_moves_the_callers_channel_to_the_new_queue_with_its_context(
+        desk: dict[str, Any], menus: MenuSet) -> None:
+    ami = TransferAmi()
+    config = desk["app"].state.config
+    config.transfer = CallTransfer(lambda: ami, SkillRouter.for_menus(menus, AGENTS),  # type: ignore[arg-type, return-value]
+                                   ["cards", "collections"])
+    with Session(desk["engine"]) as session, session.begin():
+        offer = session.scalar(select(AgentOffer).where(AgentOffer.event_id == "o1"))
+        assert offer is not None
+        offer.status, offer.caller_channel = "answered", "Local/s@hotline-inbound-0001;2"
+    li = signed_in(desk, "li")
+    token = csrf_of(li)
+    unknown = li.post("/desk/transfer", data={"csrf": token, "call_id": "now-1",
+                                              "queue": "nowhere"})
+    assert unknown.status_code == 400 and ami.actions == []
+    moved = li.post("/desk/transfer", data={"csrf": token, "call_id": "now-1",
+                                            "queue": "collections"}, follow_redirects=False)
+    assert moved.status_code == 303
+    channel = "Local/s@hotline-inbound-0001;2"
+    assert all(h["Channel"] == channel for _, h in ami.actions)
+    set_to = {h["Variable"]: h["Value"] for name, h in ami.actions if name == "Setvar"}
+    assert set_to["IVR_QUEUE"] == "collections-hak" and set_to["IVR_SERVICE"] == "collections"
+    assert set_to["IVR_REASON"] == "transfer"
+    assert "IVR_PATH" not in set_to and "IVR_CUSTOMER" not in set_to  # the context stays
+    assert ami.actions[-1] == ("Redirect", {"Channel": channel, "Context": "hotline-outcome",
+                                            "Exten": "queue", "Priority": "1"})
+    # Another agent cannot move this caller.
+    chan = signed_in(desk, "chan")
+    assert chan.post("/desk/transfer", data={"csrf": csrf_of(chan), "call_id": "now-1",
+                                             "queue": "cards"}).status_code == 400
