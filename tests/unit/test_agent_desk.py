@@ -65,7 +65,7 @@ class FakeAmi:
         self.actions.append((name, headers))
         return {"Response": "Success"}
 
-    allowed = ("QueuePause",)
+    allowed: tuple[str, ...] = ("QueuePause",)
 
 
 def presence(ami: FakeAmi) -> PresenceControl:
