@@ -29,6 +29,7 @@ from ivr.menu_loader import MenuSet
 from ivr.transcripts import TranscriptDirectory, load_transcript
 from pbx.ami import Ami
 from pbx.process import AsteriskInstance
+from pbx.transfer import CallTransfer
 from services.records import Recorder
 from tests.integration.conftest import ROUTING_AGENTS, ServerFactory
 from tests.integration.dialling import agent_answered, dial_cantonese_dispute, dial_transcript
@@ -355,3 +356,33 @@ def test_after_the_agent_hangs_up_the_caller_rates_the_service(
             break
         time.sleep(0.5)
     assert [a["data"]["score"] for a in answers] == [4]  # type: ignore[index]
+
+
+def test_an_agent_transfers_a_caller_who_keeps_what_the_ivr_learned(
+        ami: Ami, start_fastagi: ServerFactory, asterisk: AsteriskInstance, menus: MenuSet,
+        agents: list[Agent]) -> None:
+    """The Cantonese card agent sends the caller to the loans queue from the desk: the
+    caller leaves the first agent for the loans agent, whose screen has the same IVR path,
+    language and intent, and says transfer."""
+    ami.action("Setvar", Variable="AGENT_TALK_S", Value="12")
+    dialling = threading.Thread(target=dial_cantonese_dispute, daemon=True, args=(
+        ami, start_fastagi, asterisk, menus, agents), kwargs={"stay_s": 40})
+    try:
+        with asterisk.ami() as watcher:  # its own connection: the dialler reads the shared one
+            dialling.start()
+            first = watcher.wait_for(lambda e: e.get("UserEvent") == "AgentAnswered", 60)
+            connected = watcher.wait_for(lambda e: e.get("Event") == "AgentConnect"
+                                         and e.get("Uniqueid") == first["Call"], 10)
+            transfer = CallTransfer(asterisk.ami, SkillRouter.for_menus(menus, agents),
+                                    ["loans", "cards"])
+            route = transfer.transfer(connected["Channel"], "loans", "yue")
+            assert route.queue == "loans-yue"
+            second = watcher.wait_for(lambda e: e.get("UserEvent") == "AgentAnswered"
+                                      and e.get("Call") == first["Call"]
+                                      and e.get("Reason") == "transfer", 60)
+    finally:
+        ami.action("Setvar", Variable="AGENT_TALK_S", Value="3")
+        dialling.join(90)
+    assert (first["Agent"], second["Agent"]) == ("2001", "2003")
+    for screen in ("Path", "Language", "Intent", "Customer", "Verified"):
+        assert second[screen] == first[screen], screen
