@@ -64,6 +64,7 @@ from db.models import (
     QaReview,
     Recording,
     SpeechResult,
+    WrapUp,
 )
 from db.privacy import mask_number, number_key
 from ivr.menu_schema import LineSettings
@@ -334,9 +335,11 @@ def create_app(config: ConsoleConfig) -> FastAPI:
             QaReview.recording_id == row.id).order_by(QaReview.at)).all()
         tickets = session.scalars(select(Complaint).where(
             Complaint.call_id == row.call_id)).all()
+        wrap_ups = session.scalars(select(WrapUp).where(
+            WrapUp.call_id == row.call_id).order_by(WrapUp.at)).all()
         return page(request, "recording.html", viewer, row=row, call=call, speech=speech,
                     messages=messages, events=events, reviews=reviews, tickets=tickets,
-                    checklist=config.checklist)
+                    wrap_ups=wrap_ups, checklist=config.checklist)
 
     def audio_of(row: Recording) -> tuple[int, Callable[[int, int], bytes]]:
         # Defence in depth: only files inside the recordings folder are ever served.
@@ -628,6 +631,22 @@ def create_app(config: ConsoleConfig) -> FastAPI:
             raise HTTPException(400, str(exc)) from exc
         audit.record(session, config.now(), viewer.username, "transfer", f"call:{call_id}",
                      queue)
+        return RedirectResponse("/desk", status_code=303)
+
+    @app.post("/desk/survey")
+    def desk_survey(session: DB, viewer: Who, csrf: Annotated[str, Form()],
+                    call_id: Annotated[str, Form()]) -> Response:
+        """The agent ends the call and the caller hears the satisfaction survey."""
+        check_csrf(viewer, csrf)
+        if config.transfer is None:
+            raise HTTPException(503, "this needs Asterisk (the console runs without it)")
+        try:
+            offer = offer_of(session, agent_of(viewer), call_id)
+            if offer.status != "answered" or not offer.agent_channel:
+                raise DeskError("only a call you are on can be handed to the survey")
+            config.transfer.hand_to_survey(offer.agent_channel)
+        except (DeskError, TransferError) as exc:
+            raise HTTPException(400, str(exc)) from exc
         return RedirectResponse("/desk", status_code=303)
 
     @app.post("/desk/complaint")

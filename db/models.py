@@ -510,6 +510,7 @@ class AgentOffer(Base):
     agent: Mapped[str] = mapped_column(String(64), index=True)  # agent id (member name)
     queue: Mapped[str] = mapped_column(String(64))
     caller_channel: Mapped[str | None] = mapped_column(String(128))  # for a transfer
+    agent_channel: Mapped[str | None] = mapped_column(String(128))  # to end it for a survey
     offered_at: Mapped[datetime]
     # ringing → answered → completed, or ringing → missed (not answered in time)
     status: Mapped[str] = mapped_column(String(16), default="ringing")

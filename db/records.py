@@ -304,6 +304,7 @@ def _agent_offered(session: Session, call: Call, at: datetime, data: dict[str, A
                    event_id: str) -> None:
     session.add(AgentOffer(event_id=event_id, call_id=call.call_id, agent=str(data["agent"]),
                            queue=str(data["queue"]), caller_channel=_text(data, "channel"),
+                           agent_channel=_text(data, "agent_channel"),
                            offered_at=at, status="ringing"))
     session.flush()
 

@@ -34,7 +34,8 @@ def spool_event(event: Event, number_secret: bytes) -> tuple[str, str, dict[str,
         return call_id, "queue-joined", {"queue": queue, "position": event.get("Position")}
     if name == "AgentCalled":  # the agent's phone rings: the desk's screen pop
         return call_id, "agent-offered", {"queue": queue, "agent": event.get("MemberName"),
-                                          "channel": event.get("Channel")}
+                                          "channel": event.get("Channel"),
+                                          "agent_channel": event.get("DestChannel")}
     if name == "AgentRingNoAnswer":
         return call_id, "agent-missed", {"queue": queue, "agent": event.get("MemberName"),
                                          "ring_s": event.get("RingTime")}

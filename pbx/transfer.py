@@ -1,9 +1,9 @@
-"""Transfer from the agent desk: the caller leaves the agent's bridge for another queue with
-everything the IVR learned (the IVR_* and inherited SCREEN_* variables stay on the caller's
-channel; only the route changes), the new agent's screen saying `transfer`.
-
-AMI Setvar on the caller's channel (its name from Asterisk's own AgentCalled event, never
-from the browser), then Redirect into [hotline-outcome] queue, which routes the call anew."""
+"""Transfer from the agent desk, and the hand-over to the survey. A transfer takes the
+caller out of the agent's bridge into another queue with everything the IVR learned (the
+IVR_* and inherited SCREEN_* variables stay on the caller's channel; only the route changes),
+the new agent's screen saying `transfer`: AMI Setvar on the caller's channel (its name from
+Asterisk's own AgentCalled event, never from the browser), then Redirect into
+[hotline-outcome] queue, which routes the call anew."""
 
 from __future__ import annotations
 
@@ -48,3 +48,11 @@ class CallTransfer:
         except AmiError as exc:
             raise TransferError(f"Asterisk did not take the transfer: {exc}") from exc
         return route
+
+    def hand_to_survey(self, agent_channel: str) -> None:
+        """End the agent's leg: the caller stays (Queue option c) for the line's survey."""
+        try:
+            with self.connect() as ami:
+                ami.action("Hangup", Channel=agent_channel, Cause="16")
+        except AmiError as exc:
+            raise TransferError(f"Asterisk did not end the agent's leg: {exc}") from exc

@@ -283,7 +283,8 @@ def test_asterisk_queue_events_become_the_agents_offers(engine: Engine) -> None:
         {"Event": "AgentRingNoAnswer", "Uniqueid": "c1", "Queue": "cards-cmn",
          "MemberName": "cards-cmn-1", "RingTime": "15"},
         {"Event": "AgentCalled", "Uniqueid": "c1", "Queue": "cards-cmn",
-         "MemberName": "cards-yue-1"},
+         "MemberName": "cards-yue-1", "Channel": "PJSIP/caller-00000001",
+         "DestChannel": "PJSIP/1002-00000002"},
         {"Event": "AgentConnect", "Uniqueid": "c1", "Queue": "cards-cmn",
          "MemberName": "cards-yue-1", "HoldTime": "20", "RingTime": "3"},
         {"Event": "AgentComplete", "Uniqueid": "c1", "Queue": "cards-cmn",
@@ -301,6 +302,11 @@ def test_asterisk_queue_events_become_the_agents_offers(engine: Engine) -> None:
         offers = [(o.agent, o.status) for o in session.scalars(
             select(AgentOffer).order_by(AgentOffer.id))]
     assert offers == [("cards-cmn-1", "missed"), ("cards-yue-1", "completed")]
+    with Session(engine) as session:
+        answered = session.scalar(select(AgentOffer).where(AgentOffer.agent == "cards-yue-1"))
+        assert answered is not None
+        assert (answered.caller_channel, answered.agent_channel) == (
+            "PJSIP/caller-00000001", "PJSIP/1002-00000002")
 
 
 def _completed(engine: Engine, event_id: str, call_id: str, agent: str,
@@ -414,7 +420,7 @@ def test_the_agent_books_a_callback_and_opens_a_complaint_for_their_caller(
 
 
 class TransferAmi(FakeAmi):
-    allowed = ("Setvar", "Redirect")
+    allowed = ("Setvar", "Redirect", "Hangup")
 
 
 def test_a_transfer_moves_the_callers_channel_to_the_new_queue_with_its_context(
@@ -427,6 +433,7 @@ def test_a_transfer_moves_the_callers_channel_to_the_new_queue_with_its_context(
         offer = session.scalar(select(AgentOffer).where(AgentOffer.event_id == "o1"))
         assert offer is not None
         offer.status, offer.caller_channel = "answered", "Local/s@hotline-inbound-0001;2"
+        offer.agent_channel = "PJSIP/1001-00000007"
     li = signed_in(desk, "li")
     token = csrf_of(li)
     unknown = li.post("/desk/transfer", data={"csrf": token, "call_id": "now-1",
@@ -447,3 +454,23 @@ def test_a_transfer_moves_the_callers_channel_to_the_new_queue_with_its_context(
     chan = signed_in(desk, "chan")
     assert chan.post("/desk/transfer", data={"csrf": csrf_of(chan), "call_id": "now-1",
                                              "queue": "cards"}).status_code == 400
+
+
+
+def test_ending_the_call_for_the_survey_hangs_up_only_the_agents_leg(
+        desk: dict[str, Any], menus: MenuSet) -> None:
+    ami = TransferAmi()
+    config = desk["app"].state.config
+    config.transfer = CallTransfer(lambda: ami, SkillRouter.for_menus(menus, AGENTS),  # type: ignore[arg-type, return-value]
+                                   ["cards"])
+    li = signed_in(desk, "li")
+    token = csrf_of(li)
+    ringing = li.post("/desk/survey", data={"csrf": token, "call_id": "now-1"})
+    assert ringing.status_code == 400 and ami.actions == []  # not answered yet
+    with Session(desk["engine"]) as session, session.begin():
+        offer = session.scalar(select(AgentOffer).where(AgentOffer.event_id == "o1"))
+        assert offer is not None
+        offer.status, offer.agent_channel = "answered", "PJSIP/1001-00000007"
+    assert li.post("/desk/survey", data={"csrf": token, "call_id": "now-1"},
+                   follow_redirects=False).status_code == 303
+    assert ami.actions == [("Hangup", {"Channel": "PJSIP/1001-00000007", "Cause": "16"})]

@@ -36,6 +36,7 @@ def upgrade() -> None:
     sa.Column('agent', sa.String(length=64), nullable=False),
     sa.Column('queue', sa.String(length=64), nullable=False),
     sa.Column('caller_channel', sa.String(length=128), nullable=True),
+    sa.Column('agent_channel', sa.String(length=128), nullable=True),
     sa.Column('offered_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('answered_at', sa.DateTime(timezone=True), nullable=True),
