@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -52,8 +53,27 @@ class BadEvent(ValueError):
     retried forever."""
 
 
-def apply_event(session: Session, record: Record, event_id: str) -> bool:
-    """Apply one event in the caller's transaction; False when it was applied before."""
+@dataclass
+class Batch:
+    """What a batch of events looked up once (db.replay): the ids among them applied before,
+    and the calls they belong to, so that each event costs no lookups of its own."""
+
+    applied_before: set[str] = field(default_factory=set)
+    calls: dict[str, Call] = field(default_factory=dict)
+
+    @classmethod
+    def prefetch(cls, session: Session, event_ids: list[str], call_ids: list[str]) -> Batch:
+        return cls(
+            applied_before=set(session.scalars(select(CallEvent.event_id).where(
+                CallEvent.event_id.in_(event_ids)))),
+            calls={call.call_id: call for call in session.scalars(select(Call).where(
+                Call.call_id.in_(set(call_ids))))})
+
+
+def apply_event(session: Session, record: Record, event_id: str,
+                batch: Batch | None = None) -> bool:
+    """Apply one event in the caller's transaction; False when it was applied before.
+    `batch`: lookups made once for many events (ids seen in it count as applied)."""
     try:
         call_id = str(record["call_id"])
         kind = str(record["kind"])
@@ -63,9 +83,17 @@ def apply_event(session: Session, record: Record, event_id: str) -> bool:
         raise BadEvent(f"event {event_id}: {exc}") from exc
     if not isinstance(data, dict):
         raise BadEvent(f"event {event_id}: data is not an object")
-    if session.scalar(select(CallEvent.id).where(CallEvent.event_id == event_id)) is not None:
-        return False
-    call = _call(session, call_id)
+    if batch is not None:
+        if event_id in batch.applied_before:
+            return False
+        batch.applied_before.add(event_id)  # a line repeated within the batch
+        call = batch.calls.get(call_id) or _call(session, call_id)
+        batch.calls[call_id] = call
+    else:
+        if session.scalar(select(CallEvent.id).where(
+                CallEvent.event_id == event_id)) is not None:
+            return False
+        call = _call(session, call_id)
     session.add(CallEvent(event_id=event_id, call_id=call.call_id, at=at, kind=kind,
                           data=data))
     handler = HANDLERS.get(kind)
@@ -146,9 +174,9 @@ def _call_ended(session: Session, call: Call, at: datetime, data: dict[str, Any]
     call.outcome = call.outcome or _text(data, "outcome") or "hung-up"
     call.reason = _text(data, "reason") or call.reason
     call.failure = _text(data, "failure") or call.failure
-    for field in ("language", "intent", "queue", "menu_version"):
-        if getattr(call, field) is None:
-            setattr(call, field, _text(data, field))
+    for name in ("language", "intent", "queue", "menu_version"):
+        if getattr(call, name) is None:
+            setattr(call, name, _text(data, name))
     if call.customer_id is None:
         call.customer_id = _text(data, "customer")
     recording = _text(data, "recording")

@@ -212,3 +212,20 @@ def test_a_round_ends_at_what_was_spooled_when_it_began(tmp_path: Path, engine: 
     with sessions(engine)() as session:
         assert session.scalar(select(func.count()).select_from(CallEvent)) == 1501
     assert total == 1501 and rounds > 2
+
+
+def test_a_batch_applies_a_repeated_line_once_and_a_bad_line_alone(tmp_path: Path,
+                                                                   engine: Engine) -> None:
+    """The fast path (one transaction per batch, lookups made once) keeps exactly-once: a
+    line written twice counts once; a batch with a bad line is applied one event at a time,
+    the bad one set aside and the others kept."""
+    write(tmp_path / "spool", *A_CALL[:3], A_CALL[1])
+    first = SpoolReplayer(tmp_path / "spool", engine).replay()
+    assert (first.applied, first.duplicates, first.rejected) == (3, 1, 0)
+    write(tmp_path / "spool", *A_CALL[3:5], event(9, "queue-answered", "2026-11-23T02:01:00Z"),
+          *A_CALL[5:])
+    second = SpoolReplayer(tmp_path / "spool", engine).replay()
+    assert (second.applied, second.rejected) == (len(A_CALL) - 3, 1)  # no queue: bad
+    with sessions(engine)() as session:
+        assert session.scalar(select(func.count()).select_from(CallEvent)) == len(A_CALL)
+    assert "e9" in (tmp_path / "spool" / REJECTED_FILE).read_text(encoding="utf-8")
