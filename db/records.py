@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 LOCAL = ZoneInfo("Asia/Shanghai")  # how customers read times in their messages
 
 Record = dict[str, Any]  # one spool line: id, at, call_id, kind, data
+BATCH_KEY = "records-batch"  # Session.info key of the batch being applied (db.replay)
 CALLBACK_ATTEMPTS = 3  # dials per booked callback before it is given up (and reported)
 CALLBACK_RETRY_AFTER = timedelta(minutes=10)
 
@@ -60,14 +61,26 @@ class Batch:
 
     applied_before: set[str] = field(default_factory=set)
     calls: dict[str, Call] = field(default_factory=dict)
+    # The newest queue leg per (call, queue) and offer per (call, agent) the batch made or
+    # found: the handlers find them here without a query (and the flush it would cost).
+    legs: dict[tuple[str, str], QueueLeg] = field(default_factory=dict)
+    offers: dict[tuple[str, str], AgentOffer] = field(default_factory=dict)
 
     @classmethod
     def prefetch(cls, session: Session, event_ids: list[str], call_ids: list[str]) -> Batch:
-        return cls(
+        """Also writes the batch's new calls, in one flush, before any row that refers to
+        them (the unit of work does not order rows without a relationship)."""
+        batch = cls(
             applied_before=set(session.scalars(select(CallEvent.event_id).where(
                 CallEvent.event_id.in_(event_ids)))),
             calls={call.call_id: call for call in session.scalars(select(Call).where(
                 Call.call_id.in_(set(call_ids))))})
+        for call_id in dict.fromkeys(call_ids):
+            if call_id not in batch.calls:
+                batch.calls[call_id] = Call(call_id=call_id)
+                session.add(batch.calls[call_id])
+        session.flush()
+        return batch
 
 
 def apply_event(session: Session, record: Record, event_id: str,
@@ -103,6 +116,11 @@ def apply_event(session: Session, record: Record, event_id: str,
         except (KeyError, TypeError, ValueError) as exc:
             raise BadEvent(f"event {event_id} ({kind}): {exc!r}") from exc
     return True
+
+
+def _batch(session: Session) -> Batch | None:
+    batch = session.info.get(BATCH_KEY)
+    return batch if isinstance(batch, Batch) else None
 
 
 def _call(session: Session, call_id: str) -> Call:
@@ -304,16 +322,30 @@ def _callback_attempt(session: Session, call: Call, at: datetime, data: dict[str
 
 
 def _open_leg(session: Session, call: Call, queue: str) -> QueueLeg | None:
-    return session.scalar(select(QueueLeg).where(
+    batch = _batch(session)
+    if batch is not None and (call.call_id, queue) in batch.legs:
+        return batch.legs[(call.call_id, queue)]
+    leg = session.scalar(select(QueueLeg).where(
         QueueLeg.call_id == call.call_id, QueueLeg.queue == queue)
         .order_by(QueueLeg.joined_at.desc()).limit(1))
+    if leg is not None and batch is not None:
+        batch.legs[(call.call_id, queue)] = leg
+    return leg
+
+
+def _add_leg(session: Session, leg: QueueLeg) -> None:
+    session.add(leg)
+    batch = _batch(session)
+    if batch is None:
+        session.flush()
+    else:
+        batch.legs[(leg.call_id, leg.queue)] = leg
 
 
 def _queue_joined(session: Session, call: Call, at: datetime, data: dict[str, Any],
                   _event_id: str) -> None:
-    session.add(QueueLeg(call_id=call.call_id, queue=str(data["queue"]), joined_at=at,
-                         position=_int(data, "position")))
-    session.flush()
+    _add_leg(session, QueueLeg(call_id=call.call_id, queue=str(data["queue"]), joined_at=at,
+                               position=_int(data, "position")))
 
 
 def _queue_answered(session: Session, call: Call, at: datetime, data: dict[str, Any],
@@ -330,14 +362,23 @@ def _queue_answered(session: Session, call: Call, at: datetime, data: dict[str, 
 
 def _agent_offered(session: Session, call: Call, at: datetime, data: dict[str, Any],
                    event_id: str) -> None:
-    session.add(AgentOffer(event_id=event_id, call_id=call.call_id, agent=str(data["agent"]),
-                           queue=str(data["queue"]), caller_channel=_text(data, "channel"),
-                           agent_channel=_text(data, "agent_channel"),
-                           offered_at=at, status="ringing"))
-    session.flush()
+    offer = AgentOffer(event_id=event_id, call_id=call.call_id, agent=str(data["agent"]),
+                       queue=str(data["queue"]), caller_channel=_text(data, "channel"),
+                       agent_channel=_text(data, "agent_channel"),
+                       offered_at=at, status="ringing")
+    session.add(offer)
+    batch = _batch(session)
+    if batch is None:
+        session.flush()
+    else:
+        batch.offers[(call.call_id, offer.agent)] = offer
 
 
 def _offer(session: Session, call: Call, agent: object, status: str) -> AgentOffer | None:
+    batch = _batch(session)
+    newest = batch.offers.get((call.call_id, str(agent))) if batch is not None else None
+    if newest is not None and newest.status == status:
+        return newest
     return session.scalar(select(AgentOffer).where(
         AgentOffer.call_id == call.call_id, AgentOffer.agent == str(agent),
         AgentOffer.status == status).order_by(AgentOffer.offered_at.desc()).limit(1))
@@ -389,8 +430,7 @@ def _leg_for(session: Session, call: Call, at: datetime, data: dict[str, Any]) -
         hold_s = _int(data, "hold_s") or 0
         leg = QueueLeg(call_id=call.call_id, queue=queue,
                        joined_at=at - timedelta(seconds=hold_s))
-        session.add(leg)
-        session.flush()
+        _add_leg(session, leg)
     return leg
 
 

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from db.database import sessions
 from db.models import SpoolProgress
-from db.records import BadEvent, Batch, apply_event
+from db.records import BATCH_KEY, BadEvent, Batch, apply_event
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +100,7 @@ class SpoolReplayer:
             with self._sessions() as session, session.begin():
                 batch = Batch.prefetch(session, [event_id for event_id, _ in records],
                                        [str(record.get("call_id")) for _, record in records])
+                session.info[BATCH_KEY] = batch
                 for event_id, record in records:
                     if apply_event(session, record, event_id, batch):
                         applied += 1

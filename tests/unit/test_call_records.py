@@ -11,8 +11,10 @@ from sqlalchemy import Engine, delete, func, select
 
 import db.records
 import db.replay
+from bench.replay import EVENTS_PER_CALL, write_calls
 from db.database import make_engine, sessions
 from db.models import (
+    AgentOffer,
     Call,
     Callback,
     CallEvent,
@@ -229,3 +231,19 @@ def test_a_batch_applies_a_repeated_line_once_and_a_bad_line_alone(tmp_path: Pat
     with sessions(engine)() as session:
         assert session.scalar(select(func.count()).select_from(CallEvent)) == len(A_CALL)
     assert "e9" in (tmp_path / "spool" / REJECTED_FILE).read_text(encoding="utf-8")
+
+
+def test_many_calls_across_batches_are_recorded_whole(tmp_path: Path, engine: Engine) -> None:
+    """Calls spread over several batches: every event once, each call's legs and offers
+    complete (rows referring to a call written after it, whatever the unit of work's order)."""
+    written = write_calls(tmp_path / "spool", 100)
+    report = SpoolReplayer(tmp_path / "spool", engine).replay()
+    assert (report.applied, report.rejected, report.error) == (written, 0, None)
+    assert written == 100 * EVENTS_PER_CALL > 3 * db.replay.BATCH_EVENTS
+    with sessions(engine)() as session:
+        assert session.scalar(select(func.count()).select_from(Call)) == 100
+        legs = session.scalars(select(QueueLeg)).all()
+        assert len(legs) == 100 and {(leg.result, leg.talk_s) for leg in legs} == {
+            ("answered", 95)}
+        offers = session.scalars(select(AgentOffer)).all()
+        assert len(offers) == 100 and {o.status for o in offers} == {"completed"}
