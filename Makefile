@@ -10,7 +10,7 @@ PACKAGES := agi ivr speech db runtime pbx services hotline console bench tests
 PYTEST := mkdir -p var/pytest-tmp && PYTEST_DEBUG_TEMPROOT=$(CURDIR)/var/pytest-tmp $(BIN)/pytest
 
 .PHONY: install asterisk prompts models postgres browser phone demo test unit contract integration check lint \
-	down bench-load bench-faults
+	down bench-load bench-faults bench-replay
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +64,9 @@ test: asterisk prompts models postgres browser check  ## every tier: quick ones 
 
 bench-load: asterisk prompts models postgres  ## load through real Asterisk, FastAGI and classic AGI (root; ~35 min)
 	$(BIN)/python -m bench.load
+
+bench-replay: postgres  ## call records: spooled events/s into SQLite and PostgreSQL (~1 min)
+	$(BIN)/python -m bench.replay
 
 bench-faults: asterisk prompts models postgres  ## faults under load: kills, database stopped, disk full (root; ~15 min)
 	$(BIN)/python -m bench.faults
