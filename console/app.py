@@ -517,7 +517,7 @@ def create_app(config: ConsoleConfig) -> FastAPI:
         presence = presence_of(session, [agent_id])[agent_id]
         return {"presence": {"state": presence.state, "reason": presence.reason},
                 "pop": screen_pop(session, offer, config.node_words, config.now(),
-                                  config.dialects) if offer else None}
+                                  config.dialects, local) if offer else None}
 
     @app.get("/desk", response_class=HTMLResponse)
     def desk(request: Request, session: DB, viewer: Who) -> HTMLResponse:

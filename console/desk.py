@@ -7,9 +7,10 @@ starts from the agent's own offer (agent_offers), never from an id the browser s
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -28,6 +29,7 @@ from db.models import (
     WrapUp,
 )
 
+LOCAL = ZoneInfo("Asia/Shanghai")  # the default line's time zone
 REPEAT_WITHIN = timedelta(hours=24)
 HISTORY = 5
 LIVE_OFFERS = ("ringing", "answered", "completed")
@@ -67,8 +69,13 @@ def wrapped_up(session: Session, offer: AgentOffer) -> bool:
 
 
 def screen_pop(session: Session, offer: AgentOffer, words: Mapping[str, str],
-               now: datetime, dialects: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """Everything the agent needs about the offered call, without asking again."""
+               now: datetime, dialects: Mapping[str, str] | None = None,
+               zone: ZoneInfo = LOCAL) -> dict[str, Any]:
+    """Everything the agent needs about the offered call, without asking again; times in
+    the line's local time (`zone`)."""
+    def when(moment: datetime) -> str:
+        return f"{moment.astimezone(zone):%Y-%m-%d %H:%M}"
+
     call = session.scalar(select(Call).where(Call.call_id == offer.call_id))
     if call is None:  # the offer is there, the call's record not yet: ring first, fill in
         return {"call_id": offer.call_id, "state": offer.status, "queue": offer.queue}
@@ -96,19 +103,18 @@ def screen_pop(session: Session, offer: AgentOffer, words: Mapping[str, str],
         if customer is not None:
             if customer.vip:
                 pop["flags"].append("VIP")
-            pop["customer"] = _customer(session, customer, now)
+            pop["customer"] = _customer(session, customer, when)
     if history_filter is not None:
-        pop["history"] = _history(session, call, history_filter)
+        pop["history"] = _history(session, call, history_filter, when)
         pop["callbacks"] = [
-            {"not_before": c.not_before.isoformat(timespec="minutes"), "queue": c.queue,
+            {"not_before": when(c.not_before), "queue": c.queue,
              "status": c.status}
             for c in session.scalars(select(Callback).join(Call, Call.call_id == Callback.call_id)
                                      .where(history_filter, Callback.status.in_(
                                          (CallbackStatus.BOOKED, CallbackStatus.DIALLING))))]
         pop["complaints"] = [
             {"ticket": c.ticket, "category": c.category, "status": c.status,
-             "reply_due": c.reply_due.isoformat(timespec="minutes"),
-             "resolution_due": c.resolution_due.isoformat(timespec="minutes"),
+             "reply_due": when(c.reply_due), "resolution_due": when(c.resolution_due),
              "overdue": overdue(c, now)}
             for c in session.scalars(select(Complaint).join(Call, Call.call_id == Complaint.call_id)
                                      .where(history_filter,
@@ -136,17 +142,19 @@ def _repeat_caller(session: Session, call: Call) -> bool:
         is not None
 
 
-def _history(session: Session, call: Call, same: Any) -> list[dict[str, Any]]:
+def _history(session: Session, call: Call, same: Any,
+             when: Callable[[datetime], str]) -> list[dict[str, Any]]:
     earlier = session.scalars(select(Call).where(same, Call.call_id != call.call_id)
                               .order_by(Call.started_at.desc()).limit(HISTORY)).all()
     dispositions = {w.call_id: w.disposition for w in session.scalars(
         select(WrapUp).where(WrapUp.call_id.in_([c.call_id for c in earlier])))}
-    return [{"at": c.started_at.isoformat(timespec="minutes") if c.started_at else None,
+    return [{"at": when(c.started_at) if c.started_at else None,
              "intent": c.intent, "outcome": c.outcome,
              "disposition": dispositions.get(c.call_id)} for c in earlier]
 
 
-def _customer(session: Session, customer: Customer, now: datetime) -> dict[str, Any]:
+def _customer(session: Session, customer: Customer,
+              when: Callable[[datetime], str]) -> dict[str, Any]:
     accounts = session.scalars(select(Account).where(
         Account.customer_id == customer.customer_id).order_by(Account.account_no)).all()
     notes = session.scalars(select(WrapUp).where(WrapUp.customer_id == customer.customer_id)
@@ -166,7 +174,7 @@ def _customer(session: Session, customer: Customer, now: datetime) -> dict[str, 
         "arrears_reason": arrears,
         "promises": [{"amount": _money(p.amount), "pay_by": p.pay_by.isoformat(),
                       "status": p.status} for p in promises],
-        "notes": [{"at": n.at.isoformat(timespec="minutes"), "agent": n.agent,
+        "notes": [{"at": when(n.at), "agent": n.agent,
                    "disposition": n.disposition, "notes": n.notes} for n in notes],
     }
 

@@ -198,6 +198,7 @@ def test_the_screen_pop_shows_the_offered_call_and_its_customer(desk: dict[str, 
     assert customer["arrears_reason"] == "salary paid late"
     assert customer["promises"][0]["amount"] == "1000.00"
     assert customer["notes"][0]["notes"] == "salary late this month"
+    assert customer["notes"][0]["at"] == "2026-11-23 06:00"  # the line's local time
     assert [c["ticket"] for c in pop["complaints"]] == ["26112300017"]
     assert [c["queue"] for c in pop["callbacks"]] == ["loans"]
     assert pop["history"][0]["disposition"] == "payment-promised"
