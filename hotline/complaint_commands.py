@@ -3,9 +3,7 @@ them through the workflow (assign, reply, resolve, close, extend)."""
 
 from __future__ import annotations
 
-import csv
 import functools
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -21,7 +19,7 @@ from db.audit import AuditSeal, seal_session
 from db.database import make_engine, masked_url, sessions
 from db.models import Complaint
 from db.privacy import mask_number
-from hotline.output import DataTable, plain
+from hotline.output import plain, print_rows
 from runtime.settings import Settings
 
 complaints_app = typer.Typer(help="Complaint tickets: list (no command) and workflow.",
@@ -73,15 +71,8 @@ def list_command(
                    local_time(c.reply_due), local_time(c.resolution_due), " ".join(late),
                    mask_number(c.callback_number) if c.callback_number else ""]
                   for c, late in rows]
-    if as_csv:
-        writer = csv.writer(sys.stdout)
-        writer.writerow(columns)
-        writer.writerows(values)
-        return
-    table = DataTable(*columns, title=f"{len(values)} complaint(s)")
-    for row in values:
-        table.add_row(*row, style="red" if row[7] else None)
-    console.print(table)
+    print_rows(console, columns, values, f"{len(values)} complaint(s)",
+               columns.index("overdue"), as_csv)
 
 
 def _ticket(session: Session, ticket: str) -> Complaint:

@@ -3,9 +3,7 @@ recording what was done about one."""
 
 from __future__ import annotations
 
-import csv
 import functools
-import sys
 from datetime import UTC, datetime
 
 import typer
@@ -16,7 +14,7 @@ from db import follow_ups as rules
 from db.models import FollowUp
 from db.privacy import mask_number
 from hotline.complaint_commands import cli_session, local_time
-from hotline.output import DataTable, plain
+from hotline.output import plain, print_rows
 
 follow_ups_app = typer.Typer(help="Callers' messages to answer: list (no command), show, done.",
                              invoke_without_command=True)
@@ -47,15 +45,8 @@ def list_command(
                    f.queue or "", f.language or "", f.intent or "",
                    mask_number(f.reply_to) if f.reply_to else "", "late" if is_late else ""]
                   for f, is_late in rows if is_late or not late_only]
-    if as_csv:
-        writer = csv.writer(sys.stdout)
-        writer.writerow(columns)
-        writer.writerows(values)
-        return
-    table = DataTable(*columns, title=f"{len(values)} message(s)")
-    for row in values:
-        table.add_row(*row, style="red" if row[-1] else None)
-    console.print(table)
+    print_rows(console, columns, values, f"{len(values)} message(s)", columns.index("late"),
+               as_csv)
 
 
 def _follow_up(session: Session, follow_up_id: int) -> FollowUp:
