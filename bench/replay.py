@@ -28,7 +28,7 @@ from sqlalchemy import func, select
 from db import migrate
 from db.database import make_engine
 from db.models import CallEvent
-from db.postgres import PostgresServer, postgres_bin_dir
+from db.postgres import PostgresServer, empty_database, postgres_bin_dir
 from db.replay import SpoolReplayer
 from db.spool import EventSpool
 from tests.support import free_port
@@ -110,7 +110,7 @@ def main(calls: int = typer.Option(2000, help="Calls in the spool (7 events each
                     url = f"sqlite:///{work / f'records-{run}.db'}"
                 else:
                     url = base_url
-                    _empty(url)
+                    empty_database(url)
                 rate, _recorded = one_run(url, calls, work)
                 rates.append(rate)
             median = statistics.median(rates)
@@ -127,17 +127,6 @@ def main(calls: int = typer.Option(2000, help="Calls in the spool (7 events each
             shutil.rmtree(server.base_dir, ignore_errors=True)
         shutil.rmtree(work, ignore_errors=True)
     console.print(table)
-
-
-def _empty(url: str) -> None:
-    from db.models import Base
-
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        Base.metadata.drop_all(connection)
-        connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-        connection.exec_driver_sql("DROP FUNCTION IF EXISTS audit_log_append_only() CASCADE")
-    engine.dispose()
 
 
 if __name__ == "__main__":

@@ -118,3 +118,16 @@ def _server_user() -> str:
                             "postgresql package creates it)") from exc
     return "postgres"
 
+
+def empty_database(url: str) -> None:
+    """A database as a fresh install finds it: no tables, no migrations, no audit trigger
+    (the tests' and benchmarks' server, reused between runs)."""
+    from db.database import make_engine
+    from db.models import Base
+
+    engine = make_engine(url)
+    with engine.begin() as connection:
+        Base.metadata.drop_all(connection)
+        connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+        connection.exec_driver_sql("DROP FUNCTION IF EXISTS audit_log_append_only() CASCADE")
+    engine.dispose()

@@ -19,7 +19,7 @@ from agi.menu_store import MenuStore
 from db import migrate
 from db.database import make_engine, sessions
 from db.models import Base, Call, CallEvent, Complaint, QueueLeg
-from db.postgres import PostgresServer
+from db.postgres import PostgresServer, empty_database
 from db.replay import SpoolReplayer
 from db.spool import EventSpool
 from db.tickets import FileTicketIssuer
@@ -37,16 +37,6 @@ from tests.integration.dialling import dial_cantonese_dispute, rendered_duration
 from tests.support import FixedClock, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def empty_database(url: str) -> None:
-    """The shared test server's database as a fresh install finds it: no tables at all."""
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        Base.metadata.drop_all(connection)
-        connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
-        connection.exec_driver_sql("DROP FUNCTION IF EXISTS audit_log_append_only() CASCADE")
-    engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
