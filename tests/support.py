@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import socket
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -35,6 +36,17 @@ class FixedClock:
 # the tests give Asterisk (31000-32999) are left out too.
 _TEST_PORTS = range(20000, 31000)
 _handed_out: set[int] = set()
+
+
+def wait_until(condition, timeout_s: float, what: str):  # type: ignore[no-untyped-def]
+    """The condition's first truthy value, polled; fails the test after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = condition()
+        if found:
+            return found
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.3)
 
 
 def free_port() -> int:

@@ -48,7 +48,7 @@ from services.records import Recorder
 from tests import support
 from tests.integration.conftest import TEST_DIALPLAN
 from tests.integration.dialling import rendered_durations, transcript_route
-from tests.support import free_port
+from tests.support import free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 DESK_AGENTS = ROOT / "tests" / "routing" / "desk-agents.yaml"
@@ -60,16 +60,6 @@ EXTENSION = "2101"
 CHROMIUM_ARGS = ["--no-sandbox", "--use-fake-ui-for-media-stream",
                  "--use-fake-device-for-media-stream", "--allow-loopback-in-peer-connection",
                  "--autoplay-policy=no-user-gesture-required"]
-
-
-def wait_until(condition, timeout_s: float, what: str):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while True:
-        found = condition()
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.3)
 
 
 @pytest.fixture(scope="module")

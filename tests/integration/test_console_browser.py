@@ -8,7 +8,6 @@ the playback in the audit log. Live monitoring attaches a supervisor's phone wit
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,19 +34,9 @@ from pbx.process import AsteriskInstance
 from services.records import Recorder
 from tests.integration.conftest import ServerFactory
 from tests.integration.dialling import dial_cantonese_dispute
-from tests.support import free_port
+from tests.support import free_port, wait_until
 
 PASSWORD = "a long test password"
-
-
-def wait_until(condition, timeout_s: float, what: str):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while True:
-        found = condition()
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.3)
 
 
 @pytest.fixture
