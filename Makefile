@@ -9,7 +9,7 @@ PACKAGES := agi ivr speech db runtime pbx services hotline console bench tests
 # folder another user owns, which pytest refuses.
 PYTEST := mkdir -p var/pytest-tmp && PYTEST_DEBUG_TEMPROOT=$(CURDIR)/var/pytest-tmp $(BIN)/pytest
 
-.PHONY: install asterisk prompts models postgres browser phone demo test unit contract integration check lint \
+.PHONY: install asterisk prompts models postgres browser web demo test unit contract integration check lint \
 	down bench-load bench-faults bench-replay
 
 $(INSTALLED): pyproject.toml
@@ -33,13 +33,13 @@ models: install  ## speech models the tests use (the real Korean model; sha256-c
 postgres: install  ## PostgreSQL server programs the tests start a private server from
 	$(BIN)/hotline db install-postgres
 
-browser: phone  ## Debian's Chromium, which the console's browser tests drive (Playwright)
+browser: web  ## Debian's Chromium and a CJK font: the console's browser tests (Playwright)
 	$(BIN)/hotline console install-browser
 
-phone: install  ## the agent desk's browser phone (JsSIP from npm, pinned, bundled once)
-	$(BIN)/hotline console install-phone
+web: install  ## the console's browser code: JsSIP and ECharts from npm, pinned, bundled once
+	$(BIN)/hotline console build-web
 
-demo: asterisk prompts phone  ## bring the hotline up and place a demo call through real Asterisk
+demo: asterisk prompts web  ## bring the hotline up and place a demo call through real Asterisk
 	$(BIN)/hotline demo --save-audio var/demo-call.wav
 
 check: install  ## ruff on every package, mypy strict (tests included), the layer contracts

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
+import jinja2
 from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from fastapi.responses import (
     HTMLResponse,
@@ -39,7 +40,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from console import auth
+from console import auth, i18n
 from console.desk import DeskError, current_offer, offer_of, screen_pop
 from console.desk_actions import COMPLAINT_CATEGORIES, book_callback, file_complaint
 from console.live import MODES, LiveMonitor, MonitorError, MonitorUnavailable, live_calls
@@ -77,7 +78,13 @@ log = logging.getLogger(__name__)
 SESSION_COOKIE = "hotline_session"
 LOGIN_CSRF_COOKIE = "hotline_login_csrf"
 PAGE_SIZE = 100
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).with_name("templates")))
+TEMPLATES = Jinja2Templates(env=jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).with_name("templates")), autoescape=True,
+    extensions=["jinja2.ext.i18n"]))
+TEMPLATES.env.install_gettext_callables(  # type: ignore[attr-defined]
+    i18n.gettext, i18n.ngettext, newstyle=True)
+TEMPLATES.env.filters["translate"] = i18n.gettext
+LANGUAGE_COOKIE = "hotline_language"  # the sign-in page's language, before anyone signs in
 # One range; a bound has at most 18 digits (past any file's size, within a 64-bit offset).
 _RANGE = re.compile(r"bytes=(\d{0,18})-(\d{0,18})")
 # Requests for one recording by one viewer this close together are one playback (seeks).
@@ -178,9 +185,14 @@ def create_app(config: ConsoleConfig) -> FastAPI:
 
     def page(request: Request, name: str, viewer: auth.Viewer | None,
              **context: Any) -> HTMLResponse:
-        return TEMPLATES.TemplateResponse(request, name, {
-            "viewer": viewer, "local": lambda m: f"{m.astimezone(local):%Y-%m-%d %H:%M:%S}"
-            if m else "", **context})
+        """A page in the viewer's language (before signing in: the sign-in page's)."""
+        chosen = viewer.language if viewer else request.cookies.get(LANGUAGE_COOKIE)
+        with i18n.speaking(chosen) as language:
+            return TEMPLATES.TemplateResponse(request, name, {
+                "viewer": viewer, "language": language, "languages": i18n.LANGUAGES,
+                "html_lang": i18n.HTML_LANG[language], "html_langs": i18n.HTML_LANG,
+                "local": lambda m: i18n.moment(m.astimezone(local) if m else None), "day": i18n.day,
+                "number": i18n.number, **context})
 
     @app.exception_handler(LoginRequired)
     async def to_login(request: Request, _exc: LoginRequired) -> Response:
@@ -205,11 +217,16 @@ def create_app(config: ConsoleConfig) -> FastAPI:
     # -- signing in ------------------------------------------------------------------------
 
     @app.get("/login", response_class=HTMLResponse)
-    def login_form(request: Request) -> HTMLResponse:
+    def login_form(request: Request, lang: str = "") -> HTMLResponse:
         token = secrets.token_urlsafe(32)
+        if lang in i18n.LANGUAGES:  # chosen on this page: remembered by this browser
+            request.cookies[LANGUAGE_COOKIE] = lang
         response = page(request, "login.html", None, csrf=token, error=None)
         response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict",
                             secure=config.cookie_secure)
+        if lang in i18n.LANGUAGES:
+            response.set_cookie(LANGUAGE_COOKIE, lang, httponly=True, samesite="strict",
+                                secure=config.cookie_secure, max_age=365 * 86400)
         return response
 
     @app.post("/login")
@@ -221,7 +238,7 @@ def create_app(config: ConsoleConfig) -> FastAPI:
         client = request.client.host if request.client else "-"
         if throttle.blocked(client, username):
             response = page(request, "login.html", None, csrf=csrf,
-                            error="Too many failed attempts; wait five minutes.")
+                            error=i18n.N_("Too many failed attempts; wait five minutes."))
             response.status_code = 429
             return response
         user = None
@@ -235,7 +252,7 @@ def create_app(config: ConsoleConfig) -> FastAPI:
             throttle.failed(client, username[:auth.MAX_USERNAME])
             log.warning("console sign-in failed for a user name")
             response = page(request, "login.html", None, csrf=csrf,
-                            error="Wrong user name or password.")
+                            error=i18n.N_("Wrong user name or password."))
             response.status_code = 401
             return response
         throttle.succeeded(client, username)
@@ -258,6 +275,19 @@ def create_app(config: ConsoleConfig) -> FastAPI:
         response.delete_cookie(SESSION_COOKIE)
         return response
 
+    @app.post("/language")
+    def choose_language(session: DB, viewer: Who, csrf: Annotated[str, Form()],
+                        language: Annotated[str, Form()],
+                        back: Annotated[str, Form()] = "/") -> Response:
+        """The signed-in user's language, kept with the user (every browser they use)."""
+        check_csrf(viewer, csrf)
+        if language not in i18n.LANGUAGES:
+            raise HTTPException(400, f"a language is one of {', '.join(i18n.LANGUAGES)}")
+        auth.set_language(session, viewer.username, language)
+        # Back to the page the form was on: a path of this console only, never elsewhere.
+        local_path = back if re.fullmatch(r"/[A-Za-z0-9/_-]{0,200}", back) else "/"
+        return RedirectResponse(local_path, status_code=303)
+
     @app.get("/")
     def home(viewer: Who) -> Response:
         return RedirectResponse("/desk" if viewer.role == "agent" else "/recordings",
@@ -274,13 +304,15 @@ def create_app(config: ConsoleConfig) -> FastAPI:
                  .where(Recording.status.in_(KEPT_RECORDINGS))
                  .order_by(Call.started_at.desc(), Recording.id.desc()).limit(PAGE_SIZE))
         problems = []
-        for name, value, edge in (("from", day_from, day_time(0)), ("to", day_to, None)):
+        for wrong, value, edge in (
+                (i18n.N_("The first day is not a date (YYYY-MM-DD)"), day_from, day_time(0)),
+                (i18n.N_("The last day is not a date (YYYY-MM-DD)"), day_to, None)):
             if not value:
                 continue
             try:
                 day = date.fromisoformat(value)
             except ValueError:
-                problems.append(f"'{name}' is not a date (YYYY-MM-DD)")
+                problems.append(i18n.Phrase(wrong))
                 continue
             if edge is not None:
                 query = query.where(Call.started_at >= datetime.combine(day, edge, local))
@@ -304,7 +336,8 @@ def create_app(config: ConsoleConfig) -> FastAPI:
         elif caller and 0 < len(digits) <= 4:
             query = query.where(Call.caller_masked.endswith(digits))
         elif caller:
-            problems.append("search a caller by their full number or its last 4 digits")
+            problems.append(i18n.Phrase(
+                i18n.N_("search a caller by their full number or its last 4 digits")))
         rows = session.execute(query).all() if not problems else []
         return page(request, "recordings.html", viewer, rows=rows, problems=problems,
                     form={"day_from": day_from, "day_to": day_to, "agent": agent,
@@ -690,7 +723,9 @@ def create_app(config: ConsoleConfig) -> FastAPI:
                      f"call:{call_id[:64]}", f"agent {agent}, supervisor phone {phone}")
         return page(request, "live.html", viewer, calls=live_calls(session), modes=MODES,
                     monitoring=True, agent="",
-                    message=f"Calling your phone {phone} to {mode} on agent {agent}'s call.")
+                    message=i18n.Phrase(i18n.N_(
+                        "Calling your phone %(phone)s to %(mode)s on agent %(agent)s's call."),
+                        {"phone": phone, "mode": mode, "agent": agent}))
 
     return app
 

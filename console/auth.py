@@ -46,6 +46,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "audit": frozenset({"supervisor", "admin"}),
     "desk": frozenset({"agent"}),
     "presence": frozenset({"supervisor", "admin"}),  # every agent's, on the live page
+    "wallboard": frozenset({"supervisor", "admin"}),  # queues and agents now, live
 }
 
 _hasher = PasswordHasher()
@@ -63,6 +64,7 @@ class Viewer:
     role: str
     csrf_token: str
     agent_id: str | None = None  # the agent id an agent's user is bound to
+    language: str | None = None  # the console's language the user chose; None: default
 
     def may(self, action: str) -> bool:
         return self.role in PERMISSIONS[action]
@@ -164,7 +166,13 @@ def viewer(session: Session, token: str | None, now: datetime) -> Viewer | None:
         session.delete(found)
         return None
     found.last_seen = now
-    return Viewer(user.username, user.role, found.csrf_token, user.agent_id)
+    return Viewer(user.username, user.role, found.csrf_token, user.agent_id, user.language)
+
+
+def set_language(session: Session, username: str, language: str) -> None:
+    user = session.get(ConsoleUser, username)
+    if user is not None:
+        user.language = language
 
 
 def close_session(session: Session, token: str | None) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from console.i18n import DEFAULT, LANGUAGES
 from ivr.yamlsource import safe_load
 
 CHECKLIST_FILE = Path(__file__).with_name("qa.yaml")
@@ -14,9 +15,19 @@ CHECKLIST_FILE = Path(__file__).with_name("qa.yaml")
 class QaItem(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     id: str = Field(pattern=r"^[a-z][a-z0-9-]*$")
-    text: str
+    text: dict[str, str]  # language code (console/i18n.LANGUAGES) -> the item's words
     weight: int = Field(1, ge=1, le=10)
     regulated: bool = False
+
+    @model_validator(mode="after")
+    def _in_every_language(self) -> QaItem:
+        missing = set(LANGUAGES) - set(self.text)
+        if missing:
+            raise ValueError(f"item {self.id} has no text in {', '.join(sorted(missing))}")
+        return self
+
+    def text_in(self, language: str) -> str:
+        return self.text.get(language) or self.text[DEFAULT]
 
 
 class Checklist(BaseModel):

@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from statistics import fmean
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -139,33 +140,72 @@ class Kpis:
     def follow_ups_on_time(self) -> float | None:
         return ratio(self.follow_ups_in_time, self.follow_ups_counted)
 
-    def rows(self) -> list[tuple[str, str]]:
-        """(measure, value) for tables and CSV."""
+    def rows(self, formats: Formats | None = None) -> list[tuple[str, str]]:
+        """(measure, value) for tables and CSV; `formats` words and writes them (the
+        console's translate them, the command line's are plain English)."""
+        f = formats or PlainFormats()
         s = self.settings
         return [
-            ("calls", str(self.calls)),
-            ("IVR containment", percent(self.containment)),
-            (f"service level ({s.service_level_s} s)", percent(self.service_level)),
-            (f"service level without abandons under {s.short_abandon_s} s",
-             percent(self.service_level_without_short_abandons)),
-            ("average speed of answer", seconds(self.average_speed_of_answer_s)),
-            ("abandonment rate", percent(self.abandonment)),
-            ("abandoned at queue position",
-             ", ".join(f"{p}: {n}" for p, n in sorted(self.abandon_positions.items())) or "-"),
-            ("average handle time", seconds(self.average_handle_time_s)),
-            (f"first-contact resolution ({s.repeat_window_days} days)",
-             percent(self.first_contact_resolution)),
-            ("callbacks kept", f"{self.callbacks_kept}/{self.callbacks_booked}"),
-            ("complaints replied within deadline", percent(self.complaint_reply_compliance)),
-            ("messages answered within deadline",
-             f"{percent(self.follow_ups_on_time)} ({self.follow_ups_in_time}/"
-             f"{self.follow_ups_counted})"),
-            ("wrap-ups by disposition",
-             ", ".join(f"{d}: {n}" for d, n in sorted(self.dispositions.items())) or "-"),
-            ("satisfaction", f"{percent(self.satisfaction.rate)} (goal "
-                             f"{percent(s.satisfaction_goal)}, {self.satisfaction.surveys} "
-                             "surveys)"),
+            (f.label(N_("calls")), f.count(self.calls)),
+            (f.label(N_("IVR containment")), f.percent(self.containment)),
+            (f.label(N_("service level ({seconds} s)"), seconds=s.service_level_s),
+             f.percent(self.service_level)),
+            (f.label(N_("service level without abandons under {seconds} s"),
+                     seconds=s.short_abandon_s),
+             f.percent(self.service_level_without_short_abandons)),
+            (f.label(N_("average speed of answer")), f.seconds(self.average_speed_of_answer_s)),
+            (f.label(N_("abandonment rate")), f.percent(self.abandonment)),
+            (f.label(N_("abandoned at queue position")),
+             ", ".join(f"{p}: {f.count(n)}" for p, n in sorted(self.abandon_positions.items()))
+             or "-"),
+            (f.label(N_("average handle time")), f.seconds(self.average_handle_time_s)),
+            (f.label(N_("first-contact resolution ({days} days)"), days=s.repeat_window_days),
+             f.percent(self.first_contact_resolution)),
+            (f.label(N_("callbacks kept")),
+             f"{f.count(self.callbacks_kept)}/{f.count(self.callbacks_booked)}"),
+            (f.label(N_("complaints replied within deadline")),
+             f.percent(self.complaint_reply_compliance)),
+            (f.label(N_("messages answered within deadline")),
+             f"{f.percent(self.follow_ups_on_time)} ({f.count(self.follow_ups_in_time)}/"
+             f"{f.count(self.follow_ups_counted)})"),
+            (f.label(N_("wrap-ups by disposition")),
+             ", ".join(f"{d}: {f.count(n)}" for d, n in sorted(self.dispositions.items()))
+             or "-"),
+            (f.label(N_("satisfaction")),
+             f.label(N_("{rate} (goal {goal}, {surveys} surveys)"),
+                     rate=f.percent(self.satisfaction.rate),
+                     goal=f.percent(s.satisfaction_goal),
+                     surveys=f.count(self.satisfaction.surveys))),
         ]
+
+
+def N_(message: str) -> str:  # noqa: N802 - gettext's mark: the console translates it
+    return message
+
+
+class Formats(Protocol):
+    """How a report words its labels and writes its figures."""
+
+    def label(self, text: str, **params: object) -> str: ...
+    def count(self, value: int) -> str: ...
+    def percent(self, value: float | None) -> str: ...
+    def seconds(self, value: float | None) -> str: ...
+
+
+class PlainFormats:
+    """English labels, figures as the command line and CSV files have always had them."""
+
+    def label(self, text: str, **params: object) -> str:
+        return text.format(**params)
+
+    def count(self, value: int) -> str:
+        return str(value)
+
+    def percent(self, value: float | None) -> str:
+        return percent(value)
+
+    def seconds(self, value: float | None) -> str:
+        return seconds(value)
 
 
 def ratio(part: int, whole: int) -> float | None:

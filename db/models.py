@@ -475,6 +475,8 @@ class ConsoleUser(Base):
     created_at: Mapped[datetime]
     # Moves on with every new password, disable, enable or role: older sessions stop.
     credential_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # The console's language for this user (console/i18n.LANGUAGES); None: the default.
+    language: Mapped[str | None] = mapped_column(String(8))
 
 
 class ConsoleSession(Base):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -17,7 +18,7 @@ from agi.menu_store import MenuStore
 from console import auth
 from console.app import BrowserPhone, ConsoleConfig, create_app
 from console.live import LiveMonitor
-from console.phone_build import BUNDLE, PhoneBuildError, build_phone, bundle_is_current
+from console.web_build import BUNDLES, WebBuildError, build_web, bundles_are_current
 from db.audit import AuditSeal
 from db.database import make_engine
 from db.models import ConsoleUser
@@ -164,34 +165,73 @@ def find_browser() -> str | None:
     return next((path for name in BROWSERS if (path := shutil.which(name))), None)
 
 
+CJK_FONT = "Noto Sans CJK SC"  # Debian's fonts-noto-cjk: Chinese in the pages, not boxes
+
+
+def cjk_font_installed() -> bool:
+    found = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True,
+                           check=False) if shutil.which("fc-list") else None
+    return found is not None and CJK_FONT in found.stdout
+
+
 @console_app.command("install-browser")
 def install_browser() -> None:
-    """Install Debian's Chromium for the console's browser tests (Playwright drives it)."""
+    """Install Debian's Chromium for the console's browser tests (Playwright drives it) and
+    a CJK font, so that the pages' Chinese renders (and shows in screenshots)."""
     found = find_browser()
-    if found is None:
+    missing = [] if found else ["chromium"]
+    if not cjk_font_installed():
+        missing.append("fonts-noto-cjk")
+    if missing:
         from pbx.provision import apt_install
 
-        apt_install("--no-install-recommends", "chromium")
+        apt_install("--no-install-recommends", *missing)
         found = find_browser()
     if found is None:
         out.print("[red]error:[/red] chromium could not be installed")
         raise typer.Exit(1)
-    out.print(f"browser: {found}")
+    if not cjk_font_installed():
+        out.print(f"[red]error:[/red] the CJK font ({CJK_FONT}) could not be installed")
+        raise typer.Exit(1)
+    out.print(f"browser: {found}, font: {CJK_FONT}")
 
 
-@console_app.command("install-phone")
-def install_phone() -> None:
-    """Build the agent desk's browser phone (JsSIP from npm, pinned) into console/static."""
-    if bundle_is_current():
-        out.print(f"browser phone: {BUNDLE} (current)")
+@console_app.command("build-web")
+def build_web_code() -> None:
+    """Bundle the console's browser code (JsSIP and ECharts from npm, pinned) into
+    console/static/vendor."""
+    if bundles_are_current():
+        out.print(f"browser code: {', '.join(map(str, BUNDLES.values()))} (current)")
         return
     if shutil.which("npm") is None:
         from pbx.provision import apt_install
 
         apt_install("--no-install-recommends", "npm")
     try:
-        built = build_phone()
-    except PhoneBuildError as exc:
+        built = build_web()
+    except WebBuildError as exc:
         out.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from exc
-    out.print(f"browser phone: {built}")
+    out.print(f"browser code: {', '.join(map(str, built))}")
+
+
+@console_app.command("translations")
+def translations(check: bool = typer.Option(
+        False, "--check", help="change nothing; fail if a catalog is not up to date")) -> None:
+    """Bring the console's catalogs (console/locale) up to date with the templates and
+    code, and list the words still to translate."""
+    from console.i18n_catalog import extract, read, untranslated
+
+    if check:
+        gaps = {language: untranslated(read(language), extract())
+                for language in ("zh_CN",)}
+    else:
+        from console.i18n_catalog import update
+
+        gaps = update()
+    for language, missing in gaps.items():
+        for message in missing:
+            out.print(f"{language}: not translated: {message!r}")
+    if any(gaps.values()):
+        raise typer.Exit(1)
+    out.print("catalogs: every message translated")

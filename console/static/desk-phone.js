@@ -9,10 +9,12 @@
   const hangup = document.getElementById("phone-hangup");
   const audio = document.getElementById("phone-audio");
   let current = null;
+  const words = JSON.parse(document.getElementById("desk-words").textContent);
+  const t = (word) => words[word] || word;
 
   function show(state, detail) {
     status.dataset.state = state;
-    status.textContent = detail ? state + ": " + detail : state;
+    status.textContent = detail ? t(state) + ": " + t(detail) : t(state);
     answer.disabled = state !== "ringing";
     hangup.disabled = state !== "ringing" && state !== "on a call";
   }

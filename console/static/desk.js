@@ -5,6 +5,9 @@
   const pop = document.getElementById("pop");
   const wrap = document.getElementById("wrap");
   const presence = document.getElementById("presence");
+  // The page's words in the user's language (the template's catalogs); codes stay codes.
+  const words = JSON.parse(document.getElementById("desk-words").textContent);
+  const t = (word) => words[word] || word;
 
   function el(tag, text, attrs) {
     const node = document.createElement(tag);
@@ -32,53 +35,53 @@
 
   function render(state) {
     const p = state.presence;
-    presence.textContent = p.state + (p.reason ? " (" + p.reason + ")" : "");
+    presence.textContent = t(p.state) + (p.reason ? " (" + t(p.reason) + ")" : "");
     presence.dataset.state = p.state;
     pop.replaceChildren();
     const call = state.pop;
     if (!call) {
-      pop.append(el("p", "No call.", { id: "no-call" }));
+      pop.append(el("p", t("No call."), { id: "no-call" }));
       wrap.hidden = true;
       return;
     }
     pop.dataset.call = call.call_id;
     pop.dataset.state = call.state;
-    pop.append(el("h2", call.state === "ringing" ? "Ringing" : call.state === "answered" ? "On the call" : "Call ended"));
+    pop.append(el("h2", t(call.state === "ringing" ? "Ringing" : call.state === "answered" ? "On the call" : "Call ended")));
     const facts = el("ul", null, { id: "facts" });
-    row(facts, "Caller", call.caller, "caller");
-    row(facts, "Verified", call.verified + (call.verify_failures ? " (" + call.verify_failures + " wrong)" : ""), "verified");
-    row(facts, "Language", call.language, "language");
-    row(facts, "Wants", call.intent, "intent");
-    row(facts, "Queue", call.queue);
-    row(facts, "Waited", call.waited_s !== null && call.waited_s !== undefined ? call.waited_s + " s" : null);
-    row(facts, "Flags", (call.flags || []).join(", "), "flags");
-    row(facts, "In the IVR", (call.path || []).join(" → "), "path");
+    row(facts, t("Caller"), call.caller, "caller");
+    row(facts, t("Verified"), call.verified + (call.verify_failures ? " (" + call.verify_failures + " " + t("wrong") + ")" : ""), "verified");
+    row(facts, t("Language"), call.language, "language");
+    row(facts, t("Wants"), call.intent, "intent");
+    row(facts, t("Queue"), call.queue);
+    row(facts, t("Waited"), call.waited_s !== null && call.waited_s !== undefined ? call.waited_s + " " + t("s") : null);
+    row(facts, t("Flags"), (call.flags || []).join(", "), "flags");
+    row(facts, t("In the IVR"), (call.path || []).join(" → "), "path");
     pop.append(facts);
     const customer = call.customer;
     if (customer) {
       const box = el("div", null, { id: "customer" });
-      box.append(el("h3", "Customer " + customer.id + (customer.vip ? " · VIP" : "")));
+      box.append(el("h3", t("Customer") + " " + customer.id + (customer.vip ? " · VIP" : "")));
       const accounts = el("ul", null, { id: "accounts" });
       for (const a of customer.accounts) {
         let text = a.kind + " " + a.account + " " + a.status;
-        if (a.balance) text += ", balance " + a.balance;
-        if (a.minimum_due) text += ", minimum " + a.minimum_due;
-        if (a.due_date) text += ", due " + a.due_date;
-        if (a.days_overdue) text += ", overdue " + a.days_overdue + " days (" + (a.overdue_amount || "?") + ")";
+        if (a.balance) text += ", " + t("balance") + " " + a.balance;
+        if (a.minimum_due) text += ", " + t("minimum") + " " + a.minimum_due;
+        if (a.due_date) text += ", " + t("due") + " " + a.due_date;
+        if (a.days_overdue) text += ", " + t("overdue") + " " + a.days_overdue + " " + t("days") + " (" + (a.overdue_amount || "?") + ")";
         accounts.append(el("li", text));
       }
       box.append(accounts);
-      if (customer.arrears_reason) box.append(el("p", "Reason for arrears: " + customer.arrears_reason, { id: "arrears" }));
+      if (customer.arrears_reason) box.append(el("p", t("Reason for arrears") + ": " + customer.arrears_reason, { id: "arrears" }));
       for (const part of [
-        section("Promises to pay", customer.promises, (x) => x.amount + " by " + x.pay_by + " (" + x.status + ")"),
-        section("Notes", customer.notes, (x) => x.at + " " + x.agent + " " + x.disposition + (x.notes ? ": " + x.notes : "")),
+        section(t("Promises to pay"), customer.promises, (x) => x.amount + " " + t("by") + " " + x.pay_by + " (" + x.status + ")"),
+        section(t("Notes"), customer.notes, (x) => x.at + " " + x.agent + " " + x.disposition + (x.notes ? ": " + x.notes : "")),
       ]) if (part) box.append(part);
       pop.append(box);
     }
     for (const part of [
-      section("Earlier calls", call.history, (x) => (x.at || "") + " " + (x.intent || "") + " → " + (x.outcome || "") + (x.disposition ? " (" + x.disposition + ")" : "")),
-      section("Open complaints", call.complaints, (x) => x.ticket + " " + x.category + " " + x.status + ", reply by " + x.reply_due + (x.overdue.length ? " OVERDUE" : "")),
-      section("Callbacks booked", call.callbacks, (x) => x.queue + " from " + x.not_before + " (" + x.status + ")"),
+      section(t("Earlier calls"), call.history, (x) => (x.at || "") + " " + (x.intent || "") + " → " + (x.outcome || "") + (x.disposition ? " (" + x.disposition + ")" : "")),
+      section(t("Open complaints"), call.complaints, (x) => x.ticket + " " + t(x.category) + " " + t(x.status) + ", " + t("reply by") + " " + x.reply_due + (x.overdue.length ? " " + t("OVERDUE") : "")),
+      section(t("Callbacks booked"), call.callbacks, (x) => x.queue + " " + t("from") + " " + x.not_before + " (" + x.status + ")"),
     ]) if (part) pop.append(part);
     const ended = call.state === "answered" || call.state === "completed";
     wrap.hidden = !ended;

@@ -298,7 +298,7 @@ def test_the_audit_log_is_read_only(world: dict[str, object]) -> None:
     sign_in(client, "sup1")
     client.get("/recordings/1/audio")
     page = client.get("/audit").text
-    assert "play" in page and "recording:1" in page and "complete and unchanged" in page
+    assert "play" in page and "recording:1" in page and "日志完整，未被篡改" in page
     for method in ("post", "put", "delete"):
         assert getattr(client, method)("/audit").status_code == 405
 
@@ -314,7 +314,7 @@ def test_complaints_dashboard_and_live_screen_pop(world: dict[str, object]) -> N
     live = client.get("/live").text
     assert "collections-1" in live and "loan active overdue 45 days" in live
     assert "welcome.start → loans.menu" in live
-    assert "needs Asterisk" in live  # no monitor configured in this test
+    assert "需要 Asterisk" in live  # no monitor configured in this test
 
 
 def test_pages_forbid_framing_and_caching(world: dict[str, object]) -> None:
