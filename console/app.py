@@ -10,12 +10,10 @@ playback and download is written to the audit log.
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import re
 import secrets
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -41,6 +39,8 @@ from sqlalchemy.orm import Session
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from console import auth, i18n
+from console.dashboard import CHART_IDS, chart_csv
+from console.dashboard import charts as dashboard_charts
 from console.desk import DeskError, current_offer, offer_of, screen_pop
 from console.desk_actions import COMPLAINT_CATEGORIES, book_callback, file_complaint
 from console.live import MODES, LiveMonitor, MonitorError, MonitorUnavailable, live_calls
@@ -52,6 +52,7 @@ from db import follow_ups as follow_up_rules
 from db import recordings as recording_rules
 from db.audio_store import AudioCipher, contained, open_audio
 from db.complaints import overdue
+from db.kpi_series import kpi_series
 from db.kpis import KpiSettings, compute
 from db.models import (
     KEPT_RECORDINGS,
@@ -285,7 +286,8 @@ def create_app(config: ConsoleConfig) -> FastAPI:
             raise HTTPException(400, f"a language is one of {', '.join(i18n.LANGUAGES)}")
         auth.set_language(session, viewer.username, language)
         # Back to the page the form was on: a path of this console only, never elsewhere.
-        local_path = back if re.fullmatch(r"/[A-Za-z0-9/_-]{0,200}", back) else "/"
+        # "//host" would be another site: a second slash never starts the path.
+        local_path = back if re.fullmatch(r"/(?!/)[A-Za-z0-9/_-]{0,200}", back) else "/"
         return RedirectResponse(local_path, status_code=303)
 
     @app.get("/")
@@ -509,10 +511,7 @@ def create_app(config: ConsoleConfig) -> FastAPI:
                      f"follow-up:{row.id}", outcome.strip()[:200])
         return RedirectResponse("/followups", status_code=303)
 
-    @app.get("/dashboard", response_class=HTMLResponse)
-    def dashboard(request: Request, session: DB, viewer: Who, day_from: str = "",
-                  day_to: str = "") -> HTMLResponse:
-        allow(viewer, "kpis")
+    def period(day_from: str, day_to: str) -> tuple[date, date]:
         today = config.now().astimezone(local).date()
         try:
             first = date.fromisoformat(day_from) if day_from else today - timedelta(days=6)
@@ -522,12 +521,40 @@ def create_app(config: ConsoleConfig) -> FastAPI:
         if not FIRST_DAY <= first <= last <= LAST_DAY:
             raise HTTPException(400, f"give a period from {FIRST_DAY} to {LAST_DAY}, the "
                                      "first day not after the last")
+        return first, last
+
+    def period_charts(session: Session, first: date, last: date) -> list[dict[str, Any]]:
+        labels = {d.code: d.label for d in config.dispositions.dispositions}
+        return dashboard_charts(kpi_series(session, first, last, KpiSettings(
+            timezone=config.timezone)), labels)
+
+    @app.get("/dashboard", response_class=HTMLResponse)
+    def dashboard(request: Request, session: DB, viewer: Who, day_from: str = "",
+                  day_to: str = "") -> HTMLResponse:
+        allow(viewer, "kpis")
+        first, last = period(day_from, day_to)
         settings = KpiSettings(timezone=config.timezone)
         kpis = compute(session, datetime.combine(first, day_time(0), local),
                        datetime.combine(last + timedelta(days=1), day_time(0), local),
                        config.now(), settings)
+        with i18n.speaking(viewer.language):
+            charts = period_charts(session, first, last)
         return page(request, "dashboard.html", viewer, kpis=kpis, first=first, last=last,
-                    charts=_charts(kpis))
+                    charts=charts, formats=i18n.PageFormats())
+
+    @app.get("/dashboard/csv")
+    def dashboard_csv(session: DB, viewer: Who, chart: str, day_from: str = "",
+                      day_to: str = "") -> Response:
+        allow(viewer, "kpis")
+        if chart not in CHART_IDS:
+            raise HTTPException(404, f"no chart {chart!r}; the charts: {', '.join(CHART_IDS)}")
+        first, last = period(day_from, day_to)
+        with i18n.speaking(viewer.language):
+            drawn = next(c for c in period_charts(session, first, last) if c["id"] == chart)
+        # A byte-order mark so that spreadsheet programs read the Chinese as UTF-8.
+        return Response("\ufeff" + chart_csv(drawn), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": "attachment; filename="
+                                 f'"kpi-{chart}-{first}-{last}.csv"'})
 
     @app.get("/audit", response_class=HTMLResponse)
     def audit_log(request: Request, session: DB, viewer: Who) -> HTMLResponse:
@@ -748,12 +775,3 @@ def _byte_range(header: str | None, size: int) -> tuple[int, int, bool]:
         raise HTTPException(416, "range not satisfiable",
                             headers={"Content-Range": f"bytes */{size}"})
     return start, end, True
-
-
-def _charts(kpis: Any) -> dict[str, str]:
-    """The report's charts as data: URIs (nothing written where the console serves)."""
-    from services.charts import draw_charts
-
-    with tempfile.TemporaryDirectory() as folder:
-        return {path.stem: "data:image/png;base64," + base64.b64encode(
-            path.read_bytes()).decode() for path in draw_charts(kpis, Path(folder))}

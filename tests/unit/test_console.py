@@ -5,6 +5,7 @@ attacker would try (no session, path traversal, forged forms) is refused."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 import wave
@@ -310,7 +311,22 @@ def test_complaints_dashboard_and_live_screen_pop(world: dict[str, object]) -> N
     assert "26112300017" in complaints and "fees" in complaints
     dashboard = client.get("/dashboard", params={"day_from": "2026-11-20",
                                                  "day_to": "2026-11-25"}).text
-    assert "IVR containment" in dashboard and "data:image/png;base64," in dashboard
+    assert "IVR 自助解决率" in dashboard and "echarts.min.js" in dashboard
+    charts = json.loads(re.search(r'id="dashboard-charts">(.*?)</script>', dashboard,
+                                  re.S).group(1))  # type: ignore[union-attr]
+    by_id = {chart["id"]: chart for chart in charts}
+    assert by_id["calls"]["categories"][0] == "2026-11-20" and len(
+        by_id["calls"]["categories"]) == 6  # every day of the period, empty ones too
+    assert by_id["calls"]["series"][0]["data"] == [0, 0, 0, 2, 1, 0]
+    assert by_id["satisfaction"]["empty"] and not by_id["calls"]["empty"]
+    assert dashboard.count("暂无数据") == 2  # no surveys, no wrap-ups in the period
+    exported = client.get("/dashboard/csv", params={"chart": "calls", "day_from": "2026-11-20",
+                                                   "day_to": "2026-11-25"})
+    assert exported.headers["content-type"].startswith("text/csv")
+    assert "attachment" in exported.headers["content-disposition"]
+    rows = exported.text.lstrip("\ufeff").splitlines()
+    assert rows[0] == "日期,通话量,接通,放弃" and rows[4] == "2026-11-23,2,1,0"
+    assert client.get("/dashboard/csv", params={"chart": "../x"}).status_code == 404
     live = client.get("/live").text
     assert "collections-1" in live and "loan active overdue 45 days" in live
     assert "welcome.start → loans.menu" in live

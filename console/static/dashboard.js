@@ -1,0 +1,47 @@
+// The KPI page's charts: the figures come in the page (#dashboard-charts, made by
+// console/dashboard.py); ECharts draws them. Counts get whole-number axes, percentages 0-100.
+(function () {
+  "use strict";
+  var charts = JSON.parse(document.getElementById("dashboard-charts").textContent);
+  var colours = ["#1f77b4", "#2ca02c", "#d62728", "#9467bd"];
+
+  function option(chart) {
+    var percent = chart.unit === "percent";
+    var series = chart.series.map(function (line, i) {
+      var drawn = {name: line.name, type: chart.kind, data: line.data, connectNulls: false,
+                   itemStyle: {color: colours[i % colours.length]}};
+      if (chart.goal !== null && i === 0) {
+        drawn.markLine = {symbol: "none", silent: true, lineStyle: {color: "#d62728", type: "dashed"},
+                          label: {formatter: chart.goal + " %"}, data: [{yAxis: chart.goal}]};
+      }
+      return drawn;
+    });
+    return {
+      animation: false,
+      tooltip: {trigger: "axis", valueFormatter: function (v) {
+        return v === null || v === undefined ? "-" : (percent ? v + " %" : String(v));
+      }},
+      legend: {top: 0},
+      grid: {left: 48, right: 16, top: 36, bottom: 56},
+      xAxis: {type: "category", name: chart.axis, nameLocation: "middle", nameGap: 34,
+              data: chart.categories},
+      yAxis: percent
+        ? {type: "value", min: 0, max: 100, axisLabel: {formatter: "{value} %"}}
+        : {type: "value", min: 0, minInterval: 1},
+      series: series
+    };
+  }
+
+  var drawn = [];
+  charts.forEach(function (chart) {
+    var place = document.querySelector('[data-chart="' + chart.id + '"]');
+    if (!place || chart.empty) return;
+    var view = window.echarts.init(place, null, {renderer: "canvas"});
+    view.setOption(option(chart));
+    place.dataset.drawn = "yes";
+    drawn.push(view);
+  });
+  window.addEventListener("resize", function () {
+    drawn.forEach(function (view) { view.resize(); });
+  });
+})();
