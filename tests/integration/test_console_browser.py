@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import Page, expect, sync_playwright
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
@@ -76,6 +76,18 @@ def console_url(asterisk: AsteriskInstance, ami: Ami, records: tuple[Recorder, E
     thread.join(10)
 
 
+def rendered_fonts(page: Page, selector: str) -> list[str]:
+    """The fonts Chromium drew an element's text with (DevTools: CSS.getPlatformFontsForNode),
+    not the ones CSS asked for: a missing CJK font shows here as a fallback or as nothing."""
+    devtools = page.context.new_cdp_session(page)
+    devtools.send("DOM.enable")
+    devtools.send("CSS.enable")
+    root = devtools.send("DOM.getDocument")["root"]["nodeId"]
+    node = devtools.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+    fonts = devtools.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+    return [f["familyName"] for f in fonts if f["glyphCount"] > 0]
+
+
 def stored_recording(engine: Engine, call_id: str) -> Recording:
     def find() -> Recording | None:
         with Session(engine) as session:
@@ -88,7 +100,7 @@ def stored_recording(engine: Engine, call_id: str) -> Recording:
 def test_a_supervisor_finds_plays_and_scores_a_real_call_s_recording(
         ami: Ami, start_fastagi: ServerFactory, asterisk: AsteriskInstance, menus: MenuSet,
         agents: list[Agent], records: tuple[Recorder, Engine], console_url: str,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     _recorder, engine = records
     settings = asterisk.settings
     call = dial_cantonese_dispute(ami, start_fastagi, asterisk, menus, agents, stay_s=6)
@@ -122,7 +134,7 @@ def test_a_supervisor_finds_plays_and_scores_a_real_call_s_recording(
         # the SQLite file the records service writes every second: on a busy machine (CI
         # once ran beside a whole `make demo`) that took over 20 s. A condition, generously
         # bounded.
-        expect(page.locator("#who")).to_contain_text("sup1 (supervisor)", timeout=90_000)
+        expect(page.locator("#who")).to_contain_text("sup1 (班长)", timeout=90_000)
 
         page.fill("input[name=caller]", "0000")  # the scripted caller's last 4 digits
         page.fill("input[name=agent]", "cards-yue")
@@ -155,10 +167,30 @@ def test_a_supervisor_finds_plays_and_scores_a_real_call_s_recording(
         page.click("#review button[type=submit]")
         expect(page.locator("#reviews .score")).to_have_text("25%", timeout=30_000)
 
-        page.click("text=Audit log")
+        page.click("header a[href='/audit']")
         row = page.locator("#audit tbody tr", has_text=f"recording:{recording.id}")
         expect(row.filter(has_text="play").first).to_contain_text("sup1", timeout=30_000)
         expect(row.filter(has_text="score").first).to_contain_text("sup1", timeout=30_000)
+        expect(page.locator("h1")).to_have_text("审计日志")
+        assert any("CJK" in font for font in rendered_fonts(page, "h1")), \
+            f"the Chinese heading is drawn with {rendered_fonts(page, 'h1')}, not a CJK font"
+
+        # The KPI page: today's call drawn by ECharts (the bundle loads under the CSP), a
+        # period without calls says so; then the same pages in English.
+        page.goto(f"{console_url}/dashboard")
+        expect(page.locator("[data-chart=calls]")).to_have_attribute("data-drawn", "yes",
+                                                                     timeout=30_000)
+        shot = page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
+        assert shot.startswith(b"\x89PNG")
+        empty = f"{console_url}/dashboard?day_from=2001-01-01&day_to=2001-01-07"
+        page.goto(empty)
+        expect(page.locator("#chart-calls .no-data")).to_have_text("暂无数据")
+        page.select_option("select[name=language]", "en")
+        page.click("#change-language")
+        page.goto(empty)
+        expect(page.locator("#chart-calls .no-data")).to_have_text("no data yet")
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+        expect(page.locator("#who")).to_contain_text("sup1 (supervisor)")
         browser.close()
 
     with Path(recording.path).open("ab") as changed:  # tampering after registration
