@@ -46,6 +46,7 @@ from console.desk_actions import COMPLAINT_CATEGORIES, book_callback, file_compl
 from console.live import MODES, LiveMonitor, MonitorError, MonitorUnavailable, live_calls
 from console.qa import Checklist, load_checklist
 from console.throttle import Busy, SignInThrottle
+from console.wallboard import floor_state
 from console.wrap_up import Dispositions, load_dispositions, save_wrap_up
 from db import audit
 from db import follow_ups as follow_up_rules
@@ -71,7 +72,9 @@ from db.models import (
 from db.privacy import mask_number, number_key
 from ivr.menu_schema import LineSettings
 from ivr.ports import TicketIssuer
+from pbx.ami import Ami, AmiError
 from pbx.presence import PAUSE_REASONS, PresenceControl, PresenceError, presence_of
+from pbx.queue_board import read_board
 from pbx.transfer import CallTransfer, TransferError
 
 log = logging.getLogger(__name__)
@@ -121,6 +124,7 @@ class ConsoleConfig:
     tickets: TicketIssuer | None = None  # complaint numbers for tickets opened at the desk
     phones: Mapping[str, BrowserPhone] = field(default_factory=dict)  # agent id -> phone
     transfer: CallTransfer | None = None  # None: no transfers (the console has no Asterisk)
+    floor: Callable[[], Ami] | None = None  # the wallboard's AMI (None: day figures only)
     pop_every_s: float = 0.5  # how often the desk's event stream looks for a change
     stream_for_s: float = 300.0  # then the browser reconnects (and the session is checked)
 
@@ -555,6 +559,66 @@ def create_app(config: ConsoleConfig) -> FastAPI:
         return Response("\ufeff" + chart_csv(drawn), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": "attachment; filename="
                                  f'"kpi-{chart}-{first}-{last}.csv"'})
+
+    @app.get("/wallboard", response_class=HTMLResponse)
+    def wallboard(request: Request, session: DB, viewer: Who) -> HTMLResponse:
+        allow(viewer, "wallboard")
+        board = None
+        if config.floor is not None:
+            try:
+                with config.floor() as ami:
+                    board = read_board(ami)
+            except (AmiError, TimeoutError) as exc:
+                log.warning("wallboard: Asterisk did not answer QueueStatus: %s", exc)
+        return page(request, "wallboard.html", viewer,
+                    floor=floor_state(session, board, config.now(), config.timezone))
+
+    @app.get("/wallboard/events")
+    def wallboard_events(request: Request, viewer: Who) -> Response:
+        """Server-sent events: the floor whenever it changes, read from Asterisk over one
+        AMI connection per page (reconnected when it drops). Ends like the desk's."""
+        allow(viewer, "wallboard")
+        token = request.cookies.get(SESSION_COOKIE)
+
+        def stream() -> Iterator[str]:
+            last = None
+            deadline = time.monotonic() + config.stream_for_s
+            ami: Ami | None = None
+            try:
+                while time.monotonic() < deadline:
+                    board = None
+                    if config.floor is not None:
+                        try:
+                            if ami is None or not ami.connected:
+                                ami = config.floor()
+                                ami.connect()
+                                ami.only_events("off")  # the list answers are all it needs
+                            board = read_board(ami)
+                            ami.history.clear()  # read once, never kept
+                        except (AmiError, TimeoutError):
+                            if ami is not None:
+                                ami.close()
+                            ami = None
+                    with Session(config.engine) as session, session.begin():
+                        if auth.viewer(session, token, config.now()) is None:
+                            yield "event: signed-out\ndata: {}\n\n"
+                            return
+                        state = json.dumps(floor_state(session, board, config.now(),
+                                                       config.timezone),
+                                           ensure_ascii=False, sort_keys=True)
+                    if state != last:
+                        last = state
+                        yield f"data: {state}\n\n"
+                    else:
+                        yield ": still here\n\n"
+                    time.sleep(config.pop_every_s)
+            finally:
+                if ami is not None:
+                    ami.close()
+
+        return StreamingResponse(stream(), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-store",
+                                          "X-Accel-Buffering": "no"})
 
     @app.get("/audit", response_class=HTMLResponse)
     def audit_log(request: Request, session: DB, viewer: Who) -> HTMLResponse:

@@ -46,6 +46,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "audit": frozenset({"supervisor", "admin"}),
     "desk": frozenset({"agent"}),
     "presence": frozenset({"supervisor", "admin"}),  # every agent's, on the live page
+    "wallboard": frozenset({"supervisor", "admin"}),  # queues and agents now, live
 }
 
 _hasher = PasswordHasher()

@@ -115,3 +115,20 @@ def kpi_series(session: Session, first: date, last: date,
     dispositions = Counter(session.scalars(select(WrapUp.disposition).where(
         WrapUp.at >= since, WrapUp.at < until)))
     return KpiSeries(unit, list(buckets.values()), settings, dispositions)
+
+
+def queues_since(session: Session, since: datetime,
+                 settings: KpiSettings | None = None) -> dict[str, Bucket]:
+    """Each queue's legs answered and abandoned since `since` (the wallboard's today)."""
+    settings = settings or KpiSettings()
+    found: dict[str, Bucket] = {}
+    for queue, result, wait_s in session.execute(
+            select(QueueLeg.queue, QueueLeg.result, QueueLeg.wait_s).where(
+                QueueLeg.joined_at >= since)):
+        leg = found.setdefault(queue, Bucket(since.date()))
+        if result == "answered":
+            leg.answered += 1
+            leg.answered_in_time += (wait_s or 0) <= settings.service_level_s
+        elif result == "abandoned":
+            leg.abandoned += 1
+    return found

@@ -66,6 +66,7 @@ def console_config(settings: Settings) -> ConsoleConfig:
                          number_secret=load_number_secret(
                              settings.secrets_dir / NUMBER_SECRET_FILE),
                          monitor=monitor,
+                         floor=connect,
                          audit_seal=AuditSeal.load(settings.secrets_dir),
                          presence=PresenceControl(connect, known),
                          agent_ids=tuple(agent.id for agent in known),

@@ -107,7 +107,7 @@ def world(desk_asterisk: AsteriskInstance, tmp_path: Path) -> Iterator[dict[str,
     app = create_app(ConsoleConfig(
         engine=engine, recordings_dir=settings.recordings_dir,
         presence=PresenceControl(desk_asterisk.ami, agents), agent_ids=(AGENT,),
-        node_words=node_words(menus), phones={AGENT: phone}))
+        node_words=node_words(menus), phones={AGENT: phone}, floor=desk_asterisk.ami))
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
                                            log_level="warning"))
@@ -174,6 +174,17 @@ def test_an_agent_takes_a_real_call_in_the_browser_with_the_callers_context(
         # a wrong offer to show, and a slow machine can only make it less likely to be seen.
         time.sleep(3)
         assert not any(e.get("Event") == "AgentCalled" for e in ami.history)
+        # The supervisors' wallboard (fed by Asterisk's QueueStatus): one caller waiting,
+        # by masked number only, the agent paused.
+        wallboard = browser.new_context().new_page()
+        sign_in(wallboard, url, "sup1")
+        wallboard.goto(f"{url}/wallboard")
+        waiting_row = wallboard.locator("#wallboard tbody tr").filter(
+            has=wallboard.locator("td.waiting", has_text="1"))
+        expect(waiting_row).to_have_count(1, timeout=30_000)
+        expect(waiting_row.locator("td.paused")).to_have_text("1")
+        expect(waiting_row.locator("td.callers")).to_contain_text("*")
+
         page.click("#go-ready")
         expect(page.locator("#presence")).to_have_attribute("data-state", "ready")
 
@@ -188,9 +199,13 @@ def test_an_agent_takes_a_real_call_in_the_browser_with_the_callers_context(
         words = node_words(world["menus"])  # type: ignore[arg-type]
         expect(page.locator("#path")).to_contain_text(words["cards.freeze"])
 
+        expect(waiting_row).to_have_count(1)  # still waiting while it rings
         page.click("#phone-answer")
         expect(page.locator("#phone-status")).to_have_attribute("data-state", "on a call",
                                                                timeout=30_000)
+        expect(waiting_row).to_have_count(0, timeout=30_000)  # answered: nobody waits
+        expect(wallboard.locator("#wallboard td.on-call", has_text="1")).not_to_have_count(
+            0, timeout=30_000)
         counters: list[dict[str, int | str]] = []
 
         def audio_both_ways() -> bool:
