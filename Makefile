@@ -10,7 +10,7 @@ PACKAGES := agi ivr speech db runtime pbx services hotline console bench tests
 PYTEST := mkdir -p var/pytest-tmp && PYTEST_DEBUG_TEMPROOT=$(CURDIR)/var/pytest-tmp $(BIN)/pytest
 
 .PHONY: install asterisk prompts models postgres browser web demo test unit contract integration check lint \
-	down bench-load bench-faults bench-replay
+	down bench-load bench-faults bench-replay screenshots
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,11 @@ integration: asterisk prompts models postgres browser  ## real Asterisk, Vosk, P
 test: asterisk prompts models postgres browser check  ## every tier: quick ones first, then real parts
 	$(PYTEST) -m "unit or contract"
 	$(PYTEST) -m integration
+
+screenshots: asterisk prompts browser  ## the README's pictures: browser tests on a seeded month and a real call (~2 min)
+	export HOTLINE_SCREENSHOTS=$(CURDIR)/docs/screenshots && $(PYTEST) -m integration \
+		tests/integration/test_console_screenshots.py \
+		tests/integration/test_agent_desk_browser.py::test_an_agent_takes_a_real_call_in_the_browser_with_the_callers_context
 
 bench-load: asterisk prompts models postgres  ## load through real Asterisk, FastAGI and classic AGI (root; ~35 min)
 	$(BIN)/python -m bench.load

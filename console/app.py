@@ -52,7 +52,7 @@ from db import audit
 from db import follow_ups as follow_up_rules
 from db import recordings as recording_rules
 from db.audio_store import AudioCipher, contained, open_audio
-from db.complaints import overdue
+from db.complaints import complaints_by_urgency, overdue
 from db.kpi_series import kpi_series
 from db.kpis import KpiSettings, compute
 from db.models import (
@@ -150,7 +150,11 @@ def _database(request: Request) -> Any:
         yield audit.seal_session(session, config.audit_seal)
 
 
-DB = Annotated[Session, Depends(_database)]
+# Committed before the response leaves ("function" scope): by default FastAPI runs the code
+# after `yield` once the response is sent, so a browser following a sign-in's redirect could
+# arrive before its session was committed, and a failed commit would come too late to stop
+# a "done" from reaching the user.
+DB = Annotated[Session, Depends(_database, scope="function")]
 
 
 def _signed_in(request: Request, session: DB) -> auth.Viewer:
@@ -458,7 +462,7 @@ def create_app(config: ConsoleConfig) -> FastAPI:
     def complaints(request: Request, session: DB, viewer: Who,
                    status: str = "") -> HTMLResponse:
         allow(viewer, "complaints")
-        query = select(Complaint).order_by(Complaint.reply_due)
+        query = select(Complaint).order_by(*complaints_by_urgency())
         if status:
             query = query.where(Complaint.status == status)
         now = config.now()
@@ -527,10 +531,11 @@ def create_app(config: ConsoleConfig) -> FastAPI:
                                      "first day not after the last")
         return first, last
 
+    disposition_labels = {d.code: d.label for d in config.dispositions.dispositions}
+
     def period_charts(session: Session, first: date, last: date) -> list[dict[str, Any]]:
-        labels = {d.code: d.label for d in config.dispositions.dispositions}
         return dashboard_charts(kpi_series(session, first, last, KpiSettings(
-            timezone=config.timezone)), labels)
+            timezone=config.timezone)), disposition_labels)
 
     @app.get("/dashboard", response_class=HTMLResponse)
     def dashboard(request: Request, session: DB, viewer: Who, day_from: str = "",
@@ -544,7 +549,7 @@ def create_app(config: ConsoleConfig) -> FastAPI:
         with i18n.speaking(viewer.language):
             charts = period_charts(session, first, last)
         return page(request, "dashboard.html", viewer, kpis=kpis, first=first, last=last,
-                    charts=charts, formats=i18n.PageFormats())
+                    charts=charts, formats=i18n.PageFormats(disposition_labels))
 
     @app.get("/dashboard/csv")
     def dashboard_csv(session: DB, viewer: Who, chart: str, day_from: str = "",

@@ -24,6 +24,9 @@ from db.models import ConsoleSession, ConsoleUser
 ROLES = ("supervisor", "qa", "admin", "agent")
 STAFF = frozenset({"supervisor", "qa", "admin"})  # the back office: every role but agents
 IDLE = timedelta(minutes=30)
+# Being seen is written at most this often: open pages' event streams ask every half
+# second, and each write would take the database's one writer from the call records.
+TOUCH_EVERY = timedelta(seconds=60)
 ABSOLUTE = timedelta(hours=8)
 MIN_PASSWORD = 10
 MAX_PASSWORD = 1024  # longer is not a password anyone types; never hashed
@@ -165,7 +168,8 @@ def viewer(session: Session, token: str | None, now: datetime) -> Viewer | None:
     if user is None or user.disabled or found.credential_version != user.credential_version:
         session.delete(found)
         return None
-    found.last_seen = now
+    if now - found.last_seen >= TOUCH_EVERY:
+        found.last_seen = now
     return Viewer(user.username, user.role, found.csrf_token, user.agent_id, user.language)
 
 

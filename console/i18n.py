@@ -9,7 +9,7 @@ being rendered is a context variable set per request: Jinja2's i18n extension an
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -110,7 +110,11 @@ def percent(value: float | None) -> str:
 
 
 class PageFormats:
-    """The KPI report's labels and figures in the page's language (db.kpis.Formats)."""
+    """The KPI report's labels and figures in the page's language (db.kpis.Formats), the
+    agents' dispositions by their labels."""
+
+    def __init__(self, disposition_labels: Mapping[str, str] | None = None) -> None:
+        self.disposition_labels = disposition_labels or {}
 
     def label(self, text: str, **params: object) -> str:
         return gettext(text).format(**params)
@@ -124,6 +128,9 @@ class PageFormats:
     def seconds(self, value: float | None) -> str:
         return "-" if value is None else gettext(N_("{seconds} s")).format(
             seconds=number(value, 1))
+
+    def disposition(self, code: str) -> str:
+        return self.disposition_labels.get(code, code)
 
 
 # Codes the pages show (statuses, outcomes, roles, reasons, categories): stored as codes,

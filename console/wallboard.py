@@ -4,6 +4,7 @@ its server-sent event stream. Callers appear by masked number only."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict
 from datetime import datetime, time
 from typing import Any
@@ -11,20 +12,21 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from db.kpi_series import queues_since
-from db.kpis import KpiSettings
+from db.kpi_series import Bucket, queues_since
+from db.kpis import KpiSettings, ratio
 from pbx.queue_board import QueueNow
 
 
 def floor_state(session: Session, board: list[QueueNow] | None, now: datetime,
                 timezone: str) -> dict[str, Any]:
-    """{"asterisk": bool, "queues": [...]}: `board` None when Asterisk did not answer (the
-    day's figures still show)."""
+    """{"asterisk": bool, "totals": {...}, "queues": [...]}: `board` None when Asterisk did
+    not answer (the day's figures still show). Queues where callers wait come first, the
+    longest wait on top, then those busy now or today; idle ones last, marked idle."""
     local = ZoneInfo(timezone)
     midnight = datetime.combine(now.astimezone(local).date(), time(0), local)
     today = queues_since(session, midnight, KpiSettings(timezone=timezone))
     live = {queue.queue: queue for queue in board or []}
-    queues = []
+    queues: list[dict[str, Any]] = []
     for name in sorted(set(live) | set(today)):
         queue = live.get(name, QueueNow(name))
         figures = today.get(name)
@@ -36,5 +38,27 @@ def floor_state(session: Session, board: list[QueueNow] | None, now: datetime,
             "paused": queue.paused, "offline": queue.offline,
             "answered_today": figures.answered if figures else 0,
             "abandoned_today": figures.abandoned if figures else 0,
-            "service_level_today": None if level is None else round(level * 100, 1)})
-    return {"asterisk": board is not None, "queues": queues}
+            "service_level_today": _percent(level),
+            "idle": not (queue.waiting or queue.on_call or queue.ringing or figures)})
+    queues.sort(key=lambda q: (-q["waiting"], -q["longest_wait_s"],
+                               -(q["on_call"] + q["ringing"]),
+                               -(q["answered_today"] + q["abandoned_today"])))
+    return {"asterisk": board is not None, "totals": _totals(queues, today.values()),
+            "queues": queues}
+
+
+def _totals(queues: list[dict[str, Any]], today: Iterable[Bucket]) -> dict[str, Any]:
+    """The whole line: agents are left out, as one agent serves many queues."""
+    figures = list(today)
+    answered = sum(f.answered for f in figures)
+    abandoned = sum(f.abandoned for f in figures)
+    in_time = sum(f.answered_in_time for f in figures)
+    return {"waiting": sum(q["waiting"] for q in queues),
+            "longest_wait_s": max((q["longest_wait_s"] for q in queues if q["waiting"]),
+                                  default=0),
+            "answered_today": answered, "abandoned_today": abandoned,
+            "service_level_today": _percent(ratio(in_time, answered + abandoned))}
+
+
+def _percent(value: float | None) -> float | None:
+    return None if value is None else round(value * 100, 1)

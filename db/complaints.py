@@ -13,8 +13,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, case, select, update
 from sqlalchemy.orm import Session
 
 from db.models import Complaint, ComplaintExtension, Recording
@@ -113,6 +114,17 @@ def overdue(complaint: Complaint, now: datetime) -> list[str]:
     if (resolved or now) > complaint.resolution_due:
         late.append("resolution")
     return late
+
+
+def complaints_by_urgency() -> tuple[ColumnElement[Any], ...]:
+    """ORDER BY for a work list: open tickets first, the one whose clock runs out soonest at
+    the top (the reply until it is sent, then the resolution); then settled ones, newest
+    first."""
+    settled = Complaint.status.in_(("resolved", "closed"))
+    next_due = case((Complaint.replied_at.is_(None), Complaint.reply_due),
+                    else_=Complaint.resolution_due)
+    return (case((settled, 1), else_=0), case((settled, None), else_=next_due),
+            Complaint.opened_at.desc())
 
 
 def find(session: Session, *, status: str | None = None, category: str | None = None,

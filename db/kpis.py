@@ -169,7 +169,8 @@ class Kpis:
              f"{f.percent(self.follow_ups_on_time)} ({f.count(self.follow_ups_in_time)}/"
              f"{f.count(self.follow_ups_counted)})"),
             (f.label(N_("wrap-ups by disposition")),
-             ", ".join(f"{d}: {f.count(n)}" for d, n in sorted(self.dispositions.items()))
+             ", ".join(f"{f.disposition(d)}: {f.count(n)}"
+                       for d, n in sorted(self.dispositions.items(), key=lambda i: (-i[1], i[0])))
              or "-"),
             (f.label(N_("satisfaction")),
              f.label(N_("{rate} (goal {goal}, {surveys} surveys)"),
@@ -190,6 +191,7 @@ class Formats(Protocol):
     def count(self, value: int) -> str: ...
     def percent(self, value: float | None) -> str: ...
     def seconds(self, value: float | None) -> str: ...
+    def disposition(self, code: str) -> str: ...
 
 
 class PlainFormats:
@@ -206,6 +208,9 @@ class PlainFormats:
 
     def seconds(self, value: float | None) -> str:
         return seconds(value)
+
+    def disposition(self, code: str) -> str:
+        return code
 
 
 def ratio(part: int, whole: int) -> float | None:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import signal
+from datetime import UTC, datetime
 from types import FrameType
+from typing import Annotated
 
 import typer
 from rich.console import Console
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from db import migrate
@@ -18,6 +20,7 @@ from db.models import Call, QueueLeg
 from db.postgres import PostgresError, ensure_postgres_installed
 from db.replay import SpoolReplayer
 from db.sample_data import SampleDataError, load_sample_customers
+from db.sample_history import seed_history
 from hotline.output import DataTable, plain
 from ivr.verification import Method, hash_secret, well_formed
 from pbx.provision import ProvisionError
@@ -76,6 +79,29 @@ def load_sample_command() -> None:
     finally:
         engine.dispose()
     console.print(f"{count} sample customers loaded")
+
+
+@db_app.command("sample-history")
+def sample_history_command(
+        days: Annotated[int, typer.Option(min=1, max=366, help="days of history")] = 28) -> None:
+    """Add weeks of made-up calls, surveys and complaints for trying the console (demo
+    databases only: refused when the database already holds calls)."""
+    settings = Settings.from_env()
+    engine = make_engine(settings.database_url)
+    try:
+        with sessions(engine)() as session, session.begin():
+            if session.scalar(select(func.count()).select_from(Call)):
+                console.print("[red]error:[/red] this database already holds calls; sample "
+                              "history goes only into an empty (demo) database")
+                raise typer.Exit(1)
+            made = seed_history(session, now=datetime.now(UTC), days=days)
+    except SQLAlchemyError as exc:
+        raise _database_error(settings.database_url, exc) from exc
+    finally:
+        engine.dispose()
+    console.print(f"{made.calls} sample calls over {days} days added "
+                  f"({made.answered} answered, {made.abandoned} abandoned, "
+                  f"{len(made.complaints)} complaints)")
 
 
 @db_app.command("hash-secret")

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from agi.menu_store import MenuStore
 from console import auth
 from console.app import BrowserPhone, ConsoleConfig, create_app
+from console.wrap_up import load_dispositions
 from db import migrate
 from db.database import make_engine
 from db.models import WrapUp
@@ -48,6 +49,7 @@ from services.records import Recorder
 from tests import support
 from tests.integration.conftest import TEST_DIALPLAN
 from tests.integration.dialling import rendered_durations, transcript_route
+from tests.screenshots import save_screenshot
 from tests.support import free_port, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -132,7 +134,11 @@ def sign_in(page: Page, url: str, username: str) -> None:
     page.goto(f"{url}/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
+    # Argon2id and a commit: seconds on a busy machine. A condition, generously bounded.
+    with page.expect_response(lambda r: r.url.endswith("/login")
+                              and r.request.method == "POST", timeout=90_000) as posted:
+        page.click("button[type=submit]")
+    assert posted.value.status == 303, f"signing in {username}: {posted.value.status}"
     expect(page.locator("#who")).to_contain_text(username, timeout=90_000)
 
 
@@ -142,7 +148,7 @@ def member_paused(ami: Ami) -> set[bool]:
 
 @pytest.mark.timeout(420)  # a real call with a person's pace, and a browser
 def test_an_agent_takes_a_real_call_in_the_browser_with_the_callers_context(
-        desk_asterisk: AsteriskInstance, world: dict[str, object]) -> None:
+        desk_asterisk: AsteriskInstance, world: dict[str, object], tmp_path: Path) -> None:
     url = str(world["url"])
     engine: Engine = world["engine"]  # type: ignore[assignment]
     browser_path = find_browser()
@@ -150,7 +156,7 @@ def test_an_agent_takes_a_real_call_in_the_browser_with_the_callers_context(
     with desk_asterisk.ami() as ami, sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=browser_path, headless=True,
                                              args=CHROMIUM_ARGS)
-        page = browser.new_page()
+        page = browser.new_page(viewport={"width": 1280, "height": 860})
         sign_in(page, url, "li")
         expect(page).to_have_url(f"{url}/desk")
         expect(page.locator("#phone-status")).to_have_attribute("data-state", "registered",
@@ -176,7 +182,7 @@ def test_an_agent_takes_a_real_call_in_the_browser_with_the_callers_context(
         assert not any(e.get("Event") == "AgentCalled" for e in ami.history)
         # The supervisors' wallboard (fed by Asterisk's QueueStatus): one caller waiting,
         # by masked number only, the agent paused.
-        wallboard = browser.new_context().new_page()
+        wallboard = browser.new_context(viewport={"width": 1280, "height": 860}).new_page()
         sign_in(wallboard, url, "sup1")
         wallboard.goto(f"{url}/wallboard")
         waiting_row = wallboard.locator("#wallboard tbody tr").filter(
@@ -184,6 +190,7 @@ def test_an_agent_takes_a_real_call_in_the_browser_with_the_callers_context(
         expect(waiting_row).to_have_count(1, timeout=30_000)
         expect(waiting_row.locator("td.paused")).to_have_text("1")
         expect(waiting_row.locator("td.callers")).to_contain_text("*")
+        save_screenshot(wallboard, "wallboard", tmp_path)
 
         page.click("#go-ready")
         expect(page.locator("#presence")).to_have_attribute("data-state", "ready")
@@ -198,6 +205,7 @@ def test_an_agent_takes_a_real_call_in_the_browser_with_the_callers_context(
         expect(page.locator("#intent")).to_contain_text("card-replacement")
         words = node_words(world["menus"])  # type: ignore[arg-type]
         expect(page.locator("#path")).to_contain_text(words["cards.freeze"])
+        save_screenshot(page, "desk", tmp_path, full_page=True)
 
         expect(waiting_row).to_have_count(1)  # still waiting while it rings
         page.click("#phone-answer")
@@ -231,7 +239,9 @@ def test_an_agent_takes_a_real_call_in_the_browser_with_the_callers_context(
         supervisor = browser.new_context().new_page()
         sign_in(supervisor, url, "sup1")
         supervisor.goto(f"{url}/dashboard")
-        expect(supervisor.locator("#kpis")).to_contain_text("card-replaced: 1")
+        replaced = next(d.label for d in load_dispositions().dispositions
+                        if d.code == "card-replaced")
+        expect(supervisor.locator("#kpis")).to_contain_text(f"{replaced}: 1")
         browser.close()
         finish_call(ami, trace, 120)
     with Session(engine) as session:

@@ -148,6 +148,25 @@ def test_the_workflow_moves_forward_only_and_extensions_need_approval(engine: En
         assert [c.ticket for c in rules.find(session, status="closed")] == ["T1"]
 
 
+def test_the_work_list_puts_the_clock_that_runs_out_first_on_top(engine: Engine) -> None:
+    with sessions(engine)() as session, session.begin():
+        def filed(ticket: str, days_ago: float) -> Complaint:
+            return rules.open_complaint(session, ticket=ticket, call_id=None,
+                                        category="complaint-fees",
+                                        opened_at=FILED - timedelta(days=days_ago))
+        settled_old, settled_new = filed("S-old", 20), filed("S-new", 5)
+        for settled in (settled_old, settled_new):
+            rules.advance(settled, "resolved", FILED)
+        filed("reply-later", 0.5)  # reply due in 1.5 days
+        filed("reply-soon", 1.5)  # reply due in half a day
+        answered = filed("resolve-soon", 14.8)  # replied; resolution due in 0.2 days
+        rules.advance(answered, "replied", FILED - timedelta(days=14))
+        session.flush()
+        ordered = session.scalars(select(Complaint.ticket)
+                                  .order_by(*rules.complaints_by_urgency())).all()
+    assert ordered == ["resolve-soon", "reply-soon", "reply-later", "S-new", "S-old"]
+
+
 def test_the_readmes_example_ticket_checks_out() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     examples = re.findall(r"check digit \(`(\d{11})`\)", readme)

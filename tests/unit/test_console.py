@@ -17,7 +17,7 @@ from fastapi import HTTPException
 from fastapi.testclient import TestClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session
 
 from console import auth
@@ -29,6 +29,7 @@ from db.models import (
     AuditEntry,
     Call,
     Complaint,
+    ConsoleSession,
     ConsoleUser,
     Customer,
     FollowUp,
@@ -190,6 +191,57 @@ def test_sessions_expire_after_idling(world: dict[str, object]) -> None:
     assert client.get("/recordings", follow_redirects=False).status_code == 200
     clock.at += timedelta(minutes=31)
     assert client.get("/recordings", follow_redirects=False).status_code == 303
+
+
+def test_a_sign_in_whose_commit_fails_is_not_answered_as_signed_in(
+        world: dict[str, object]) -> None:
+    """The attack on a late commit: were the transaction committed after the response went
+    out, the browser would get its 303 and cookie for a session that was never stored (and a
+    sign-in's redirect could outrun its own commit)."""
+    engine: Engine = world["engine"]  # type: ignore[assignment]
+    app = world["client"].app  # type: ignore[attr-defined]
+    client = TestClient(app, raise_server_exceptions=False)
+
+    def note(session: Session, _context: object) -> None:
+        if any(isinstance(row, ConsoleSession) for row in session.new):
+            session.info["signing-in"] = True
+
+    def refuse(session: Session) -> None:
+        if session.info.get("signing-in"):
+            raise OSError("disk full")
+
+    event.listen(Session, "after_flush", note)
+    event.listen(Session, "before_commit", refuse)
+    try:
+        status = sign_in(client, "qa1")
+    finally:
+        event.remove(Session, "after_flush", note)
+        event.remove(Session, "before_commit", refuse)
+    assert status == 500
+    with Session(engine) as session:
+        assert session.scalar(select(func.count()).select_from(ConsoleSession)) == 0
+    assert client.get("/recordings", follow_redirects=False).status_code == 303  # to login
+
+
+def test_being_seen_is_written_once_a_minute_not_on_every_request(
+        world: dict[str, object]) -> None:
+    client: TestClient = world["client"]  # type: ignore[assignment]
+    clock: Clock = world["clock"]  # type: ignore[assignment]
+    engine: Engine = world["engine"]  # type: ignore[assignment]
+    assert sign_in(client, "qa1") == 303
+
+    def last_seen() -> datetime:
+        with Session(engine) as session:
+            return session.scalars(select(ConsoleSession.last_seen).where(
+                ConsoleSession.username == "qa1")).one()
+
+    opened = last_seen()
+    clock.at += timedelta(seconds=59)
+    assert client.get("/recordings", follow_redirects=False).status_code == 200
+    assert last_seen() == opened  # an event stream's half-second checks write nothing
+    clock.at += timedelta(seconds=2)
+    assert client.get("/recordings", follow_redirects=False).status_code == 200
+    assert last_seen() == opened + timedelta(seconds=61)
 
 
 def test_search_by_caller_ticket_language_and_date(world: dict[str, object]) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from console import i18n
 from console.dashboard import chart_csv, charts
 from db.kpi_series import bucket_unit, kpi_series
+from db.kpis import PlainFormats, compute
 from db.models import Call, QueueLeg, Survey, WrapUp
 
 pytestmark = pytest.mark.unit
@@ -87,3 +88,20 @@ def test_an_empty_period_is_empty_in_every_chart(engine: Engine) -> None:
         drawn = charts(series, {})
     assert all(chart["empty"] for chart in drawn)
     assert drawn[0]["axis"] == "日期" and drawn[0]["series"][0]["data"] == [0] * 7
+
+
+def test_the_kpi_table_names_dispositions_by_label_most_frequent_first(engine: Engine) -> None:
+    with Session(engine) as session, session.begin():
+        codes = ("resolved", "card-frozen", "card-frozen", "=cmd")
+        session.add_all([Call(call_id=f"c{n}", started_at=at(23, 3)) for n in range(4)])
+        session.flush()
+        session.add_all([WrapUp(call_id=f"c{n}", agent="x", at=at(23, 4), disposition=code)
+                         for n, code in enumerate(codes)])
+    with Session(engine) as session:
+        kpis = compute(session, at(23, 0), at(24, 0), at(24, 0))
+    with i18n.speaking("zh_CN"):
+        rows = dict(kpis.rows(i18n.PageFormats({"resolved": "已解决 Resolved",
+                                                "card-frozen": "已冻结"})))
+    assert rows["按处理结果统计的小结"] == "已冻结: 2, =cmd: 1, 已解决 Resolved: 1"
+    plain = dict(kpis.rows(PlainFormats()))
+    assert plain["wrap-ups by disposition"] == "card-frozen: 2, =cmd: 1, resolved: 1"

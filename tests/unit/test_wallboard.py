@@ -5,16 +5,21 @@ figures from the records, masked numbers only, supervisors and admins only."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
+from sqlalchemy.orm import Session
 
 from console import auth
 from console.app import ConsoleConfig, create_app
+from console.wallboard import floor_state
+from db.models import Call, QueueLeg
 from pbx.ami import AmiError
+from pbx.queue_board import QueueNow, WaitingCaller
 from tests.unit.test_console import PASSWORD, SECRET, Clock, sign_in, world  # noqa: F401
 
 pytestmark = pytest.mark.unit
@@ -87,6 +92,8 @@ def test_supervisors_see_each_queue_now_and_today(world: dict[str, object]) -> N
     floor = json.loads(first.removeprefix("data: "))
     assert floor["asterisk"] and floor["queues"][0]["longest_wait_s"] == 17
     assert floor["queues"][0]["service_level_today"] == 100.0
+    assert floor["totals"] == {"waiting": 1, "longest_wait_s": 17, "answered_today": 1,
+                               "abandoned_today": 0, "service_level_today": 100.0}
     assert "13911112222" not in first
 
 
@@ -110,3 +117,24 @@ def test_only_supervisors_and_admins_see_the_floor(world: dict[str, object]) -> 
     sign_in(admin, "admin1")
     assert admin.get("/wallboard").status_code == 200
     assert auth.PERMISSIONS["wallboard"] == {"supervisor", "admin"}
+
+
+def test_queues_with_callers_waiting_come_first_and_idle_ones_last(engine: Engine) -> None:
+    now = datetime(2026, 11, 23, 6, tzinfo=UTC)
+    with Session(engine) as session, session.begin():
+        session.add(Call(call_id="t1", started_at=now - timedelta(hours=1)))
+        session.flush()
+        session.add(QueueLeg(call_id="t1", queue="loans-cmn", joined_at=now - timedelta(hours=1),
+                             result="abandoned", wait_s=40))
+    board = [QueueNow("a-idle", ready=2),
+             QueueNow("cards-cmn", waiting=[WaitingCaller(1, "*******1111", 5)]),
+             QueueNow("cards-yue", on_call=1),
+             QueueNow("lost-cmn", waiting=[WaitingCaller(1, "*******2222", 50),
+                                           WaitingCaller(2, "*******3333", 9)])]
+    with Session(engine) as session:
+        floor = floor_state(session, board, now, "Asia/Shanghai")
+    order = [(q["queue"], q["idle"]) for q in floor["queues"]]
+    assert order == [("lost-cmn", False), ("cards-cmn", False), ("cards-yue", False),
+                     ("loans-cmn", False), ("a-idle", True)]
+    assert floor["totals"] == {"waiting": 3, "longest_wait_s": 50, "answered_today": 0,
+                               "abandoned_today": 1, "service_level_today": 0.0}
