@@ -7,10 +7,12 @@ import random
 import socket
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
+from typing import Any
 
 from agi.channel import AgiChannel
 from agi.dispatch import SessionReport
@@ -128,3 +130,21 @@ def start_fastagi(port: int = 0, routes: Mapping[str, Route] = STARTER_ROUTES, *
     threading.Thread(target=server.serve_forever, daemon=True).start()
     assert server.wait_serving()
     return RunningServer(server, sessions)
+
+
+@contextmanager
+def serving(app: Any, what: str = "the console") -> Iterator[str]:
+    """An ASGI app served by uvicorn on a free loopback port, in a thread: its base URL."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_until(lambda: server.started, 10, what)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)

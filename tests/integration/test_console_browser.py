@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import uvicorn
 from playwright.sync_api import Page, expect, sync_playwright
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
@@ -34,7 +33,7 @@ from pbx.process import AsteriskInstance
 from services.records import Recorder
 from tests.integration.conftest import ServerFactory
 from tests.integration.dialling import dial_cantonese_dispute
-from tests.support import free_port, wait_until
+from tests.support import free_port, serving, wait_until
 
 PASSWORD = "a long test password"
 
@@ -65,15 +64,8 @@ def console_url(asterisk: AsteriskInstance, ami: Ami, records: tuple[Recorder, E
     monitor = LiveMonitor(asterisk.ami, agents, "Local/{phone}@hotline-scripted-supervisor")
     app = create_app(ConsoleConfig(engine=engine, recordings_dir=settings.recordings_dir,
                                    monitor=monitor))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_until(lambda: server.started, 10, "the console")
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with serving(app) as url:
+        yield url
 
 
 def rendered_fonts(page: Page, selector: str) -> list[str]:

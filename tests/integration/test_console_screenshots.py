@@ -6,14 +6,12 @@ taken (tests/screenshots.py says where pictures go)."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-import uvicorn
 from babel.numbers import format_decimal
 from playwright.sync_api import Page, expect, sync_playwright
 from pydub import AudioSegment
@@ -31,7 +29,7 @@ from hotline.console_commands import find_browser
 from runtime.settings import Settings
 from services.records import retention_policy
 from tests.screenshots import save_screenshot
-from tests.support import free_port, wait_until
+from tests.support import serving
 
 PASSWORD = "a long test password"
 LINE_ZONE = ZoneInfo("Asia/Shanghai")
@@ -79,15 +77,8 @@ def seeded(tmp_path: Path) -> Iterator[tuple[Engine, Path, SeededHistory]]:
 def console_url(seeded: tuple[Engine, Path, SeededHistory]) -> Iterator[str]:
     engine, recordings, _history = seeded
     app = create_app(ConsoleConfig(engine=engine, recordings_dir=recordings))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                           log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_until(lambda: server.started, 10, "the console")
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with serving(app) as url:
+        yield url
 
 
 def sign_in(page: Page, url: str) -> None:
