@@ -17,13 +17,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from db.complaints import open_complaint
 from db.follow_ups import open_follow_up
 from db.models import (
     AgentOffer,
+    Base,
     Call,
     Callback,
     CallbackAttempt,
@@ -47,6 +48,7 @@ Record = dict[str, Any]  # one spool line: id, at, call_id, kind, data
 BATCH_KEY = "records-batch"  # Session.info key of the batch being applied (db.replay)
 CALLBACK_ATTEMPTS = 3  # dials per booked callback before it is given up (and reported)
 CALLBACK_RETRY_AFTER = timedelta(minutes=10)
+CALL_EVENTS: Table = Base.metadata.tables["call_events"]
 
 
 class BadEvent(ValueError):
@@ -65,6 +67,9 @@ class Batch:
     # found: the handlers find them here without a query (and the flush it would cost).
     legs: dict[tuple[str, str], QueueLeg] = field(default_factory=dict)
     offers: dict[tuple[str, str], AgentOffer] = field(default_factory=dict)
+    # The batch's call_events rows, inserted together by `write_events` (Core, no ORM
+    # objects: most of a batch's rows, and nothing in the batch reads them back).
+    events: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def prefetch(cls, session: Session, event_ids: list[str], call_ids: list[str]) -> Batch:
@@ -82,11 +87,17 @@ class Batch:
         session.flush()
         return batch
 
+    def write_events(self, session: Session) -> None:
+        if self.events:
+            session.execute(insert(CALL_EVENTS), self.events)
+            self.events.clear()
+
 
 def apply_event(session: Session, record: Record, event_id: str,
                 batch: Batch | None = None) -> bool:
     """Apply one event in the caller's transaction; False when it was applied before.
-    `batch`: lookups made once for many events (ids seen in it count as applied)."""
+    `batch`: lookups made once for many events (ids seen in it count as applied); its
+    call_events rows wait in the batch for `Batch.write_events`."""
     try:
         call_id = str(record["call_id"])
         kind = str(record["kind"])
@@ -107,8 +118,12 @@ def apply_event(session: Session, record: Record, event_id: str,
                 CallEvent.event_id == event_id)) is not None:
             return False
         call = _call(session, call_id)
-    session.add(CallEvent(event_id=event_id, call_id=call.call_id, at=at, kind=kind,
-                          data=data))
+    if batch is not None:
+        batch.events.append({"event_id": event_id, "call_id": call.call_id, "at": at,
+                             "kind": kind, "data": data})
+    else:
+        session.add(CallEvent(event_id=event_id, call_id=call.call_id, at=at, kind=kind,
+                              data=data))
     handler = HANDLERS.get(kind)
     if handler is not None:
         try:

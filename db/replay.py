@@ -27,7 +27,7 @@ from db.records import BATCH_KEY, BadEvent, Batch, apply_event
 
 log = logging.getLogger(__name__)
 
-BATCH_EVENTS = 200  # per transaction: bounded work lost to a failure, few commits
+BATCH_EVENTS = 500  # per transaction: bounded work lost to a failure, few commits
 REJECTED_FILE = "rejected.jsonl"
 
 
@@ -106,6 +106,7 @@ class SpoolReplayer:
                         applied += 1
                     else:
                         duplicates += 1
+                batch.write_events(session)
                 _save_progress(session, file, end)
         except (ValueError, BadEvent):
             return False

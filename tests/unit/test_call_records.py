@@ -236,14 +236,16 @@ def test_a_batch_applies_a_repeated_line_once_and_a_bad_line_alone(tmp_path: Pat
 def test_many_calls_across_batches_are_recorded_whole(tmp_path: Path, engine: Engine) -> None:
     """Calls spread over several batches: every event once, each call's legs and offers
     complete (rows referring to a call written after it, whatever the unit of work's order)."""
-    written = write_calls(tmp_path / "spool", 100)
+    calls = 250
+    written = write_calls(tmp_path / "spool", calls)
     report = SpoolReplayer(tmp_path / "spool", engine).replay()
     assert (report.applied, report.rejected, report.error) == (written, 0, None)
-    assert written == 100 * EVENTS_PER_CALL > 3 * db.replay.BATCH_EVENTS
+    assert written == calls * EVENTS_PER_CALL > 3 * db.replay.BATCH_EVENTS
     with sessions(engine)() as session:
-        assert session.scalar(select(func.count()).select_from(Call)) == 100
+        assert session.scalar(select(func.count()).select_from(Call)) == calls
+        assert session.scalar(select(func.count(func.distinct(CallEvent.event_id)))) == written
         legs = session.scalars(select(QueueLeg)).all()
-        assert len(legs) == 100 and {(leg.result, leg.talk_s) for leg in legs} == {
+        assert len(legs) == calls and {(leg.result, leg.talk_s) for leg in legs} == {
             ("answered", 95)}
         offers = session.scalars(select(AgentOffer)).all()
-        assert len(offers) == 100 and {o.status for o in offers} == {"completed"}
+        assert len(offers) == calls and {o.status for o in offers} == {"completed"}
