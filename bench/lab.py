@@ -53,13 +53,14 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def bench_settings(runtime_dir: Path, agents_file: Path, database_url: str) -> Settings:
-    return Settings.from_env().with_changes(
+def bench_settings(runtime_dir: Path, agents_file: Path, database_url: str,
+                   **changes: object) -> Settings:
+    return Settings.from_env().with_changes(**changes).with_changes(
         runtime_dir=runtime_dir, agents_path=agents_file,
         models_file=SPEECH_LINE / "models.yaml", database_url_setting=database_url,
         agi_port=free_port(), ami_port=free_port(), sip_port=free_port(), webrtc_port=free_port(),
         speech_port=free_port(), audiosocket_port=free_port(), recorder_port=free_port(),
-        console_port=free_port(), rtp_start=32000, rtp_end=32999,
+        console_port=free_port(), rtp_start=32000, rtp_end=33999,
         dialplan_overlay=SIMULATED_PEERS)
 
 
@@ -129,10 +130,13 @@ class Lab:
 
 
 def open_lab(agents: int = 40, base: Path = BENCH_DIR,
-             recordings_volume_mb: int | None = None) -> Lab:
+             recordings_volume_mb: int | None = None,
+             trunk: tuple[str, str] | None = None) -> Lab:
     """Start everything (a few seconds; the first time also renders prompts). Stop with
     `Lab.stop()`. `recordings_volume_mb`: recordings on a filesystem of that size (a tmpfs;
-    needs root), so that a full disk can be made without filling the machine's."""
+    needs root), so that a full disk can be made without filling the machine's. `trunk`:
+    (the hotline's address, the callers' address) of a SIP trunk whose calls land in the
+    benchmark's [hotline-bench-trunk] (bench.sip_load)."""
     os.environ["PYTHONPATH"] = str(ROOT)  # the services run `python -m bench.agi`
     for stale in ("runtime/recordings", "runtime/spool", "runtime/messages",
                   "runtime/utterances", "runtime/tickets", "runtime/run", "postgres"):
@@ -142,7 +146,10 @@ def open_lab(agents: int = 40, base: Path = BENCH_DIR,
     postgres.init()
     agents_file = base / "agents.yaml"
     write_agents(agents_file, agents)
-    settings = bench_settings(base / "runtime", agents_file, postgres.url)
+    on_trunk: dict[str, object] = {} if trunk is None else {
+        "sip_trunk_address": trunk[0], "sip_trunk_peer": trunk[1],
+        "sip_trunk_port": free_port(), "sip_trunk_context": "hotline-bench-trunk"}
+    settings = bench_settings(base / "runtime", agents_file, postgres.url, **on_trunk)
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
     load_sample_customers(engine, settings.customers)  # the transcripts' customers

@@ -50,8 +50,9 @@ class AgiSession:
 class EventLog:
     """Collects the AGI events of every call on its own AMI connection (a thread)."""
 
-    def __init__(self, ami: Ami) -> None:
+    def __init__(self, ami: Ami, listener: Callable[[Event], None] | None = None) -> None:
         self.ami = ami
+        self.listener = listener  # also told of every event, on the reading thread
         self.sessions: dict[str, list[AgiSession]] = defaultdict(list)
         self.ended: dict[str, Event] = {}
         self.answered: set[str] = set()
@@ -81,6 +82,8 @@ class EventLog:
             if event is not None:
                 with self._lock:
                     self._take(event)
+                if self.listener is not None:
+                    self.listener(event)
 
     def _take(self, event: Event) -> None:
         name = event.get("Event", "")

@@ -7,6 +7,7 @@ generated AMI secret); Asterisk's own `${...}` syntax is left alone.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import os
 import re
 import secrets
@@ -87,7 +88,26 @@ def sip_endpoints_conf(settings: Settings, agents: AgentsFile) -> str:
                   f"[{user}-auth]", "type = auth", "auth_type = md5", f"username = {user}",
                   f"realm = {SIP_REALM}", f"md5_cred = {digest}", "",
                   f"[{user}]", "type = aor", "max_contacts = 1", "remove_existing = yes", ""]
-    return "\n".join(lines)
+    return "\n".join(lines + sip_trunk_conf(settings))
+
+
+def sip_trunk_conf(settings: Settings) -> list[str]:
+    """The carrier's (or session border controller's) trunk, when one is configured: its own
+    transport on the trunk address, calls accepted from the peer's address only."""
+    if not settings.sip_trunk_address:
+        return []
+    if not settings.sip_trunk_peer:
+        raise ValueError("a SIP trunk needs the peer it takes calls from "
+                         "(HOTLINE_SIP_TRUNK_PEER)")
+    address = ipaddress.ip_address(settings.sip_trunk_address)
+    peer = ipaddress.ip_network(settings.sip_trunk_peer, strict=False)
+    return ["; the SIP trunk: calls from its peer's address only, no registration",
+            "[transport-trunk]", "type = transport", "protocol = udp",
+            f"bind = {address}:{settings.sip_trunk_port}", "",
+            "[trunk](hotline-phone)", f"context = {settings.sip_trunk_context}",
+            "transport = transport-trunk", "dtmf_mode = rfc4733",
+            "rtp_symmetric = yes", "", "[trunk-identify]", "type = identify",
+            "endpoint = trunk", f"match = {peer}", ""]
 
 
 def etc_dir(settings: Settings) -> Path:
@@ -115,6 +135,9 @@ def render(settings: Settings, installation: AsteriskInstallation) -> Path:
         "webrtc_port": str(settings.webrtc_port),
         "rtp_start": str(settings.rtp_start),
         "rtp_end": str(settings.rtp_end),
+        # RTP leaves from the trunk's address when there is one (loopback peers still reach
+        # it), else from loopback.
+        "rtp_bind": settings.sip_trunk_address or "127.0.0.1",
         "agi_url": settings.agi_url,
         "moh_dir": str(write_hold_music(settings.runtime_dir / "moh").parent),
     }

@@ -88,6 +88,13 @@ class Settings:
     sip_port: int = 5060
     rtp_start: int = 10000
     rtp_end: int = 10000 + RTP_PORTS - 1
+    # A SIP trunk from a carrier or session border controller on a non-loopback address:
+    # Asterisk listens there (and sends all RTP from it), and takes calls only from
+    # `sip_trunk_peer` (matched by source address, no registration). Empty: loopback only.
+    sip_trunk_address: str = ""
+    sip_trunk_port: int = 5080
+    sip_trunk_peer: str = ""
+    sip_trunk_context: str = "hotline-inbound"
     # "module:attribute" naming extra AGI routes (a mapping of name to route) merged into the
     # route table: how the tests install their own routes; empty in production.
     routes_overlay: str = ""
@@ -130,6 +137,10 @@ class Settings:
             sip_port=_port(env, "HOTLINE_SIP_PORT", cls.sip_port),
             rtp_start=rtp_start,
             rtp_end=rtp_start + RTP_PORTS - 1,
+            sip_trunk_address=env.get("HOTLINE_SIP_TRUNK_ADDRESS", ""),
+            sip_trunk_port=_port(env, "HOTLINE_SIP_TRUNK_PORT", cls.sip_trunk_port),
+            sip_trunk_peer=env.get("HOTLINE_SIP_TRUNK_PEER", ""),
+            sip_trunk_context=env.get("HOTLINE_SIP_TRUNK_CONTEXT", cls.sip_trunk_context),
             routes_overlay=env.get("HOTLINE_ROUTES_OVERLAY", ""),
             dialplan_overlay=Path(env["HOTLINE_DIALPLAN_OVERLAY"]).resolve()
             if env.get("HOTLINE_DIALPLAN_OVERLAY") else None,
@@ -154,6 +165,10 @@ class Settings:
             "HOTLINE_SMS_GATEWAY_URL": self.sms_gateway_url or "",
             "HOTLINE_AGI_PORT": self.agi_port, "HOTLINE_AMI_PORT": self.ami_port,
             "HOTLINE_SIP_PORT": self.sip_port, "HOTLINE_RTP_START": self.rtp_start,
+            "HOTLINE_SIP_TRUNK_ADDRESS": self.sip_trunk_address,
+            "HOTLINE_SIP_TRUNK_PORT": self.sip_trunk_port,
+            "HOTLINE_SIP_TRUNK_PEER": self.sip_trunk_peer,
+            "HOTLINE_SIP_TRUNK_CONTEXT": self.sip_trunk_context,
             "HOTLINE_ROUTES_OVERLAY": self.routes_overlay,
             "HOTLINE_DIALPLAN_OVERLAY": self.dialplan_overlay or ""}
         return {name: str(value) for name, value in values.items()}

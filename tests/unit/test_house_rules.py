@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from agi import variables
 from agi.routes import ROUTE_NAMES
 from ivr.agents import asterisk_queue
@@ -116,6 +118,29 @@ def test_config_renders_with_every_placeholder_filled(tmp_path: Path) -> None:
     assert "port = 15038" in rendered and "bind = 127.0.0.1:15060" in rendered
     assert config.ami_secret(settings) in rendered
     assert (conf.parent / "manager.conf").stat().st_mode & 0o077 == 0
+    # No trunk configured: nothing but loopback, RTP included.
+    assert "bindaddr = 127.0.0.1" in (conf.parent / "rtp.conf").read_text()
+    assert "transport-trunk" not in rendered
+
+
+def test_a_sip_trunk_listens_on_its_address_and_takes_calls_from_its_peer_only(
+        tmp_path: Path) -> None:
+    installation = AsteriskInstallation("host", None, "/usr/sbin/asterisk",
+                                        "/usr/lib/asterisk/modules", "/usr/share/asterisk", "22.10")
+    settings = Settings(project_dir=ROOT, runtime_dir=tmp_path / "var",
+                        asterisk_root=tmp_path / "root", sip_trunk_address="10.231.0.1",
+                        sip_trunk_port=15080, sip_trunk_peer="10.231.0.2")
+    etc = config.render(settings, installation).parent
+    endpoints = (etc / "pjsip-endpoints.conf").read_text()
+    assert "bind = 10.231.0.1:15080" in endpoints and "match = 10.231.0.2/32" in endpoints
+    trunk = endpoints.split("[trunk](hotline-phone)")[1].split("\n\n")[0]
+    assert "context = hotline-inbound" in trunk and "auth" not in trunk
+    assert "bindaddr = 10.231.0.1" in (etc / "rtp.conf").read_text()
+    with pytest.raises(ValueError, match="peer"):  # a trunk open to any address: refused
+        config.render(settings.with_changes(sip_trunk_peer=""), installation)
+    with pytest.raises(ValueError):
+        config.render(settings.with_changes(sip_trunk_address="10.231.0.1; bind=0"),
+                      installation)
 
 
 def test_test_scaffolding_is_only_in_the_tests_overlay(tmp_path: Path) -> None:
@@ -145,7 +170,8 @@ def test_everything_binds_to_loopback() -> None:
     conf = {p.name: p.read_text() for p in (ROOT / "asterisk-conf").glob("*.conf")}
     assert "bindaddr = 127.0.0.1" in conf["manager.conf"]
     assert "bind = 127.0.0.1:" in conf["pjsip.conf"]
-    assert "bindaddr = 127.0.0.1" in conf["rtp.conf"]
+    # RTP from loopback unless a SIP trunk names its address (rendered: see above).
+    assert "bindaddr = {{rtp_bind}}" in conf["rtp.conf"]
     # Asterisk's HTTP server only carries the browser phone's WebSocket, on loopback.
     assert "bindaddr = 127.0.0.1" in conf["http.conf"]
     assert "enablestatic = no" in conf["http.conf"] and "enable_status = no" in conf["http.conf"]

@@ -1,0 +1,356 @@
+"""Load over real SIP: SIPp callers in a network namespace of their own call the hotline's
+SIP trunk, with RTP audio, RFC 4733 keys and recorded speech, and act when the hotline waits
+for them (bench.sip_director); the hotline's own call records judge each call.
+
+    .venv/bin/python -m bench.sip_load [--calls 50,100,200,300,500] [--runs 3]
+                                       [--modes fastagi,classic] [--classic-max 100]
+
+Per mode and N, the median of the runs (the spread beside it): calls done / failed (a call
+fails only when its record does not say what its transcript does: outcome, queue, no
+failure path; a caller who hung up after its patience counts as a failure of the hotline's),
+AGI step p50/p99, call setup (INVITE to 200 OK, measured by SIPp), keys→prompt and
+voice→prompt p50/p99, CPU % of one core and MB for Asterisk, the AGI program, the speech and
+records services, PostgreSQL and SIPp, calls recorded and recordings stored. Results are
+also written to var/bench/sip-<time>.json. Needs root (network namespace) and Debian's
+`sip-tester` (installed when missing).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bench.lab import BENCH_DIR, BenchAgiService, Lab, open_lab, wait_for_records
+from bench.measure import EventLog, ProcessSampler, Usage, is_postgres, percentile, timings
+from bench.sip_caller import scenario_xml, write_rtp_pcap
+from bench.sip_director import Director
+from bench.sip_net import CallerNetwork
+from bench.sip_plans import SipPlan, mix, sip_plans
+from db.models import Call
+from ivr.menu_loader import load_menus
+
+console = Console(width=220)
+app = typer.Typer(add_completion=False)
+CALLER_SIP_PORT = 5060
+CALLER_MEDIA_PORT = 20000
+PATIENCE_S = 120.0  # a caller not done by then hangs up (the hotline kept them too long)
+CLASSIC_MARKER = b"bench.agi\x00classic"
+
+
+def ensure_sipp() -> str:
+    found = shutil.which("sipp")
+    if found:
+        return found
+    from runtime.host import apt_install  # a fresh machine: Debian's package
+
+    apt_install("sip-tester")
+    found = shutil.which("sipp")
+    if not found:
+        raise SystemExit("sip-tester is installed but sipp is not on PATH")
+    return found
+
+
+@dataclass
+class SipRun:
+    mode: str
+    calls: int
+    done: int
+    failed: int
+    failures: dict[str, int]
+    hung_up_by_caller: int
+    step_p50_ms: float | None
+    step_p99_ms: float | None
+    setup_p50_ms: float | None
+    setup_p99_ms: float | None
+    keys_p50_ms: float | None
+    keys_p99_ms: float | None
+    voice_p50_ms: float | None
+    voice_p99_ms: float | None
+    cpu: dict[str, float]  # average % of one core over the run
+    cpu_peak: dict[str, float]  # the busiest 3 s
+    mb: dict[str, float]
+    cpu_ms_per_call: dict[str, float]
+    records: int
+    recordings: int
+    load_1min: float
+    examples: list[str]
+
+
+class SipBench:
+    def __init__(self, lab: Lab, network: CallerNetwork, sipp: str, work: Path) -> None:
+        self.lab, self.network, self.sipp, self.work = lab, network, sipp, work
+        menus = load_menus(lab.settings.menus, lab.settings.catalog_file).menus
+        assert menus is not None
+        self.plans = sip_plans(menus)
+        self.sounds = sorted({turn for plan in self.plans for turn in plan.turns
+                              if turn and turn.startswith("say=")})
+        sounds_dir = lab.settings.runtime_dir / "speech-line" / "prompts" / "ko"
+        pcaps = []
+        for sound in self.sounds:
+            pcap = work / f"{sound[4:].replace('/', '-')}.pcap"
+            pcaps.append((pcap, write_rtp_pcap(sounds_dir / f"{sound[4:]}.wav", pcap)))
+        self.scenario = work / "caller.xml"
+        self.scenario.write_text(scenario_xml(pcaps), encoding="utf-8")
+
+    def run(self, mode: str, count: int) -> SipRun:
+        plans = mix(self.plans, count)
+        url = self.lab.fastagi_url if mode == "fastagi" else self.lab.classic_url
+        calls_csv = self.work / f"calls-{mode}-{count}.csv"
+        calls_csv.write_text("SEQUENTIAL\n" + "".join(
+            f"{n};{plan.caller_number};{url(plan.key)}\n" for n, plan in enumerate(plans)))
+        ramp_s = max(2.0, count / 20)
+        director = Director(plans, self.sounds, (self.network.host_address, 0), PATIENCE_S)
+        twin_host, twin_port = director.listen()
+        run_dir = self.work / f"run-{mode}-{count}-{time.time_ns()}"
+        run_dir.mkdir()
+        asterisk_pid = self.lab.asterisk.status().pid
+        with self.lab.ami() as event_ami:
+            events = EventLog(event_ami, director.on_event).start()
+            sipp = subprocess.Popen(self.network.command(
+                self.sipp, f"{self.network.host_address}:{self.lab.settings.sip_trunk_port}",
+                "-sf", str(self.scenario), "-inf", str(calls_csv),
+                "-i", self.network.caller_address, "-p", str(CALLER_SIP_PORT),
+                "-mi", self.network.caller_address, "-mp", str(CALLER_MEDIA_PORT),
+                "-m", str(count), "-l", str(count), "-r", f"{count / ramp_s:.2f}",
+                "-rp", "1000", "-3pcc", f"{twin_host}:{twin_port}",
+                "-trace_rtt", "-rtt_freq", "1", "-trace_err", "-trace_msg", "-nostdin",
+                "-timeout", f"{int(ramp_s + PATIENCE_S + 120)}s"),
+                cwd=run_dir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            sampler = ProcessSampler(
+                {"agi": self.lab.fastagi.pid() if self.lab.fastagi and mode == "fastagi"
+                 else None, "speech": self.lab.speech.pid() if self.lab.speech else None,
+                 "asterisk": asterisk_pid,
+                 "records": self.lab.records.pid() if self.lab.records else None},
+                {"classic": (CLASSIC_MARKER, asterisk_pid or 0)} if mode == "classic" else {},
+                groups={"database": is_postgres, "sipp": _is_sipp})
+            sampler.start()
+            try:
+                director.accept(lambda: sipp.poll() is None)
+                deadline = time.monotonic() + ramp_s + PATIENCE_S + 60
+                while time.monotonic() < deadline and director.ended_count() < count \
+                        and sipp.poll() is None:
+                    time.sleep(0.5)
+            finally:
+                usage = sampler.stop()
+                director.stop()
+                if sipp.poll() is None:
+                    sipp.terminate()
+                _stdout, stderr = sipp.communicate(timeout=30)
+                events.stop()
+        if sipp.returncode not in (0, 1, -15):  # 1: some SIPp calls failed (judged below)
+            console.print(f"sipp exited {sipp.returncode}: {stderr.decode()[-400:]}")
+        return self._summarise(mode, plans, director, events, usage, run_dir)
+
+    def _summarise(self, mode: str, plans: list[SipPlan], director: Director,
+                   events: EventLog, usage: dict[str, Usage], run_dir: Path) -> SipRun:
+        ids = director.uniqueids()
+        seen = wait_for_records(self.lab, ids, wait_s=60.0)
+        with Session(self.lab.engine) as db:
+            records = {call.call_id: call for call in db.scalars(
+                select(Call).where(Call.call_id.in_(ids)))}
+        failures: dict[str, int] = {}
+        examples: list[str] = []
+        for caller in director.callers:
+            problem = judge(caller.plan, records.get(caller.uniqueid or ""),
+                            caller.hung_up_by_caller)
+            if problem is not None:
+                failures[problem] = failures.get(problem, 0) + 1
+                if len(examples) < 8:
+                    examples.append(f"{caller.plan.key} ({caller.uniqueid}): {problem}; "
+                                    f"turns taken {caller.turn}/{len(caller.plan.turns)}; "
+                                    + " ".join(director.traces.get(caller.uniqueid or "", [])))
+        failed = sum(failures.values())
+        found = timings(s for call in ids for s in events.sessions.get(call, []))
+        setup = _setup_times_ms(run_dir)
+
+        def p(values: list[float], fraction: float) -> float | None:
+            value = percentile(values, fraction)
+            return None if value is None else round(value, 1)
+
+        agi = usage["agi"] if mode == "fastagi" else usage["classic"]
+        parts = {"asterisk": usage["asterisk"], "agi": agi, "speech": usage["speech"],
+                 "records": usage["records"], "database": usage["database"],
+                 "sipp": usage["sipp"]}
+        return SipRun(
+            mode=mode, calls=len(plans), done=len(plans) - failed, failed=failed,
+            failures=failures,
+            hung_up_by_caller=sum(1 for c in director.callers if c.hung_up_by_caller),
+            step_p50_ms=p(found.step_ms, 0.5), step_p99_ms=p(found.step_ms, 0.99),
+            setup_p50_ms=p(setup, 0.5), setup_p99_ms=p(setup, 0.99),
+            keys_p50_ms=p(found.keys_to_prompt_ms, 0.5),
+            keys_p99_ms=p(found.keys_to_prompt_ms, 0.99),
+            voice_p50_ms=p(found.voice_to_prompt_ms, 0.5),
+            voice_p99_ms=p(found.voice_to_prompt_ms, 0.99),
+            cpu={name: round(u.cpu_percent, 1) for name, u in parts.items()},
+            cpu_peak={name: round(u.peak_cpu_percent, 1) for name, u in parts.items()},
+            mb={name: round(u.peak_rss_mb, 1) for name, u in parts.items()},
+            cpu_ms_per_call={name: round(1000 * u.cpu_s / max(1, len(plans)), 1)
+                             for name, u in parts.items()},
+            records=seen.written, recordings=seen.recordings.get("stored", 0),
+            load_1min=round(os.getloadavg()[0], 2), examples=examples)
+
+
+def judge(plan: SipPlan, record: Call | None, caller_gave_up: bool) -> str | None:
+    """None when the call's record says what its transcript does."""
+    if record is None:
+        return "no call record"
+    if record.ended_at is None:
+        return "record never ended"
+    if record.failure:
+        return f"failure path: {record.failure}"
+    if caller_gave_up and plan.outcome != "queue":
+        return "caller gave up waiting"
+    if (record.outcome or "") != plan.outcome or (record.queue or "") != plan.queue:
+        return (f"ended {record.outcome or '-'}/{record.queue or '-'} not "
+                f"{plan.outcome}/{plan.queue or '-'}")
+    return None
+
+
+def _what_it_did(events: EventLog, uniqueid: str) -> str:
+    """The call's AGI commands and keys, in order: to see why it went wrong."""
+    steps: list[tuple[float, str]] = []
+    for session in events.sessions.get(uniqueid, []):
+        steps += [(started, f"{verb}={result}") for started, _end, verb, result
+                  in session.commands if verb != "STREAM FILE"]
+        steps += [(at, "key") for at in session.keys]
+    return " ".join(step for _at, step in sorted(steps))
+
+
+def _is_sipp(cmdline: bytes) -> bool:
+    return cmdline.split(b"\0", 1)[0].endswith(b"sipp")
+
+
+def _setup_times_ms(run_dir: Path) -> list[float]:
+    """INVITE to 200 OK of every call, from SIPp's response-time trace (date;ms;rtd)."""
+    found = []
+    for trace in run_dir.glob("*_rtt.csv"):
+        for line in trace.read_text(errors="replace").splitlines()[1:]:
+            fields = line.split(";")
+            if len(fields) >= 2:
+                try:
+                    found.append(float(fields[1]))
+                except ValueError:
+                    continue
+    return found
+
+
+# -- the series ---------------------------------------------------------------------------
+
+
+def median_run(runs: list[SipRun]) -> dict[str, object]:
+    """Each figure the median of the runs, with its spread (min–max)."""
+    def figure(name: str) -> str:
+        values = [getattr(r, name) for r in runs if getattr(r, name) is not None]
+        if not values:
+            return "-"
+        middle = statistics.median(values)
+        return f"{middle:g}" if len(values) == 1 else \
+            f"{middle:g} ({min(values):g}–{max(values):g})"
+
+    def part(kind: str, name: str) -> str:
+        values = [getattr(r, kind)[name] for r in runs]
+        return f"{statistics.median(values):g}"
+
+    summary: dict[str, object] = {name: figure(name) for name in (
+        "done", "failed", "step_p50_ms", "step_p99_ms", "setup_p50_ms", "setup_p99_ms",
+        "keys_p50_ms", "keys_p99_ms", "voice_p50_ms", "voice_p99_ms", "records",
+        "recordings", "load_1min")}
+    for name in runs[0].cpu:
+        summary[f"{name} CPU avg/peak"] = f"{part('cpu', name)}/{part('cpu_peak', name)}"
+        summary[f"{name} MB"] = part("mb", name)
+        summary[f"{name} CPU ms/call"] = part("cpu_ms_per_call", name)
+    return summary
+
+
+def print_series(results: dict[tuple[str, int], list[SipRun]]) -> None:
+    columns = ["done", "failed", "step_p50_ms", "step_p99_ms", "setup_p50_ms",
+               "setup_p99_ms", "keys_p50_ms", "keys_p99_ms", "voice_p50_ms", "voice_p99_ms",
+               "records", "recordings", "load_1min"]
+    table = Table(title="SIP load (medians of the runs, spread in brackets; ms)")
+    for column in ("mode", "N", "runs", *columns):
+        table.add_column(column, justify="right")
+    usage = Table(title="CPU % of one core (average/busiest 3 s), CPU ms per call, MB")
+    for column in ("mode", "N", "asterisk", "agi", "speech", "records", "database", "sipp"):
+        usage.add_column(column, justify="right")
+    for (mode, count), runs in sorted(results.items(), key=lambda item: (item[0][1],
+                                                                          item[0][0])):
+        summary = median_run(runs)
+        table.add_row(mode, str(count), str(len(runs)), *(str(summary[c]) for c in columns))
+        usage.add_row(mode, str(count), *(
+            f"{summary[f'{name} CPU avg/peak']} · {summary[f'{name} CPU ms/call']} ms · "
+            f"{summary[f'{name} MB']} MB"
+            for name in ("asterisk", "agi", "speech", "records", "database", "sipp")))
+    console.print(table)
+    console.print(usage)
+    for (mode, count), runs in results.items():
+        for run in runs:
+            if run.failures:
+                console.print(f"{mode} N={count}: {run.failures}")
+                for example in run.examples:
+                    console.print(f"    {example}", highlight=False)
+
+
+@app.command()
+def main(calls: str = typer.Option("50,100,200,300,500", help="Concurrent calls per run."),
+         runs: int = typer.Option(3, help="Runs per mode and N; figures are their medians."),
+         modes: str = typer.Option("fastagi,classic", help="fastagi, classic or both."),
+         classic_max: int = typer.Option(100, help="Largest N for classic AGI() (a Python "
+                                         "process per call: ~75 MB each)."),
+         agents: int = typer.Option(40, help="Simulated agents answering.")) -> None:
+    counts = [int(c) for c in calls.split(",") if c.strip()]
+    chosen = [m.strip() for m in modes.split(",") if m.strip()]
+    if not set(chosen) <= {"fastagi", "classic"} or not counts:
+        raise typer.BadParameter("modes are fastagi and classic; calls a list of numbers")
+    sipp = ensure_sipp()
+    network = CallerNetwork.create()
+    work = BENCH_DIR / "sip"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    results: dict[tuple[str, int], list[SipRun]] = {}
+    try:
+        with console.status("starting Asterisk, PostgreSQL, speech and records services…"):
+            lab = open_lab(agents, trunk=(network.host_address, network.caller_address))
+        try:
+            bench = SipBench(lab, network, sipp, work)
+            for count in counts:
+                for mode in chosen:
+                    if mode == "classic" and count > classic_max:
+                        continue
+                    if mode == "fastagi":
+                        lab.fastagi = lab.fastagi or BenchAgiService(lab.settings)
+                        lab.fastagi.up()
+                    elif lab.fastagi is not None:
+                        lab.fastagi.down()
+                    for run in range(runs):
+                        console.print(f"[bold]{mode}[/] {count} SIP calls, run {run + 1}…")
+                        lab.free_agents()
+                        result = bench.run(mode, count)
+                        console.print(f"    done {result.done}, failed {result.failed}, "
+                                      f"step p99 {result.step_p99_ms} ms")
+                        results.setdefault((mode, count), []).append(result)
+        finally:
+            lab.stop()
+    finally:
+        network.destroy()
+    print_series(results)
+    out = BENCH_DIR / f"sip-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
+    out.write_text(json.dumps({f"{mode}-{count}": [asdict(r) for r in rs]
+                               for (mode, count), rs in results.items()}, indent=2))
+    console.print(f"results: {out}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,93 @@
+"""What each SIP caller does, as turns: the hotline waits (a key, digits, a voice answer)
+and the caller answers — or stays silent — once it does. Turns come from running the call
+transcript through the interpreter with a caller who never types ahead or barges in (a
+person who listens to each prompt to its end), so their order is the hotline's own.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+from bench.lines import SPEECH_LINE_KEY, transcripts
+from ivr.menu_loader import MenuSet
+from ivr.outcomes import QueueCall
+from ivr.transcripts import ScriptedCaller, Transcript, run_transcript
+
+# The AGI commands with which the hotline waits for the caller (bench.measure names them
+# by their first two words).
+WAITING_COMMANDS = ("WAIT FOR", "GET DATA", "RECORD FILE")
+SPEECH_EVERY = 4  # one caller in SPEECH_EVERY answers by voice on the Korean line
+# The Korean line's words and the menu queues they lead to.
+SPOKEN = (("caller/minwon", "complaints"), ("caller/net", "collections"),
+          ("caller/sangdamwon", "general"))
+SPEECH_CALLER = "13700000000"
+
+
+@dataclass(frozen=True)
+class SipPlan:
+    key: str  # transcript, or the Korean line
+    caller_number: str
+    turns: tuple[str | None, ...]  # per wait: keys, "say=<sound>", or None (silence)
+    outcome: str  # expected call outcome
+    queue: str  # expected menu queue ("" when the call ends in the IVR)
+
+
+@dataclass
+class TurnCaller(ScriptedCaller):
+    """A ScriptedCaller recording what it answered at each wait of the hotline's."""
+
+    turns: list[str | None] | None = None
+    _reading_digits: bool = False
+
+    def typed_ahead(self, escape_keys: str) -> str | None:
+        return None  # keys come when the hotline waits for them
+
+    def wait_for_key(self, timeout_ms: int) -> str | None:
+        key = super().wait_for_key(timeout_ms)
+        if not self._reading_digits:
+            self._turn(key)
+        return key
+
+    def read_digits(self, max_digits: int, timeout_ms: int) -> str:
+        self._reading_digits = True  # one GET DATA, however many keys
+        try:
+            digits = super().read_digits(max_digits, timeout_ms)
+        finally:
+            self._reading_digits = False
+        self._turn(digits or None)
+        return digits
+
+    def _turn(self, answer: str | None) -> None:
+        if self.turns is None:
+            self.turns = []
+        self.turns.append(answer)
+
+
+def plan_transcript(menus: MenuSet, name: str, transcript: Transcript) -> SipPlan:
+    caller = TurnCaller(transcript)
+    result = run_transcript(menus, transcript, caller)
+    outcome = result.outcome
+    if outcome is None or not result.passed:
+        raise ValueError(f"{name}: the transcript does not pass without typing ahead: "
+                         f"{result.failures[:2]}")
+    queue = outcome.service if isinstance(outcome, QueueCall) else ""  # the record's queue
+    return SipPlan(name, transcript.caller_number or "anonymous",
+                   tuple(caller.turns or ()), outcome.kind.value, queue)
+
+
+def sip_plans(menus: MenuSet) -> list[SipPlan]:
+    plans = [plan_transcript(menus, name, transcript)
+             for name, transcript in transcripts().items()]
+    plans += [SipPlan(SPEECH_LINE_KEY, SPEECH_CALLER, (f"say={word}",), "queue", queue)
+              for word, queue in SPOKEN]
+    return plans
+
+
+def mix(plans: list[SipPlan], count: int) -> list[SipPlan]:
+    """`count` calls: key callers cycle through the transcripts, every SPEECH_EVERY-th
+    caller speaks."""
+    keys = itertools.cycle([p for p in plans if p.key != SPEECH_LINE_KEY])
+    voice = itertools.cycle([p for p in plans if p.key == SPEECH_LINE_KEY])
+    return [next(voice) if n % SPEECH_EVERY == SPEECH_EVERY - 1 else next(keys)
+            for n in range(count)]
