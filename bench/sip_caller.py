@@ -22,23 +22,33 @@ from xml.sax.saxutils import escape
 KEYS_ACT = 1
 SOUND_ACTS = 20
 HANG_UP_ACT = 99
-TONE_MS = 200  # each key's tone, and the gap after it (SIPp's play_dtmf default)
+# Each key's tone, and the gap after it. SIPp's play_dtmf also waits two tone lengths
+# before the first key: its default of 200 ms would make a caller press ~0.7 s after deciding,
+# too late for a short wait (the 1.5 s to change a preferred language).
+TONE_MS = 100
 RTP_PAYLOAD_PCMU = 0
+# Asterisk learns a new RTP source from its first packets (strict RTP) and drops those:
+# the caller's line carries a little silence before the words.
+SILENCE_BEFORE_MS = 500
 
 
 def keys_play_ms(keys: str) -> int:
-    """How long SIPp takes to press `keys` (a few warm-up packets, then tone and gap each)."""
-    return 100 + 2 * TONE_MS * len(keys)
+    """How long SIPp takes to press `keys` (warm-up packets and the wait before the first
+    key, then tone and gap each)."""
+    return 100 + 2 * TONE_MS * (len(keys) + 1)
 
 
-def write_rtp_pcap(wav_file: Path, pcap_file: Path) -> int:
+def write_rtp_pcap(wav_file: Path, pcap_file: Path, silence_after_ms: int = 3000) -> int:
     """An 8 kHz 16-bit mono WAV as a pcap of 20 ms PCMU RTP packets (what SIPp's
-    play_pcap_audio sends, its addresses and ports replaced by the call's); its length in ms."""
+    play_pcap_audio sends, its addresses and ports replaced by the call's), then
+    `silence_after_ms` of silence: a phone line carries on after the words, and the hotline
+    hears the answer end by that pause. Its length in ms."""
     with wave.open(str(wav_file), "rb") as source:
         if (source.getframerate(), source.getsampwidth(), source.getnchannels()) != (8000, 2, 1):
             raise ValueError(f"{wav_file}: not 8 kHz 16-bit mono")
         pcm = source.readframes(source.getnframes())
-    payload = audioop.lin2ulaw(pcm, 2)
+    payload = b"\xff" * 8 * SILENCE_BEFORE_MS + audioop.lin2ulaw(pcm, 2) + \
+        b"\xff" * (8 * silence_after_ms)
     out = bytearray(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
     frame = 160  # 20 ms
     for index, start in enumerate(range(0, len(payload), frame)):
@@ -157,7 +167,7 @@ Plan: [field0]
 
   <label id="press"/>
   <!-- play_dtmf sends its events as payload type 96, hence 96 in the offer above -->
-  <nop><action><exec play_dtmf="[$keys]"/>
+  <nop><action><exec play_dtmf="[$keys],{TONE_MS}"/>
     <todouble assign_to="play_ms" variable="play_ms_text"/></action></nop>
   <pause variable="play_ms"/>
 {_done("keys")}{branches}

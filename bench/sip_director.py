@@ -20,7 +20,7 @@ from bench.sip_caller import HANG_UP_ACT, KEYS_ACT, SOUND_ACTS, keys_play_ms
 from bench.sip_plans import WAITING_COMMANDS, SipPlan
 from pbx.ami import Event
 
-REACTION_S = 0.6  # from the hotline starting to wait to the caller's first key or word
+REACTION_S = 0.4  # from the hotline starting to wait to the caller's first key or word
 TWIN_DELIMITER = b"\x1b"  # SIPp ends every twin message with ESC
 
 

@@ -90,8 +90,10 @@ class SipRun:
 
 
 class SipBench:
-    def __init__(self, lab: Lab, network: CallerNetwork, sipp: str, work: Path) -> None:
+    def __init__(self, lab: Lab, network: CallerNetwork, sipp: str, work: Path,
+                 speech_every: int) -> None:
         self.lab, self.network, self.sipp, self.work = lab, network, sipp, work
+        self.speech_every = speech_every
         menus = load_menus(lab.settings.menus, lab.settings.catalog_file).menus
         assert menus is not None
         self.plans = sip_plans(menus)
@@ -106,7 +108,7 @@ class SipBench:
         self.scenario.write_text(scenario_xml(pcaps), encoding="utf-8")
 
     def run(self, mode: str, count: int) -> SipRun:
-        plans = mix(self.plans, count)
+        plans = mix(self.plans, count, self.speech_every)
         url = self.lab.fastagi_url if mode == "fastagi" else self.lab.classic_url
         calls_csv = self.work / f"calls-{mode}-{count}.csv"
         calls_csv.write_text("SEQUENTIAL\n" + "".join(
@@ -118,6 +120,8 @@ class SipBench:
         run_dir.mkdir()
         asterisk_pid = self.lab.asterisk.status().pid
         with self.lab.ami() as event_ami:
+            if os.environ.get("BENCH_RTP_DEBUG"):
+                event_ami.command("rtp set debug on")
             events = EventLog(event_ami, director.on_event).start()
             sipp = subprocess.Popen(self.network.command(
                 self.sipp, f"{self.network.host_address}:{self.lab.settings.sip_trunk_port}",
@@ -126,7 +130,7 @@ class SipBench:
                 "-mi", self.network.caller_address, "-mp", str(CALLER_MEDIA_PORT),
                 "-m", str(count), "-l", str(count), "-r", f"{count / ramp_s:.2f}",
                 "-rp", "1000", "-3pcc", f"{twin_host}:{twin_port}",
-                "-trace_rtt", "-rtt_freq", "1", "-trace_err", "-trace_msg", "-nostdin",
+                "-trace_rtt", "-rtt_freq", "1", "-trace_err", "-nostdin",
                 "-timeout", f"{int(ramp_s + PATIENCE_S + 120)}s"),
                 cwd=run_dir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             sampler = ProcessSampler(
@@ -309,7 +313,11 @@ def main(calls: str = typer.Option("50,100,200,300,500", help="Concurrent calls 
          modes: str = typer.Option("fastagi,classic", help="fastagi, classic or both."),
          classic_max: int = typer.Option(100, help="Largest N for classic AGI() (a Python "
                                          "process per call: ~75 MB each)."),
-         agents: int = typer.Option(40, help="Simulated agents answering.")) -> None:
+         agents: int = typer.Option(40, help="Simulated agents answering."),
+         speech_every: int = typer.Option(0, help="Every n-th caller answers by voice on the "
+                                          "Korean line (0: keys only; see docs/benchmarks.md: "
+                                          "voice over SIP does not reach the recogniser "
+                                          "yet).")) -> None:
     counts = [int(c) for c in calls.split(",") if c.strip()]
     chosen = [m.strip() for m in modes.split(",") if m.strip()]
     if not set(chosen) <= {"fastagi", "classic"} or not counts:
@@ -324,7 +332,7 @@ def main(calls: str = typer.Option("50,100,200,300,500", help="Concurrent calls 
         with console.status("starting Asterisk, PostgreSQL, speech and records services…"):
             lab = open_lab(agents, trunk=(network.host_address, network.caller_address))
         try:
-            bench = SipBench(lab, network, sipp, work)
+            bench = SipBench(lab, network, sipp, work, speech_every)
             for count in counts:
                 for mode in chosen:
                     if mode == "classic" and count > classic_max:

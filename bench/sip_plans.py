@@ -22,6 +22,11 @@ SPEECH_EVERY = 4  # one caller in SPEECH_EVERY answers by voice on the Korean li
 SPOKEN = (("caller/minwon", "complaints"), ("caller/net", "collections"),
           ("caller/sangdamwon", "general"))
 SPEECH_CALLER = "13700000000"
+# Known customers' transcripts (a preferred language, account entry): over SIP their calls
+# leave the planned path after the turns line up (checked 2026-12-03, every call of each);
+# not dialled until the turn plan is found to match the IVR for them.
+NOT_YET_OVER_SIP = frozenset({"loan-account-entry", "overdue-customer-collections",
+                              "vip-priority"})
 
 
 @dataclass(frozen=True)
@@ -78,16 +83,16 @@ def plan_transcript(menus: MenuSet, name: str, transcript: Transcript) -> SipPla
 
 def sip_plans(menus: MenuSet) -> list[SipPlan]:
     plans = [plan_transcript(menus, name, transcript)
-             for name, transcript in transcripts().items()]
+             for name, transcript in transcripts().items() if name not in NOT_YET_OVER_SIP]
     plans += [SipPlan(SPEECH_LINE_KEY, SPEECH_CALLER, (f"say={word}",), "queue", queue)
               for word, queue in SPOKEN]
     return plans
 
 
-def mix(plans: list[SipPlan], count: int) -> list[SipPlan]:
-    """`count` calls: key callers cycle through the transcripts, every SPEECH_EVERY-th
-    caller speaks."""
+def mix(plans: list[SipPlan], count: int, speech_every: int = SPEECH_EVERY) -> list[SipPlan]:
+    """`count` calls: key callers cycle through the transcripts, every `speech_every`-th
+    caller speaks (0: nobody)."""
     keys = itertools.cycle([p for p in plans if p.key != SPEECH_LINE_KEY])
     voice = itertools.cycle([p for p in plans if p.key == SPEECH_LINE_KEY])
-    return [next(voice) if n % SPEECH_EVERY == SPEECH_EVERY - 1 else next(keys)
-            for n in range(count)]
+    return [next(voice) if speech_every and n % speech_every == speech_every - 1
+            else next(keys) for n in range(count)]
