@@ -10,7 +10,7 @@ PACKAGES := agi ivr speech db runtime pbx services hotline console bench tests
 PYTEST := mkdir -p var/pytest-tmp && PYTEST_DEBUG_TEMPROOT=$(CURDIR)/var/pytest-tmp $(BIN)/pytest
 
 .PHONY: install asterisk prompts models postgres browser web demo test unit contract integration check lint \
-	down bench-load bench-faults bench-replay screenshots
+	down bench-load bench-sip bench-faults bench-replay screenshots
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -69,6 +69,9 @@ screenshots: asterisk prompts browser  ## the README's pictures: browser tests o
 
 bench-load: asterisk prompts models postgres  ## load through real Asterisk, FastAGI and classic AGI (root; ~35 min)
 	$(BIN)/python -m bench.load
+
+bench-sip: asterisk prompts models postgres  ## load over real SIP: SIPp callers in a network namespace (root; installs sip-tester)
+	$(BIN)/python -m bench.sip_load
 
 bench-replay: postgres  ## call records: spooled events/s into SQLite and PostgreSQL (~1 min)
 	$(BIN)/python -m bench.replay

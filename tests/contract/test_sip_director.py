@@ -1,0 +1,151 @@
+"""The SIP benchmark's director against a strict fake SIPp on a real twin socket: it must
+speak SIPp's 3PCC framing (ESC after each message), press only when the hotline waits, keep
+a number typed in one go as one turn, stay silent where the transcript does, and hang up a
+caller whose patience has run out."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from bench import sip_director
+from bench.sip_caller import HANG_UP_ACT, KEYS_ACT, keys_play_ms
+from bench.sip_director import TWIN_DELIMITER, Director
+from bench.sip_plans import SipPlan
+
+
+class FakeSipp:
+    """SIPp's side of the twin socket: connects, reports calls answered and acts done, and
+    fails the test on anything that is not a well-formed command for a call it placed."""
+
+    def __init__(self, address: tuple[str, int]) -> None:
+        self.sock = socket.create_connection(address, timeout=5)
+        self.buffer = b""
+
+    def send(self, text: str) -> None:
+        self.sock.sendall(text.replace("\n", "\r\n").encode() + TWIN_DELIMITER)
+
+    def answered(self, call: str, plan: int) -> None:
+        self.send(f"Call-ID: {call}\nDone: answered\nPlan: {plan}\n\n")
+
+    def next_command(self, timeout_s: float = 5.0) -> dict[str, str]:
+        deadline = time.monotonic() + timeout_s
+        while TWIN_DELIMITER not in self.buffer:
+            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+            chunk = self.sock.recv(4096)
+            assert chunk, "the director closed the twin socket"
+            self.buffer += chunk
+        message, self.buffer = self.buffer.split(TWIN_DELIMITER, 1)
+        assert message.endswith(b"\r\n\r\n"), message  # SIPp's parser needs the blank line
+        headers = dict(line.split(": ", 1) for line in message.decode().strip().split("\r\n"))
+        assert set(headers) <= {"Call-ID", "Act", "Keys", "PlayMs"}, headers
+        return headers
+
+    def nothing_sent(self, within_s: float) -> bool:
+        self.sock.settimeout(within_s)
+        try:
+            return not self.sock.recv(4096)
+        except TimeoutError:
+            return True
+
+
+@pytest.fixture(autouse=True)
+def quick_reaction(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sip_director, "REACTION_S", 0.05)
+
+
+def running() -> bool:
+    return True
+
+
+@pytest.fixture
+def director() -> Iterator[Director]:
+    plans = [SipPlan("cards", "139", ("1", None, "2468"), "queue", "cards"),
+             SipPlan("speech", "137", ("say=caller/net",), "queue", "collections")]
+    made = Director(plans, ["say=caller/net"], ("127.0.0.1", 0), patience_s=60)
+    yield made
+    made.stop()
+
+
+def connect(director: Director) -> FakeSipp:
+    address = director.listen()
+    sipp = FakeSipp(address)
+    director.accept(running)
+    return sipp
+
+
+def wait(director: Director, uniqueid: str, command: str = 'WAIT FOR DIGIT "5000"') -> None:
+    director.on_event({"Event": "AGIExecStart", "Uniqueid": uniqueid, "Command": command})
+
+
+def settled(director: Director, index: int = 0) -> None:
+    """The director has read SIPp's Done (as the hotline's next wait comes after the key
+    was heard and the next prompt played)."""
+    deadline = time.monotonic() + 5
+    while director.callers[index].busy and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not director.callers[index].busy
+
+
+def test_keys_come_when_the_hotline_waits_and_silence_where_the_transcript_is_silent(
+        director: Director) -> None:
+    sipp = connect(director)
+    director.on_event({"Event": "UserEvent", "UserEvent": "BenchSipCall",
+                       "Uniqueid": "1.0", "Plan": "0"})
+    sipp.answered("sipp-1", 0)
+    assert sipp.nothing_sent(0.3)  # the hotline has not asked anything yet
+    wait(director, "1.0")
+    assert sipp.next_command() == {"Call-ID": "sipp-1", "Act": str(KEYS_ACT), "Keys": "1",
+                                   "PlayMs": str(keys_play_ms("1"))}
+    sipp.send("Call-ID: sipp-1\nDone: keys\n\n")
+    settled(director)
+    wait(director, "1.0")  # the transcript's caller stays silent here
+    assert sipp.nothing_sent(0.3)
+    wait(director, "1.0")
+    assert sipp.next_command()["Keys"] == "2468"
+    # While the number is being typed the IVR collects the rest: the same turn, no new act.
+    wait(director, "1.0", 'GET DATA "silence/1" "3000" "18"')
+    assert sipp.nothing_sent(0.3)
+    sipp.send("Call-ID: sipp-1\nDone: keys\n\n")
+    settled(director)
+    wait(director, "1.0")  # past the transcript: silence, counted
+    assert sipp.nothing_sent(0.3)
+    assert director.callers[0].unexpected_waits == 1
+    sipp.send("Call-ID: sipp-1\nDone: ended\n\n")
+    deadline = time.monotonic() + 5
+    while director.ended_count() < 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert director.ended_count() == 1 and director.uniqueids() == ["1.0"]
+
+
+def test_a_wait_seen_before_the_call_is_known_is_answered_once_it_is(
+        director: Director) -> None:
+    sipp = connect(director)
+    sipp.answered("sipp-2", 1)
+    wait(director, "2.0", 'RECORD FILE "/x/utt" "wav" "0123456789*#" "20000" "0" "s=2"')
+    director.on_event({"Event": "UserEvent", "UserEvent": "BenchSipCall",
+                       "Uniqueid": "2.0", "Plan": "1"})
+    assert sipp.next_command() == {"Call-ID": "sipp-2", "Act": "20"}
+
+
+def test_a_caller_kept_past_their_patience_hangs_up(director: Director) -> None:
+    director.patience_s = 0.2
+    sipp = connect(director)
+    sipp.answered("sipp-1", 0)
+    assert sipp.next_command() == {"Call-ID": "sipp-1", "Act": str(HANG_UP_ACT)}
+    assert director.callers[0].hung_up_by_caller
+
+
+def test_garbage_on_the_twin_socket_is_ignored(director: Director) -> None:
+    sipp = connect(director)
+    sipp.send("no headers at all")
+    sipp.send("Call-ID: unknown\nDone: keys\n\n")
+    sipp.send("Call-ID: x\nDone: answered\nPlan: 99\n\n")  # no such plan
+    sipp.answered("sipp-1", 0)
+    director.on_event({"Event": "UserEvent", "UserEvent": "BenchSipCall",
+                       "Uniqueid": "1.0", "Plan": "0"})
+    wait(director, "1.0")
+    assert sipp.next_command()["Keys"] == "1"
