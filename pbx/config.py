@@ -99,6 +99,8 @@ def sip_trunk_conf(settings: Settings) -> list[str]:
     if not settings.sip_trunk_peer:
         raise ValueError("a SIP trunk needs the peer it takes calls from "
                          "(HOTLINE_SIP_TRUNK_PEER)")
+    if not re.fullmatch(r"[\w-]+", settings.sip_trunk_context):
+        raise ValueError(f"SIP trunk context {settings.sip_trunk_context!r} is not a name")
     address = ipaddress.ip_address(settings.sip_trunk_address)
     peer = ipaddress.ip_network(settings.sip_trunk_peer, strict=False)
     return ["; the SIP trunk: calls from its peer's address only, no registration",

@@ -141,6 +141,9 @@ def test_a_sip_trunk_listens_on_its_address_and_takes_calls_from_its_peer_only(
     with pytest.raises(ValueError):
         config.render(settings.with_changes(sip_trunk_address="10.231.0.1; bind=0"),
                       installation)
+    with pytest.raises(ValueError, match="not a name"):  # no config lines through a setting
+        config.render(settings.with_changes(sip_trunk_context="x\n[evil]\ntype = endpoint"),
+                      installation)
 
 
 def test_test_scaffolding_is_only_in_the_tests_overlay(tmp_path: Path) -> None:
