@@ -37,13 +37,13 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from bench.lab import BenchAgiService, Lab, open_lab, wait_for_records
-from bench.lines import SPEECH_LINE_KEY
+from bench.lines import SPEECH_LINE_KEY, mix
 from bench.load import (
     LOAD_GENERATOR_NICENESS,
+    SPEECH_EVERY,
     BenchCall,
     call_plans,
     judge,
-    mix,
     originate,
     wait_all,
 )
@@ -195,7 +195,7 @@ def patient(plan: BenchCall) -> BenchCall:
 
 
 def run_scenario(lab: Lab, scenario: str, count: int, outage_s: float) -> FaultResult:
-    plans = [patient(p) for p in mix(call_plans(lab), count)]
+    plans = [patient(p) for p in mix(call_plans(lab), count, SPEECH_EVERY)]
     # Calls start over the whole ramp; the fault strikes a quarter of the way in and is
     # over well before the last calls start, so some calls meet it and some come after.
     ramp_s = max(outage_s * 3, 45.0, count / 5)

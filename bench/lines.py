@@ -16,10 +16,12 @@ event spool, speech client, tickets and recording control.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from agi.hotline_route import HotlineRoute
 from agi.menu_store import MenuStore
@@ -43,6 +45,23 @@ SPEECH_LINE_KEY = "speech-ko"
 DIALLED = ("lost-card-mandarin", "after-hours-lost-card", "card-dispute-cantonese",
            "agent-key-zero", "wrong-keys-get-an-agent", "silent-caller-gets-an-agent",
            "loan-account-entry", "overdue-customer-collections", "vip-priority")
+
+
+class _Keyed(Protocol):
+    @property
+    def key(self) -> str: ...
+
+
+Plan = TypeVar("Plan", bound=_Keyed)
+
+
+def mix(plans: list[Plan], count: int, speech_every: int) -> list[Plan]:
+    """`count` calls: keys callers cycle through the transcripts, every `speech_every`-th
+    caller speaks on the Korean line (0: nobody)."""
+    keys = itertools.cycle([p for p in plans if p.key != SPEECH_LINE_KEY])
+    voice = itertools.cycle([p for p in plans if p.key == SPEECH_LINE_KEY])
+    return [next(voice) if speech_every and n % speech_every == speech_every - 1
+            else next(keys) for n in range(count)]
 
 
 def transcripts() -> dict[str, Transcript]:

@@ -14,7 +14,6 @@ failure path taken. See docs/benchmarks.md for recorded figures.
 
 from __future__ import annotations
 
-import itertools
 import json
 import os
 import time
@@ -27,7 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.lab import BENCH_DIR, BenchAgiService, Lab, open_lab, wait_for_records
-from bench.lines import SPEECH_LINE_KEY, transcripts
+from bench.lines import SPEECH_LINE_KEY, mix, transcripts
 from bench.measure import (
     EventLog,
     ProcessSampler,
@@ -99,15 +98,6 @@ def call_plans(lab: Lab) -> list[BenchCall]:
     return plans
 
 
-def mix(plans: list[BenchCall], count: int) -> list[BenchCall]:
-    """`count` calls: keys callers cycle through the transcripts, every SPEECH_EVERY-th
-    caller speaks."""
-    keys = itertools.cycle([p for p in plans if p.key != SPEECH_LINE_KEY])
-    voice = itertools.cycle([p for p in plans if p.key == SPEECH_LINE_KEY])
-    return [next(voice) if n % SPEECH_EVERY == SPEECH_EVERY - 1 else next(keys)
-            for n in range(count)]
-
-
 @dataclass
 class RunResult:
     mode: str
@@ -143,7 +133,7 @@ class RunResult:
 
 
 def run_load(lab: Lab, mode: str, count: int, ramp_s: float | None = None) -> RunResult:
-    plans = mix(call_plans(lab), count)
+    plans = mix(call_plans(lab), count, SPEECH_EVERY)
     url = lab.fastagi_url if mode == "fastagi" else lab.classic_url
     ramp_s = ramp_s if ramp_s is not None else max(2.0, count / 20)
     agi_pid = lab.fastagi.pid() if lab.fastagi and mode == "fastagi" else None

@@ -77,6 +77,24 @@ Done: {label}
 """
 
 
+def _in_dialog(method: str, cseq: int, retrans: bool = False) -> str:
+    """A request inside the call's dialog (the ACK, the caller's BYE)."""
+    resend = ' retrans="500"' if retrans else ""
+    return f"""  <send{resend}>
+    <![CDATA[
+{method} [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+[routes]
+From: <sip:[field1]@[local_ip]:[local_port]>;tag=[pid]-[call_number]
+To: <sip:hotline@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: {cseq} {method}
+Max-Forwards: 70
+Content-Length: 0
+    ]]>
+  </send>"""
+
+
 def scenario_xml(sounds: list[tuple[Path, int]]) -> str:
     """The caller's scenario; `sounds`: (RTP pcap, length ms) the caller can say, in act
     order from SOUND_ACTS. Injection fields: 0 the plan's index, 1 the caller's number,
@@ -128,19 +146,7 @@ a=sendrecv
   <recv response="180" optional="true"/>
   <recv response="183" optional="true"/>
   <recv response="200" rtd="setup" rrs="true"/>
-  <send>
-    <![CDATA[
-ACK [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-[routes]
-From: <sip:[field1]@[local_ip]:[local_port]>;tag=[pid]-[call_number]
-To: <sip:hotline@[remote_ip]:[remote_port]>[peer_tag_param]
-Call-ID: [call_id]
-CSeq: 1 ACK
-Max-Forwards: 70
-Content-Length: 0
-    ]]>
-  </send>
+{_in_dialog("ACK", 1)}
   <sendCmd><![CDATA[
 Call-ID: [call_id]
 Done: answered
@@ -173,19 +179,7 @@ Plan: [field0]
   <pause variable="play_ms"/>
 {_done("keys")}{branches}
   <label id="caller-hangs-up"/>
-  <send retrans="500">
-    <![CDATA[
-BYE [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-[routes]
-From: <sip:[field1]@[local_ip]:[local_port]>;tag=[pid]-[call_number]
-To: <sip:hotline@[remote_ip]:[remote_port]>[peer_tag_param]
-Call-ID: [call_id]
-CSeq: 2 BYE
-Max-Forwards: 70
-Content-Length: 0
-    ]]>
-  </send>
+{_in_dialog("BYE", 2, retrans=True)}
   <recv response="200" next="end"/>
 
   <label id="hotline-hung-up"/>

@@ -26,6 +26,7 @@ TWIN_DELIMITER = b"\x1b"  # SIPp ends every twin message with ESC
 
 @dataclass
 class CallerState:
+    index: int  # in the plans (the calls' order, SIPp's injection rows)
     plan: SipPlan
     sipp_call: str | None = None  # SIPp's Call-ID, known once the call is answered
     uniqueid: str | None = None  # Asterisk's, known from the dialplan's BenchSipCall event
@@ -42,7 +43,7 @@ class Director:
     def __init__(self, plans: list[SipPlan], sounds: list[str], twin: tuple[str, int],
                  patience_s: float) -> None:
         """`twin`: the address to listen on for SIPp (port 0: any free one)."""
-        self.callers = [CallerState(plan) for plan in plans]
+        self.callers = [CallerState(n, plan) for n, plan in enumerate(plans)]
         self.sounds = sounds  # "say=<sound>" names in act order
         self.patience_s = patience_s
         self._twin_address = twin
@@ -93,7 +94,10 @@ class Director:
 
     def trace(self, uniqueid: str, what: str) -> None:
         with self._lock:
-            self.traces.setdefault(uniqueid, []).append(f"{time.monotonic():.1f}:{what}")
+            self._trace(uniqueid, what)
+
+    def _trace(self, uniqueid: str, what: str) -> None:  # the lock held
+        self.traces.setdefault(uniqueid, []).append(f"{time.monotonic():.1f}:{what}")
 
     def ended_count(self) -> int:
         with self._lock:
@@ -144,8 +148,7 @@ class Director:
             answer = caller.plan.turns[turn]
             if answer is None:
                 return  # this turn the caller stays silent
-            index = self.callers.index(caller)
-            heapq.heappush(self._timers, (time.monotonic() + REACTION_S, index, turn))
+            heapq.heappush(self._timers, (time.monotonic() + REACTION_S, caller.index, turn))
 
     # -- SIPp's side ------------------------------------------------------------------------
 
@@ -184,8 +187,7 @@ class Director:
             if caller.busy or not caller.pending or caller.sipp_call is None or caller.ended:
                 return
             act = caller.pending.pop(0)
-            self.traces.setdefault(caller.uniqueid or "", []).append(
-                f"{time.monotonic():.1f}:{act.splitlines()[-1 if 'Keys' not in act else 1]}")
+            self._trace(caller.uniqueid or "", act.split("\r\n")[1 if "Keys" in act else 0])
             caller.busy = act != f"Act: {HANG_UP_ACT}"  # a hang-up is answered by "ended"
             message = f"Call-ID: {caller.sipp_call}\r\n{act}\r\n\r\n".encode() + \
                 TWIN_DELIMITER

@@ -12,7 +12,8 @@ AGI step p50/p99, call setup (INVITE to 200 OK, measured by SIPp), keys→prompt
 voice→prompt p50/p99, CPU % of one core and MB for Asterisk, the AGI program, the speech and
 records services, PostgreSQL and SIPp, calls recorded and recordings stored. Results are
 also written to var/bench/sip-<time>.json. Needs root (network namespace) and Debian's
-`sip-tester` (installed when missing).
+`sip-tester` (installed when missing). BENCH_RTP_DEBUG=1 turns on Asterisk's RTP debug for
+the runs (its log shows every packet the callers send).
 """
 
 from __future__ import annotations
@@ -34,11 +35,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bench.lab import BENCH_DIR, BenchAgiService, Lab, open_lab, wait_for_records
+from bench.lines import mix
+from bench.load import CLASSIC_MARKER
 from bench.measure import EventLog, ProcessSampler, Usage, is_postgres, percentile, timings
 from bench.sip_caller import scenario_xml, write_rtp_pcap
 from bench.sip_director import Director
 from bench.sip_net import CallerNetwork
-from bench.sip_plans import SipPlan, mix, sip_plans
+from bench.sip_plans import SipPlan, sip_plans
 from db.models import Call
 from ivr.menu_loader import load_menus
 
@@ -47,7 +50,6 @@ app = typer.Typer(add_completion=False)
 CALLER_SIP_PORT = 5060
 CALLER_MEDIA_PORT = 20000
 PATIENCE_S = 120.0  # a caller not done by then hangs up (the hotline kept them too long)
-CLASSIC_MARKER = b"bench.agi\x00classic"
 
 
 def ensure_sipp() -> str:
@@ -221,16 +223,6 @@ def judge(plan: SipPlan, record: Call | None, caller_gave_up: bool) -> str | Non
         return (f"ended {record.outcome or '-'}/{record.queue or '-'} not "
                 f"{plan.outcome}/{plan.queue or '-'}")
     return None
-
-
-def _what_it_did(events: EventLog, uniqueid: str) -> str:
-    """The call's AGI commands and keys, in order: to see why it went wrong."""
-    steps: list[tuple[float, str]] = []
-    for session in events.sessions.get(uniqueid, []):
-        steps += [(started, f"{verb}={result}") for started, _end, verb, result
-                  in session.commands if verb != "STREAM FILE"]
-        steps += [(at, "key") for at in session.keys]
-    return " ".join(step for _at, step in sorted(steps))
 
 
 def _is_sipp(cmdline: bytes) -> bool:

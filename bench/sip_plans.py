@@ -6,7 +6,6 @@ person who listens to each prompt to its end), so their order is the hotline's o
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 from bench.lines import SPEECH_LINE_KEY, transcripts
@@ -17,7 +16,6 @@ from ivr.transcripts import ScriptedCaller, Transcript, run_transcript
 # The AGI commands with which the hotline waits for the caller (bench.measure names them
 # by their first two words).
 WAITING_COMMANDS = ("WAIT FOR", "GET DATA", "RECORD FILE")
-SPEECH_EVERY = 4  # one caller in SPEECH_EVERY answers by voice on the Korean line
 # The Korean line's words and the menu queues they lead to.
 SPOKEN = (("caller/minwon", "complaints"), ("caller/net", "collections"),
           ("caller/sangdamwon", "general"))
@@ -87,12 +85,3 @@ def sip_plans(menus: MenuSet) -> list[SipPlan]:
     plans += [SipPlan(SPEECH_LINE_KEY, SPEECH_CALLER, (f"say={word}",), "queue", queue)
               for word, queue in SPOKEN]
     return plans
-
-
-def mix(plans: list[SipPlan], count: int, speech_every: int = SPEECH_EVERY) -> list[SipPlan]:
-    """`count` calls: key callers cycle through the transcripts, every `speech_every`-th
-    caller speaks (0: nobody)."""
-    keys = itertools.cycle([p for p in plans if p.key != SPEECH_LINE_KEY])
-    voice = itertools.cycle([p for p in plans if p.key == SPEECH_LINE_KEY])
-    return [next(voice) if speech_every and n % speech_every == speech_every - 1
-            else next(keys) for n in range(count)]

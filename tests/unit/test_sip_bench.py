@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench.lines import mix
 from bench.sip_caller import (
     KEYS_ACT,
     SILENCE_BEFORE_MS,
@@ -19,7 +20,7 @@ from bench.sip_caller import (
     write_rtp_pcap,
 )
 from bench.sip_load import judge
-from bench.sip_plans import NOT_YET_OVER_SIP, SipPlan, mix, sip_plans
+from bench.sip_plans import NOT_YET_OVER_SIP, SipPlan, sip_plans
 from db.models import Call
 from ivr.menu_loader import load_menus
 
