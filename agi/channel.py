@@ -17,6 +17,7 @@ import logging
 import re
 import socket
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TextIO
 
 from asterisk.agi import AGI, AGIHangup
@@ -35,6 +36,13 @@ DIGITS_BACKGROUND = "silence/1"  # from Asterisk's core sounds
 USAGE_END = "520 End of proper usage."
 # GOSUB ends its reply in words, not key=value pairs ("200 result=0 Gosub complete").
 _WORDED_TAILS = (" Gosub complete",)
+
+
+def recorded_file(file_stem: str | Path) -> Path:
+    """The file RECORD FILE <stem> wav writes. Not `Path.with_suffix`: stems hold the call
+    id, and Asterisk's ids have a dot ("1796313116.0-1" would become "1796313116.wav")."""
+    stem = Path(file_stem)
+    return stem.with_name(stem.name + ".wav")
 
 
 class AgiProtocolError(ChannelError):
@@ -273,6 +281,7 @@ class AgiChannel:
 
     def record(self, file_stem: str, max_duration_ms: int, silence_s: int,
                escape_keys: str = "#", beep: bool = True) -> str | None:
+        """RECORD FILE into `recorded_file(file_stem)`; the key that ended it, if any."""
         # Offset 0 stands in the BEEP slot when there is no beep (anything else there beeps).
         reply = self.command("RECORD FILE", file_stem, "wav", escape_keys, max_duration_ms,
                              "BEEP" if beep else 0, f"s={silence_s}")

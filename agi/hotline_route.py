@@ -14,7 +14,7 @@ from typing import Literal
 
 from agi import variables
 from agi.call_recording import MixMonitorRecording
-from agi.channel import AgiChannel
+from agi.channel import AgiChannel, recorded_file
 from agi.menu_store import MenuStore
 from agi.queue_info import AsteriskQueueInfo
 from agi.speech_listener import AgiListener
@@ -91,7 +91,7 @@ class ChannelMessageRecorder:
 
 
 def _message(stem: Path) -> RecordedMessage | None:
-    file = stem.with_suffix(".wav")
+    file = recorded_file(stem)
     try:
         size = file.stat().st_size
     except OSError:

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from agi.channel import recorded_file
 from ivr.catalog import prompt_sound
 from ivr.errors import CallerHungUp, ChannelError
 from ivr.menu_schema import SpeechSettings
@@ -105,7 +106,7 @@ class AgiListener:
 
     def _record(self, usable: list[str], phrases: list[str], timeout_ms: int) -> Heard | None:
         stem = self._next_stem()
-        wav = stem.with_suffix(".wav")
+        wav = recorded_file(stem)
         started = time.monotonic()
         try:
             while True:
