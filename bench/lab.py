@@ -25,7 +25,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from bench.lines import DIALLED, ROOT, SPEECH_LINE, SPEECH_LINE_KEY, speech_line_settings
+from bench.lines import DIALLED, ROOT, SPEECH_LINE, VOICE_KEYS, speech_line_settings
 from db.database import make_engine
 from db.migrate import upgrade
 from db.models import Call, Recording
@@ -216,7 +216,7 @@ def _write_classic_programs(settings: Settings) -> Path:
     shutil.rmtree(agi_bin, ignore_errors=True)
     exports = " ".join(f"{name}={shlex.quote(value)}"
                        for name, value in settings.environment().items())
-    for key in (*DIALLED, SPEECH_LINE_KEY):
+    for key in (*DIALLED, *VOICE_KEYS):
         for route in ("hotline", "queue-exit", "survey"):
             program = agi_bin / key / route
             program.parent.mkdir(parents=True, exist_ok=True)

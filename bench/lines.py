@@ -5,7 +5,9 @@ Two lines share one Asterisk and one FastAGI server:
   (menus/transcripts/): each transcript's route runs at the transcript's hour of the day,
   so its calls go where the transcript says, whenever the benchmark runs;
 - the Korean test line (tests/speech_line/), answered by voice: the one real Vosk model the
-  machine can download stands in for Mandarin and Cantonese (the same code path).
+  machine can download stands in for Mandarin and Cantonese (the same code path). It is
+  served twice: as written (`speech.mode: record`, an answer ends on a pause) and streaming
+  (`speech.mode: stream`, the shipped line's mode: AudioSocket and Vosk's endpointer).
 
 A call picks its transcript by the AGI address: `agi://host:port/<transcript>/hotline` (or a
 folder of classic AGI programs `<agi-bin>/<transcript>/hotline`), set as the call's own
@@ -23,6 +25,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Protocol, TypeVar
 
+import yaml
+
 from agi.hotline_route import HotlineRoute
 from agi.menu_store import MenuStore
 from agi.routes import Route, build_routes
@@ -39,6 +43,8 @@ ROOT = Path(__file__).resolve().parents[1]
 TRANSCRIPTS = ROOT / "menus" / "transcripts"
 SPEECH_LINE = ROOT / "tests" / "speech_line"
 SPEECH_LINE_KEY = "speech-ko"
+SPEECH_STREAM_KEY = "speech-ko-stream"
+VOICE_KEYS = (SPEECH_LINE_KEY, SPEECH_STREAM_KEY)
 
 # Keys-only transcripts of the shipped menus that need nothing beyond a caller and the
 # customer directory (a directory outage and callbacks are fault scenarios, not load).
@@ -57,9 +63,9 @@ Plan = TypeVar("Plan", bound=_Keyed)
 
 def mix(plans: list[Plan], count: int, speech_every: int) -> list[Plan]:
     """`count` calls: keys callers cycle through the transcripts, every `speech_every`-th
-    caller speaks on the Korean line (0: nobody)."""
-    keys = itertools.cycle([p for p in plans if p.key != SPEECH_LINE_KEY])
-    voice = itertools.cycle([p for p in plans if p.key == SPEECH_LINE_KEY])
+    caller speaks on a Korean line (0: nobody)."""
+    keys = itertools.cycle([p for p in plans if p.key not in VOICE_KEYS])
+    voice = itertools.cycle([p for p in plans if p.key in VOICE_KEYS])
     return [next(voice) if speech_every and n % speech_every == speech_every - 1
             else next(keys) for n in range(count)]
 
@@ -75,6 +81,20 @@ def speech_line_settings(settings: Settings) -> Settings:
     return settings.with_changes(runtime_dir=settings.runtime_dir / "speech-line",
                                  menus_dir=SPEECH_LINE / "menus",
                                  catalog_path=SPEECH_LINE / "catalog.yaml")
+
+
+def streaming_menus(settings: Settings) -> Path:
+    """The Korean line's menus with `speech.mode: stream`, written under the runtime folder
+    (the same menus otherwise, so both modes answer the same words)."""
+    line = yaml.safe_load((SPEECH_LINE / "menus" / "line.yaml").read_text(encoding="utf-8"))
+    line["line"]["speech"]["mode"] = "stream"
+    folder = settings.runtime_dir / "speech-line-stream" / "menus"
+    folder.mkdir(parents=True, exist_ok=True)
+    text = yaml.safe_dump(line, allow_unicode=True, sort_keys=False)
+    target = folder / "line.yaml"
+    if not target.is_file() or target.read_text(encoding="utf-8") != text:
+        target.write_text(text, encoding="utf-8")
+    return folder
 
 
 @dataclass
@@ -112,16 +132,18 @@ def bench_routes(settings: Settings, only: str | None = None) -> Mapping[str, Ro
             routes[f"{key}/{name}"] = served
 
     shipped = MenuStore(settings.menus, settings.catalog_file)
-    if only != SPEECH_LINE_KEY and not shipped.reload().applied:
+    if only not in VOICE_KEYS and not shipped.reload().applied:
         raise RuntimeError("the shipped menus do not load: run `hotline validate`")
     for name, transcript in transcripts().items():
         if only in (None, name):
             add(name, shipped, settings.prompts_audio_dir, _AtHour(transcript.at))
-    if only not in (None, SPEECH_LINE_KEY):
-        return routes
     line = speech_line_settings(settings)
-    korean = MenuStore(line.menus, line.catalog_file)
-    if not korean.reload().applied:
-        raise RuntimeError("the Korean test line's menus do not load")
-    add(SPEECH_LINE_KEY, korean, line.prompts_audio_dir, None)
+    for key, menus_dir in ((SPEECH_LINE_KEY, line.menus),
+                           (SPEECH_STREAM_KEY, streaming_menus(settings))):
+        if only not in (None, key):
+            continue
+        korean = MenuStore(menus_dir, line.catalog_file)
+        if not korean.reload().applied:
+            raise RuntimeError(f"the Korean test line's menus ({key}) do not load")
+        add(key, korean, line.prompts_audio_dir, None)
     return routes

@@ -6,7 +6,8 @@
   audio playback in it. A session's start is the gap from the dialplan starting AGI() to the
   first command (connecting, or starting a process, plus the route's set-up).
   Input to next prompt: from the end of the command that took the caller's keys or voice to
-  the start of the next prompt (for voice, recognition included).
+  the start of the next prompt (for voice, recognition included: the command ends when the
+  hotline hears the answer end — RECORD FILE on its pause, AudioSocket on Vosk's endpoint).
 - CPU and memory of named processes from /proc, sampled twice a second; classic AGI programs
   are children of Asterisk, so their CPU is Asterisk's reaped-children time.
 """
@@ -25,6 +26,8 @@ from pbx.ami import Ami, Event
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PROMPT_COMMANDS = ("STREAM FILE",)
+# The commands that hear a voice answer (as the verbs below name them: two words, upper case).
+HEARING_COMMANDS = ("RECORD FILE", 'EXEC "AUDIOSOCKET"')
 # Only what the figures need: every event costs Asterisk and this reader time.
 EVENT_FILTERS = ("Event: AGIExec", "Event: UserEvent", "Application: AGI[[:space:]]",
                  "Event: DTMFEnd", "Event: QueueCallerJoin")
@@ -130,12 +133,12 @@ def timings(sessions: Iterable[AgiSession]) -> Timings:
         found.ivr_spans.append((session.started, commands[-1][1]))
         for before, after in zip(commands, commands[1:], strict=False):
             gap_ms = (after[0] - before[1]) * 1000
-            if before[2] == "RECORD FILE":
+            if before[2] in HEARING_COMMANDS:
                 continue  # recognition or a message being stored: measured below
             found.step_ms.append(gap_ms)
         prompts = [c[0] for c in commands if c[2] in PROMPT_COMMANDS]
         for index, (_start, end, verb, _result) in enumerate(commands):
-            if verb != "RECORD FILE":
+            if verb not in HEARING_COMMANDS:
                 continue
             following = next((c for c in commands[index + 1:] if c[2] in PROMPT_COMMANDS),
                              None)
@@ -147,6 +150,12 @@ def timings(sessions: Iterable[AgiSession]) -> Timings:
             if pressed:
                 found.keys_to_prompt_ms.append((prompt - pressed[-1]) * 1000)
     return found
+
+
+def next_prompt_after(session: AgiSession, moment: float) -> float | None:
+    """When the first prompt after `moment` (epoch seconds) started."""
+    return next((start for start, _end, verb, _result in session.commands
+                 if verb in PROMPT_COMMANDS and start >= moment), None)
 
 
 def percentile(values: list[float], fraction: float) -> float | None:

@@ -20,6 +20,8 @@ import wave
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from speech.levels import FRAME_BYTES, is_loud
+
 KEYS_ACT = 1
 SOUND_ACTS = 20
 HANG_UP_ACT = 99
@@ -37,6 +39,16 @@ def keys_play_ms(keys: str) -> int:
     """How long SIPp takes to press `keys` (warm-up packets and the wait before the first
     key, then tone and gap each)."""
     return 100 + 2 * TONE_MS * (len(keys) + 1)
+
+
+def words_end_ms(wav_file: Path) -> int:
+    """Where the last voiced 20 ms frame of a recorded answer ends (its words, not the
+    silence the renderer leaves after them)."""
+    with wave.open(str(wav_file), "rb") as source:
+        pcm = source.readframes(source.getnframes())
+    frames = [pcm[at:at + FRAME_BYTES] for at in range(0, len(pcm), FRAME_BYTES)]
+    voiced = [n for n, chunk in enumerate(frames) if is_loud(chunk)]
+    return (voiced[-1] + 1) * 20 if voiced else 0
 
 
 def write_rtp_pcap(wav_file: Path, pcap_file: Path, silence_after_ms: int = 3000) -> int:

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bench.sip_caller import HANG_UP_ACT, KEYS_ACT, SOUND_ACTS, keys_play_ms
+from bench.sip_caller import HANG_UP_ACT, KEYS_ACT, SILENCE_BEFORE_MS, SOUND_ACTS, keys_play_ms
 from bench.sip_plans import WAITING_COMMANDS, SipPlan
 from pbx.ami import Event
 
@@ -37,14 +37,17 @@ class CallerState:
     ended: bool = False
     hung_up_by_caller: bool = False
     unexpected_waits: int = 0  # the hotline waited after the last turn (silence given)
+    words_ended: list[float] = field(default_factory=list)  # epoch s, each answer by voice
 
 
 class Director:
-    def __init__(self, plans: list[SipPlan], sounds: list[str], twin: tuple[str, int],
+    def __init__(self, plans: list[SipPlan], sounds: dict[str, int], twin: tuple[str, int],
                  patience_s: float) -> None:
-        """`twin`: the address to listen on for SIPp (port 0: any free one)."""
+        """`sounds`: "say=<sound>" names in act order, each with the length of its words in
+        ms; `twin`: the address to listen on for SIPp (port 0: any free one)."""
         self.callers = [CallerState(n, plan) for n, plan in enumerate(plans)]
-        self.sounds = sounds  # "say=<sound>" names in act order
+        self.sounds = list(sounds)
+        self.words_ms = sounds
         self.patience_s = patience_s
         self._twin_address = twin
         self._by_sipp: dict[str, CallerState] = {}
@@ -148,7 +151,9 @@ class Director:
             answer = caller.plan.turns[turn]
             if answer is None:
                 return  # this turn the caller stays silent
-            heapq.heappush(self._timers, (time.monotonic() + REACTION_S, caller.index, turn))
+            # A streaming line's prompt plays inside the wait: a caller lets it end.
+            react_s = REACTION_S + caller.plan.prompt_ms / 1000
+            heapq.heappush(self._timers, (time.monotonic() + react_s, caller.index, turn))
 
     # -- SIPp's side ------------------------------------------------------------------------
 
@@ -188,6 +193,10 @@ class Director:
                 return
             act = caller.pending.pop(0)
             self._trace(caller.uniqueid or "", act.split("\r\n")[1 if "Keys" in act else 0])
+            number = int(act.split("\r\n")[0].removeprefix("Act: "))
+            if number >= SOUND_ACTS and number != HANG_UP_ACT:
+                words_ms = self.words_ms[self.sounds[number - SOUND_ACTS]]
+                caller.words_ended.append(time.time() + (SILENCE_BEFORE_MS + words_ms) / 1000)
             caller.busy = act != f"Act: {HANG_UP_ACT}"  # a hang-up is answered by "ended"
             message = f"Call-ID: {caller.sipp_call}\r\n{act}\r\n\r\n".encode() + \
                 TWIN_DELIMITER

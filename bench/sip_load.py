@@ -4,16 +4,19 @@ for them (bench.sip_director); the hotline's own call records judge each call.
 
     .venv/bin/python -m bench.sip_load [--calls 50,100,200,300,500] [--runs 3]
                                        [--modes fastagi,classic] [--classic-max 100]
+                                       [--speech-every 4] [--speech-lines speech-ko-stream]
 
 Per mode and N, the median of the runs (the spread beside it): calls done / failed (a call
 fails only when its record does not say what its transcript does: outcome, queue, no
 failure path; a caller who hung up after its patience counts as a failure of the hotline's),
-AGI step p50/p99, call setup (INVITE to 200 OK, measured by SIPp), keys→prompt and
-voice→prompt p50/p99, CPU % of one core and MB for Asterisk, the AGI program, the speech and
-records services, PostgreSQL and SIPp, calls recorded and recordings stored. Results are
-also written to var/bench/sip-<time>.json. Needs root (network namespace) and Debian's
-`sip-tester` (installed when missing). BENCH_RTP_DEBUG=1 turns on Asterisk's RTP debug for
-the runs (its log shows every packet the callers send).
+AGI step p50/p99, call setup (INVITE to 200 OK, measured by SIPp), keys→prompt p50/p99,
+for voice answers (per Korean line: recorded or streamed) the next prompt's start after the
+caller's words end and after the hotline hears the answer end, CPU % of one core and MB for
+Asterisk, the AGI program, the speech and records services, PostgreSQL and SIPp, calls
+recorded and recordings stored. Results are also written to var/bench/sip-<time>.json.
+Needs root (network namespace) and Debian's `sip-tester` (installed when missing).
+BENCH_RTP_DEBUG=1 turns on Asterisk's RTP debug for the runs (its log shows every packet
+the callers send).
 """
 
 from __future__ import annotations
@@ -35,10 +38,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bench.lab import BENCH_DIR, BenchAgiService, Lab, open_lab, wait_for_records
-from bench.lines import mix
+from bench.lines import VOICE_KEYS, mix
 from bench.load import CLASSIC_MARKER
-from bench.measure import EventLog, ProcessSampler, Usage, is_postgres, percentile, timings
-from bench.sip_caller import scenario_xml, write_rtp_pcap
+from bench.measure import (
+    EventLog,
+    ProcessSampler,
+    Usage,
+    is_postgres,
+    next_prompt_after,
+    percentile,
+    timings,
+)
+from bench.sip_caller import scenario_xml, words_end_ms, write_rtp_pcap
 from bench.sip_director import Director
 from bench.sip_net import CallerNetwork
 from bench.sip_plans import SipPlan, sip_plans
@@ -79,8 +90,7 @@ class SipRun:
     setup_p99_ms: float | None
     keys_p50_ms: float | None
     keys_p99_ms: float | None
-    voice_p50_ms: float | None
-    voice_p99_ms: float | None
+    voice: dict[str, dict[str, float | None]]  # per voice line (VoiceFigures' fields)
     cpu: dict[str, float]  # average % of one core over the run
     cpu_peak: dict[str, float]  # the busiest 3 s
     mb: dict[str, float]
@@ -93,19 +103,22 @@ class SipRun:
 
 class SipBench:
     def __init__(self, lab: Lab, network: CallerNetwork, sipp: str, work: Path,
-                 speech_every: int) -> None:
+                 speech_every: int, speech_lines: tuple[str, ...] = VOICE_KEYS) -> None:
         self.lab, self.network, self.sipp, self.work = lab, network, sipp, work
         self.speech_every = speech_every
         menus = load_menus(lab.settings.menus, lab.settings.catalog_file).menus
         assert menus is not None
-        self.plans = sip_plans(menus)
-        self.sounds = sorted({turn for plan in self.plans for turn in plan.turns
-                              if turn and turn.startswith("say=")})
+        self.plans = [plan for plan in sip_plans(menus, lab.durations_ms["ko/main.menu"])
+                      if plan.key not in VOICE_KEYS or plan.key in speech_lines]
         sounds_dir = lab.settings.runtime_dir / "speech-line" / "prompts" / "ko"
+        self.sounds: dict[str, int] = {}  # "say=<sound>" → its words' length, ms
         pcaps = []
-        for sound in self.sounds:
+        for sound in sorted({turn for plan in self.plans for turn in plan.turns
+                             if turn and turn.startswith("say=")}):
+            wav = sounds_dir / f"{sound[4:]}.wav"
             pcap = work / f"{sound[4:].replace('/', '-')}.pcap"
-            pcaps.append((pcap, write_rtp_pcap(sounds_dir / f"{sound[4:]}.wav", pcap)))
+            pcaps.append((pcap, write_rtp_pcap(wav, pcap)))
+            self.sounds[sound] = words_end_ms(wav)
         self.scenario = work / "caller.xml"
         self.scenario.write_text(scenario_xml(pcaps), encoding="utf-8")
 
@@ -198,8 +211,7 @@ class SipBench:
             setup_p50_ms=p(setup, 0.5), setup_p99_ms=p(setup, 0.99),
             keys_p50_ms=p(found.keys_to_prompt_ms, 0.5),
             keys_p99_ms=p(found.keys_to_prompt_ms, 0.99),
-            voice_p50_ms=p(found.voice_to_prompt_ms, 0.5),
-            voice_p99_ms=p(found.voice_to_prompt_ms, 0.99),
+            voice=self._voice_figures(director, events, usage["speech"]),
             cpu={name: round(u.cpu_percent, 1) for name, u in parts.items()},
             cpu_peak={name: round(u.peak_cpu_percent, 1) for name, u in parts.items()},
             mb={name: round(u.peak_rss_mb, 1) for name, u in parts.items()},
@@ -207,6 +219,43 @@ class SipBench:
                              for name, u in parts.items()},
             records=seen.written, recordings=seen.recordings.get("stored", 0),
             load_1min=round(os.getloadavg()[0], 2), examples=examples)
+
+
+    @staticmethod
+    def _voice_figures(director: Director, events: EventLog,
+                       speech: Usage) -> dict[str, dict[str, float | None]]:
+        """Per voice line: how soon the next prompt starts after the caller's words end
+        (the pause or endpoint that tells the hotline they have finished, recognition and
+        the decision), and after the hotline has heard the answer end (recognition and the
+        decision alone); the speech service's CPU per voice caller."""
+        voice_callers = [c for c in director.callers if c.words_ended and c.uniqueid]
+        figures: dict[str, dict[str, float | None]] = {}
+        for key in VOICE_KEYS:
+            callers = [c for c in voice_callers if c.plan.key == key]
+            if not callers:
+                continue
+            sessions = [s for c in callers for s in events.sessions.get(c.uniqueid or "", [])]
+            heard = timings(sessions).voice_to_prompt_ms
+            after_words = []
+            for caller in callers:
+                for ended in caller.words_ended:
+                    prompt = next((at for s in events.sessions.get(caller.uniqueid or "", [])
+                                   if (at := next_prompt_after(s, ended)) is not None), None)
+                    if prompt is not None:
+                        after_words.append((prompt - ended) * 1000)
+            figures[key] = {
+                "callers": len(callers),
+                **{f"{name}_p{round(q * 100)}_ms": _rounded(percentile(values, q))
+                   for name, values in (("words", after_words), ("heard", heard))
+                   for q in (0.5, 0.95, 0.99)}}
+        if voice_callers:
+            figures["speech"] = {"cpu_ms_per_voice_caller":
+                                 round(1000 * speech.cpu_s / len(voice_callers), 1)}
+        return figures
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
 
 
 def judge(plan: SipPlan, record: Call | None, caller_gave_up: bool) -> str | None:
@@ -262,8 +311,7 @@ def median_run(runs: list[SipRun]) -> dict[str, object]:
 
     summary: dict[str, object] = {name: figure(name) for name in (
         "done", "failed", "step_p50_ms", "step_p99_ms", "setup_p50_ms", "setup_p99_ms",
-        "keys_p50_ms", "keys_p99_ms", "voice_p50_ms", "voice_p99_ms", "records",
-        "recordings", "load_1min")}
+        "keys_p50_ms", "keys_p99_ms", "records", "recordings", "load_1min")}
     for name in runs[0].cpu:
         summary[f"{name} CPU avg/peak"] = f"{part('cpu', name)}/{part('cpu_peak', name)}"
         summary[f"{name} MB"] = part("mb", name)
@@ -273,8 +321,8 @@ def median_run(runs: list[SipRun]) -> dict[str, object]:
 
 def print_series(results: dict[tuple[str, int], list[SipRun]]) -> None:
     columns = ["done", "failed", "step_p50_ms", "step_p99_ms", "setup_p50_ms",
-               "setup_p99_ms", "keys_p50_ms", "keys_p99_ms", "voice_p50_ms", "voice_p99_ms",
-               "records", "recordings", "load_1min"]
+               "setup_p99_ms", "keys_p50_ms", "keys_p99_ms", "records", "recordings",
+               "load_1min"]
     table = Table(title="SIP load (medians of the runs, spread in brackets; ms)")
     for column in ("mode", "N", "runs", *columns):
         table.add_column(column, justify="right")
@@ -291,12 +339,47 @@ def print_series(results: dict[tuple[str, int], list[SipRun]]) -> None:
             for name in ("asterisk", "agi", "speech", "records", "database", "sipp")))
     console.print(table)
     console.print(usage)
+    print_voice(results)
     for (mode, count), runs in results.items():
         for run in runs:
             if run.failures:
                 console.print(f"{mode} N={count}: {run.failures}")
                 for example in run.examples:
                     console.print(f"    {example}", highlight=False)
+
+
+VOICE_FIGURES = ("words_p50_ms", "words_p95_ms", "words_p99_ms", "heard_p50_ms",
+                 "heard_p95_ms", "heard_p99_ms")
+
+
+def print_voice(results: dict[tuple[str, int], list[SipRun]]) -> None:
+    """Voice answers per line: words → prompt counts from the end of the caller's words,
+    heard → prompt from the hotline hearing the answer end (medians of the runs)."""
+    table = Table(title="Voice answers: ms from the end of the caller's words (words) and "
+                        "from the hotline hearing the answer end (heard) to the next prompt")
+    for column in ("mode", "N", "line", "callers", *VOICE_FIGURES, "speech CPU ms/caller"):
+        table.add_column(column, justify="right")
+    for (mode, count), runs in sorted(results.items(), key=lambda item: (item[0][1],
+                                                                          item[0][0])):
+        for key in VOICE_KEYS:
+            lines = [r.voice[key] for r in runs if key in r.voice]
+            if not lines:
+                continue
+
+            def middle(name: str, lines: list[dict[str, float | None]] = lines) -> str:
+                values = [v for line in lines if (v := line.get(name)) is not None]
+                if not values:
+                    return "-"
+                return f"{statistics.median(values):g}" if len(values) == 1 else \
+                    f"{statistics.median(values):g} ({min(values):g}–{max(values):g})"
+            cpu = [r.voice["speech"]["cpu_ms_per_voice_caller"] for r in runs
+                   if "speech" in r.voice]
+            table.add_row(mode, str(count), key, middle("callers"),
+                          *(middle(name) for name in VOICE_FIGURES),
+                          f"{statistics.median(v for v in cpu if v is not None):g}"
+                          if cpu else "-")
+    if table.row_count:
+        console.print(table)
 
 
 @app.command()
@@ -306,14 +389,19 @@ def main(calls: str = typer.Option("50,100,200,300,500", help="Concurrent calls 
          classic_max: int = typer.Option(100, help="Largest N for classic AGI() (a Python "
                                          "process per call: ~75 MB each)."),
          agents: int = typer.Option(40, help="Simulated agents answering."),
-         speech_every: int = typer.Option(0, help="Every n-th caller answers by voice on the "
-                                          "Korean line (0: keys only; see docs/benchmarks.md: "
-                                          "voice over SIP does not reach the recogniser "
-                                          "yet).")) -> None:
+         speech_every: int = typer.Option(0, help="Every n-th caller answers by voice on a "
+                                          "Korean line (0: keys only; 1: every caller)."),
+         speech_lines: str = typer.Option(",".join(VOICE_KEYS), help="The voice lines "
+                                          "callers use, taken in turn: speech-ko (answers "
+                                          "recorded, ended by a pause), speech-ko-stream "
+                                          "(streamed, ended by Vosk's endpointer).")) -> None:
     counts = [int(c) for c in calls.split(",") if c.strip()]
     chosen = [m.strip() for m in modes.split(",") if m.strip()]
     if not set(chosen) <= {"fastagi", "classic"} or not counts:
         raise typer.BadParameter("modes are fastagi and classic; calls a list of numbers")
+    lines = tuple(line.strip() for line in speech_lines.split(",") if line.strip())
+    if not lines or not set(lines) <= set(VOICE_KEYS):
+        raise typer.BadParameter(f"speech lines are {', '.join(VOICE_KEYS)}")
     sipp = ensure_sipp()
     network = CallerNetwork.create()
     work = BENCH_DIR / "sip"
@@ -324,7 +412,7 @@ def main(calls: str = typer.Option("50,100,200,300,500", help="Concurrent calls 
         with console.status("starting Asterisk, PostgreSQL, speech and records services…"):
             lab = open_lab(agents, trunk=(network.host_address, network.caller_address))
         try:
-            bench = SipBench(lab, network, sipp, work, speech_every)
+            bench = SipBench(lab, network, sipp, work, speech_every, lines)
             for count in counts:
                 for mode in chosen:
                     if mode == "classic" and count > classic_max:

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bench.lines import SPEECH_LINE_KEY, transcripts
+from bench.lines import SPEECH_LINE_KEY, SPEECH_STREAM_KEY, transcripts
 from ivr.menu_loader import MenuSet
 from ivr.outcomes import QueueCall
 from ivr.transcripts import ScriptedCaller, Transcript, run_transcript
 
 # The AGI commands with which the hotline waits for the caller (bench.measure names them
-# by their first two words).
-WAITING_COMMANDS = ("WAIT FOR", "GET DATA", "RECORD FILE")
+# by their first two words). A streaming line waits in AudioSocket, its prompt played there.
+WAITING_COMMANDS = ("WAIT FOR", "GET DATA", "RECORD FILE", 'EXEC "AUDIOSOCKET"')
 # The Korean line's words and the menu queues they lead to.
 SPOKEN = (("caller/minwon", "complaints"), ("caller/net", "collections"),
           ("caller/sangdamwon", "general"))
@@ -34,6 +34,8 @@ class SipPlan:
     turns: tuple[str | None, ...]  # per wait: keys, "say=<sound>", or None (silence)
     outcome: str  # expected call outcome
     queue: str  # expected menu queue ("" when the call ends in the IVR)
+    # A streaming line plays its prompt inside the wait: the caller lets it end first.
+    prompt_ms: int = 0
 
 
 @dataclass
@@ -79,9 +81,13 @@ def plan_transcript(menus: MenuSet, name: str, transcript: Transcript) -> SipPla
                    tuple(caller.turns or ()), outcome.kind.value, queue)
 
 
-def sip_plans(menus: MenuSet) -> list[SipPlan]:
+def sip_plans(menus: MenuSet, stream_prompt_ms: int) -> list[SipPlan]:
+    """The keys callers' plans, then the Korean line's voice callers: one per word on the
+    recording line and one per word on the streaming line, whose menu prompt lasts
+    `stream_prompt_ms`."""
     plans = [plan_transcript(menus, name, transcript)
              for name, transcript in transcripts().items() if name not in NOT_YET_OVER_SIP]
-    plans += [SipPlan(SPEECH_LINE_KEY, SPEECH_CALLER, (f"say={word}",), "queue", queue)
-              for word, queue in SPOKEN]
+    for key, prompt_ms in ((SPEECH_LINE_KEY, 0), (SPEECH_STREAM_KEY, stream_prompt_ms)):
+        plans += [SipPlan(key, SPEECH_CALLER, (f"say={word}",), "queue", queue, prompt_ms)
+                  for word, queue in SPOKEN]
     return plans

@@ -12,9 +12,11 @@ from collections.abc import Iterator
 import pytest
 
 from bench import sip_director
-from bench.sip_caller import HANG_UP_ACT, KEYS_ACT, keys_play_ms
+from bench.sip_caller import HANG_UP_ACT, KEYS_ACT, SILENCE_BEFORE_MS, keys_play_ms
 from bench.sip_director import TWIN_DELIMITER, Director
 from bench.sip_plans import SipPlan
+
+NET_WORDS_MS = 480
 
 
 class FakeSipp:
@@ -64,8 +66,10 @@ def running() -> bool:
 @pytest.fixture
 def director() -> Iterator[Director]:
     plans = [SipPlan("cards", "139", ("1", None, "2468"), "queue", "cards"),
-             SipPlan("speech", "137", ("say=caller/net",), "queue", "collections")]
-    made = Director(plans, ["say=caller/net"], ("127.0.0.1", 0), patience_s=60)
+             SipPlan("speech", "137", ("say=caller/net",), "queue", "collections"),
+             SipPlan("streamed", "137", ("say=caller/net",), "queue", "collections",
+                     prompt_ms=600)]
+    made = Director(plans, {"say=caller/net": NET_WORDS_MS}, ("127.0.0.1", 0), patience_s=60)
     yield made
     made.stop()
 
@@ -128,7 +132,24 @@ def test_a_wait_seen_before_the_call_is_known_is_answered_once_it_is(
     wait(director, "2.0", 'RECORD FILE "/x/utt" "wav" "0123456789*#" "20000" "0" "s=2"')
     director.on_event({"Event": "UserEvent", "UserEvent": "BenchSipCall",
                        "Uniqueid": "2.0", "Plan": "1"})
+    before = time.time()
     assert sipp.next_command() == {"Call-ID": "sipp-2", "Act": "20"}
+    after = time.time()
+    # When the words end: the line's leading silence and the words after the act was sent.
+    (ended,) = director.callers[1].words_ended
+    words_s = (SILENCE_BEFORE_MS + NET_WORDS_MS) / 1000
+    assert before + words_s <= ended <= after + words_s
+
+
+def test_a_streaming_line_s_caller_lets_the_prompt_in_the_wait_end(
+        director: Director) -> None:
+    sipp = connect(director)
+    director.on_event({"Event": "UserEvent", "UserEvent": "BenchSipCall",
+                       "Uniqueid": "3.0", "Plan": "2"})
+    sipp.answered("sipp-3", 2)
+    wait(director, "3.0", 'EXEC "AudioSocket" "6f1c,127.0.0.1:4575"')
+    assert sipp.nothing_sent(0.45)  # the 600 ms prompt is still playing
+    assert sipp.next_command() == {"Call-ID": "sipp-3", "Act": "20"}
 
 
 def test_a_caller_kept_past_their_patience_hangs_up(director: Director) -> None:

@@ -10,13 +10,14 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.lines import mix
+from bench.lines import VOICE_KEYS, mix
 from bench.sip_caller import (
     KEYS_ACT,
     SILENCE_BEFORE_MS,
     TONE_MS,
     keys_play_ms,
     scenario_xml,
+    words_end_ms,
     write_rtp_pcap,
 )
 from bench.sip_load import judge
@@ -50,14 +51,26 @@ def test_pressing_takes_the_time_sipp_needs_for_it() -> None:
     assert keys_play_ms("1234") - keys_play_ms("123") == 2 * TONE_MS
 
 
-def test_speech_becomes_20_ms_pcmu_packets_with_silence_around_it(tmp_path: Path) -> None:
-    wav = tmp_path / "word.wav"
-    tone = b"".join(struct.pack("<h", 8000 if (n // 20) % 2 else -8000) for n in range(4000))
-    with wave.open(str(wav), "wb") as out:
+TONE = b"".join(struct.pack("<h", 8000 if (n // 20) % 2 else -8000) for n in range(4000))
+
+
+def write_wav(file: Path, pcm: bytes) -> None:
+    with wave.open(str(file), "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
         out.setframerate(8000)
-        out.writeframes(tone)  # 0.5 s
+        out.writeframes(pcm)
+
+
+def test_the_words_end_where_the_voice_does_not_where_the_file_does(tmp_path: Path) -> None:
+    wav = tmp_path / "word.wav"
+    write_wav(wav, bytes(1600) + TONE + bytes(4800))  # 100 ms, the word's 500, 300 ms
+    assert words_end_ms(wav) == 600
+
+
+def test_speech_becomes_20_ms_pcmu_packets_with_silence_around_it(tmp_path: Path) -> None:
+    wav = tmp_path / "word.wav"
+    write_wav(wav, TONE)  # 0.5 s
     pcap = tmp_path / "word.pcap"
     length_ms = write_rtp_pcap(wav, pcap, silence_after_ms=1000)
     assert length_ms == SILENCE_BEFORE_MS + 500 + 1000
@@ -85,7 +98,7 @@ def test_speech_becomes_20_ms_pcmu_packets_with_silence_around_it(tmp_path: Path
 def test_turns_follow_the_transcripts_and_keys_come_when_the_hotline_waits() -> None:
     menus = load_menus(ROOT / "menus", ROOT / "prompts" / "catalog.yaml").menus
     assert menus is not None
-    planned = sip_plans(menus)
+    planned = sip_plans(menus, stream_prompt_ms=2400)
     plans = {plan.key: plan for plan in planned}
     assert not NOT_YET_OVER_SIP & set(plans)
     lost_card = plans["lost-card-mandarin"]
@@ -93,11 +106,17 @@ def test_turns_follow_the_transcripts_and_keys_come_when_the_hotline_waits() -> 
     assert (lost_card.outcome, lost_card.queue) == ("queue", "cards-priority")
     silent = plans["silent-caller-gets-an-agent"]
     assert silent.turns and set(silent.turns) == {None}  # a silence for every wait
-    assert {p.turns for p in planned if p.key == "speech-ko"} == {
-        ("say=caller/minwon",), ("say=caller/net",), ("say=caller/sangdamwon",)}
+    words = {("say=caller/minwon",), ("say=caller/net",), ("say=caller/sangdamwon",)}
+    assert {p.turns for p in planned if p.key == "speech-ko"} == words
+    streamed = [p for p in planned if p.key == "speech-ko-stream"]
+    assert {p.turns for p in streamed} == words
+    # The streaming line plays its menu inside the wait: its callers let it end first.
+    assert {p.prompt_ms for p in streamed} == {2400}
+    assert {p.prompt_ms for p in planned if p.key != "speech-ko-stream"} == {0}
     everyone = planned
-    assert all(p.key != "speech-ko" for p in mix(everyone, 20, speech_every=0))
-    assert sum(p.key == "speech-ko" for p in mix(everyone, 20, speech_every=4)) == 5
+    assert all(p.key not in VOICE_KEYS for p in mix(everyone, 20, speech_every=0))
+    voiced = [p.key for p in mix(everyone, 24, speech_every=4)]
+    assert (voiced.count("speech-ko"), voiced.count("speech-ko-stream")) == (3, 3)
 
 
 def _record(**fields: object) -> Call:
