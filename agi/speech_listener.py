@@ -4,7 +4,8 @@
   recognises the file.
 - stream: the call's audio goes to the speech service through the AudioSocket application
   while the service itself plays the prompt; the caller can talk over it (barge-in), and the
-  answer ends when the recogniser hears them stop. Keys arrive on the same stream.
+  answer ends when the recogniser hears them stop — after `complete_pause_ms` once what they
+  said is a whole phrase of the menu. Keys arrive on the same stream.
 
 A caller who says nothing for the menu's timeout is "no input"; one who presses a key while
 being recorded answers with that key at once. If the service is down, overloaded or has no
@@ -69,7 +70,8 @@ class AgiListener:
             raise SpeechUnavailable("this channel cannot stream audio")
         files = [self._prompt_file(prompt_id, language) for prompt_id, language in prompts]
         token, port = self.client.open_stream(languages, phrases, timeout_ms,
-                                              self.settings.max_answer_s * 1000, files)
+                                              self.settings.max_answer_s * 1000, files,
+                                              self.settings.complete_pause_ms)
         try:
             self.channel.run_application("AudioSocket", f"{token},127.0.0.1:{port}")
         except CallerHungUp:

@@ -294,6 +294,7 @@ class Check(Strict):
 # Customer attributes a caller-ID lookup may act on before verification: they change whom the
 # caller talks to, never what they hear about an account.
 ROUTING_ATTRIBUTES = frozenset({"vip", "preferred_language"})
+MAX_COMPLETE_PAUSE_MS = 3000  # the speech service refuses longer (speech.streaming)
 
 
 class Rule(Strict):
@@ -700,7 +701,12 @@ class SpeechSettings(Strict):
         "Below this, a recognised phrase counts as not understood."))
     attempts: int = Field(2, ge=1, le=5, description=(
         "Spoken tries at one menu before it listens for keys only."))
-    end_silence_s: int = Field(2, ge=1, le=5, description="A pause this long ends an answer.")
+    end_silence_s: int = Field(2, ge=1, le=5, description=(
+        "Recorded answers (mode record): a pause this long ends an answer."))
+    complete_pause_ms: int = Field(300, ge=0, le=MAX_COMPLETE_PAUSE_MS, description=(
+        "Streamed answers (mode stream): once the caller's words are a whole phrase of the "
+        "menu, a pause this long ends the answer; otherwise, or with 0, the recogniser's "
+        "own end-of-speech rules decide (about a second)."))
     max_answer_s: int = Field(8, ge=2, le=30, description="Longest spoken answer.")
 
 

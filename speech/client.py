@@ -49,11 +49,14 @@ class SpeechClient:
                       str(reply.get("language", languages[0])), int(reply.get("decode_ms", 0)))
 
     def open_stream(self, languages: list[str], phrases: list[str], timeout_ms: int,
-                    max_answer_ms: int, prompts: list[Path]) -> tuple[str, int]:
-        """A streaming session for Asterisk's AudioSocket to connect to: (uuid, port)."""
+                    max_answer_ms: int, prompts: list[Path],
+                    complete_ms: int = 0) -> tuple[str, int]:
+        """A streaming session for Asterisk's AudioSocket to connect to: (uuid, port).
+        `complete_ms`: the pause that ends an answer once it is a whole phrase (0: none)."""
         reply = self._ask({"op": "stream-open", "languages": languages, "phrases": phrases,
                            "timeout_ms": timeout_ms, "max_answer_ms": max_answer_ms,
-                           "prompts": [str(p) for p in prompts]}, timeout_s=2.0)
+                           "prompts": [str(p) for p in prompts],
+                           "complete_ms": complete_ms}, timeout_s=2.0)
         return str(reply["uuid"]), int(reply["port"])
 
     def stream_result(self, token: str, wait_s: float = 5.0) -> dict[str, Any]:

@@ -57,6 +57,8 @@ class Decoding(Protocol):
 
     def accept(self, pcm: bytes) -> bool: ...
 
+    def so_far(self) -> str: ...
+
     def finish(self, started: float | None = None) -> Recognition: ...
 
 
@@ -74,6 +76,13 @@ class Utterance:
             self._segments.append(json.loads(self._recogniser.Result()))
             return True
         return False
+
+    def so_far(self) -> str:
+        """The words heard up to now (the decoder's partial hypothesis included)."""
+        texts = [segment.get("text", "") for segment in self._segments]
+        texts.append(json.loads(self._recogniser.PartialResult()).get("partial", ""))
+        return " ".join(word for text in texts for word in str(text).split()
+                        if word != UNKNOWN_WORD)
 
     def finish(self, started: float | None = None) -> Recognition:
         self._segments.append(json.loads(self._recogniser.FinalResult()))

@@ -36,7 +36,7 @@ from typing import Any, Protocol
 
 from speech.models import ModelError, Registry, check_model
 from speech.recogniser import Audio, Decoding, LoadedModel, Recognition, read_wav
-from speech.streaming import RATE_HZ, StreamSession, StreamSessions
+from speech.streaming import MAX_COMPLETE_MS, RATE_HZ, StreamSession, StreamSessions
 
 log = logging.getLogger(__name__)
 
@@ -142,11 +142,13 @@ class SpeechService:
         prompts = request.get("prompts", [])
         timeout_ms = request.get("timeout_ms", 5000)
         max_answer_ms = request.get("max_answer_ms", 8000)
+        complete_ms = request.get("complete_ms", 0)
         if not (isinstance(languages, list) and isinstance(phrases, list)
                 and isinstance(prompts, list) and isinstance(timeout_ms, int)
-                and isinstance(max_answer_ms, int)):
-            return _error("bad-request", "need languages, phrases, prompts (lists), timeout_ms "
-                                         "and max_answer_ms")
+                and isinstance(max_answer_ms, int) and isinstance(complete_ms, int)
+                and 0 <= complete_ms <= MAX_COMPLETE_MS):
+            return _error("bad-request", "need languages, phrases, prompts (lists), timeout_ms, "
+                                         f"max_answer_ms and complete_ms (0-{MAX_COMPLETE_MS})")
         if self.audiosocket_port is None:
             return _error("unavailable", "streaming is off (no AudioSocket port)")
         engines = self._engines(languages)
@@ -164,7 +166,7 @@ class SpeechService:
                 return _error("bad-audio", f"{Path(str(path)).name}: prompts stream at 8 kHz")
             prompt_pcm += audio.pcm
         session = StreamSession(list(engines), [str(p) for p in phrases], timeout_ms,
-                                max_answer_ms, prompt_pcm)
+                                max_answer_ms, prompt_pcm, complete_ms=complete_ms)
         token = self.streams.open(session)
         return {"ok": True, "uuid": token, "port": self.audiosocket_port}
 

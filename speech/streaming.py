@@ -1,7 +1,8 @@
 """Streaming recognition over Asterisk's AudioSocket: the caller's audio arrives as it is
-spoken, so an answer ends when Vosk's endpointer hears the caller stop (not after a fixed
-pause), keys arrive on the same socket, and the menu prompt is played from here so a caller
-who starts talking interrupts it (barge-in).
+spoken, so an answer ends when Vosk's endpointer hears the caller stop — or sooner, after a
+short pause, once the words heard are a whole phrase of the menu — not after a fixed pause;
+keys arrive on the same socket, and the menu prompt is played from here so a caller who
+starts talking interrupts it (barge-in).
 
 A call's listener first opens a session over the service's request socket (languages,
 phrases, timeouts, prompt audio) and gets a UUID; Asterisk then runs
@@ -39,7 +40,9 @@ KIND_DTMF = 0x03
 KIND_AUDIO = 0x10
 KIND_ERROR = 0xFF
 RATE_HZ = 8000
+BYTES_PER_MS = 2 * RATE_HZ // 1000
 FEED_BYTES = FRAME_BYTES * 5  # decode in 100 ms pieces: fewer calls into the decoder
+MAX_COMPLETE_MS = 3000  # a longer "short pause" is a menu mistake: refused
 BARGE_IN_FRAMES = 4  # 80 ms of voice over a prompt stops it
 SESSION_CLAIM_S = 10.0  # an opened session Asterisk never connects to is dropped
 RESULT_KEPT_S = 600.0  # longer than any menu: a result nobody collected is dropped
@@ -58,6 +61,9 @@ class StreamSession:
     timeout_ms: int  # silence after the prompt before "no input"
     max_answer_ms: int
     prompt_pcm: bytes = b""
+    # Once the words heard so far are a whole phrase, this much quiet ends the answer
+    # (VoiceXML's completetimeout); 0, or no phrases: Vosk's endpointer alone decides.
+    complete_ms: int = 0
     opened_at: float = field(default_factory=time.monotonic)
     done: threading.Event = field(default_factory=threading.Event)
     result: dict[str, Any] = field(default_factory=dict)
@@ -178,6 +184,8 @@ def run_session(sock: socket.socket, session: StreamSession) -> dict[str, Any]:
     pending = b""
     voiced = 0
     speech_started: float | None = None
+    quiet_ms = 0  # since the last loud frame, once the caller has started speaking
+    whole_checked = False  # this pause already asked whether the answer is whole
     barged_in = False
     try:
         while True:
@@ -200,14 +208,19 @@ def run_session(sock: socket.socket, session: StreamSession) -> dict[str, Any]:
                 continue
             if is_loud(payload):
                 voiced += 1
+                quiet_ms, whole_checked = 0, False
                 if voiced >= BARGE_IN_FRAMES and not player.stopped.is_set() and \
                         time.monotonic() < player.ends_at:
                     player.stopped.set()
                     barged_in = True
                 if voiced >= MIN_VOICE_FRAMES and speech_started is None:
                     speech_started = time.monotonic()
+            elif speech_started is not None:
+                quiet_ms += len(payload) // BYTES_PER_MS
             pending += payload
-            if len(pending) < FEED_BYTES:
+            ask_whole = session.complete_ms > 0 and session.phrases and not whole_checked \
+                and speech_started is not None and quiet_ms >= session.complete_ms
+            if len(pending) < FEED_BYTES and not ask_whole:
                 continue
             endpoint = False
             for _language, _name, utterance in utterances:
@@ -216,8 +229,21 @@ def run_session(sock: socket.socket, session: StreamSession) -> dict[str, Any]:
             pending = b""
             if endpoint and speech_started is not None:
                 return _answer(utterances, "speech", barged_in)
+            if ask_whole:
+                whole_checked = True  # once per pause: a partial result costs the decoder
+                if any(utterance is not None and is_whole_phrase(utterance.so_far(),
+                                                                 session.phrases)
+                       for _language, _name, utterance in utterances):
+                    return _answer(utterances, "speech", barged_in)
     finally:
         player.stopped.set()
+
+
+def is_whole_phrase(heard: str, phrases: list[str]) -> bool:
+    """The words heard are one of the phrases listened for (spacing aside: a Mandarin
+    model may split 挂失 into 挂 失)."""
+    said = "".join(heard.split())
+    return bool(said) and any(said == "".join(phrase.split()) for phrase in phrases)
 
 
 def _answer(utterances: list[tuple[str, str, Decoding | None]], ended: str,

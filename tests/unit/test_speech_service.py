@@ -236,6 +236,19 @@ def test_the_client_turns_every_failure_into_speech_unavailable(utterance: Path,
         server.server_close()
 
 
+def test_a_stream_is_opened_with_its_complete_pause_and_a_bad_one_refused() -> None:
+    service = SpeechService({"ko": LanguageModels([FakeEngine("ko", "넷", 0.9)])},
+                            audiosocket_port=4575)
+    request = {"languages": ["ko"], "phrases": ["넷"], "prompts": [], "timeout_ms": 5000,
+               "max_answer_ms": 8000}
+    opened = service.open_stream({**request, "complete_ms": 300})
+    assert opened["ok"]
+    session = service.streams.claim(opened["uuid"])
+    assert session is not None and session.complete_ms == 300
+    for bad in (-1, "300", 60_000, 1.5):
+        assert service.open_stream({**request, "complete_ms": bad})["error"] == "bad-request"
+
+
 # -- AGI listener -----------------------------------------------------------------------------
 
 def test_speech_is_told_from_silence_and_clicks(tmp_path: Path) -> None:

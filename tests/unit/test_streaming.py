@@ -15,6 +15,7 @@ from speech.streaming import (
     StreamSession,
     StreamSessions,
     frame,
+    is_whole_phrase,
     read_frame,
     run_session,
 )
@@ -33,15 +34,37 @@ class FakeUtterance:
         self.fed += len(pcm)
         return self.fed > 320 * 40
 
+    def so_far(self) -> str:
+        return "넷"
+
     def finish(self, started: float | None = None) -> Recognition:
         return Recognition("넷", 0.9, ("넷",), 1)
+
+
+class NoEndpointUtterance(FakeUtterance):
+    """Never reaches an endpoint (a decoder that keeps waiting); has heard `words`."""
+
+    def __init__(self, words: str) -> None:
+        super().__init__()
+        self.words = words
+        self.asked = 0
+
+    def accept(self, pcm: bytes) -> bool:
+        return False
+
+    def so_far(self) -> str:
+        self.asked += 1
+        return self.words
 
 
 class FakeEngine:
     name = "fake"
 
+    def __init__(self, utterance: FakeUtterance | None = None) -> None:
+        self.utterance = utterance
+
     def start(self, rate_hz: int, phrases: list[str]) -> FakeUtterance:
-        return FakeUtterance()
+        return self.utterance or FakeUtterance()
 
 
 def session(prompt_ms: int = 0, timeout_ms: int = 300) -> StreamSession:
@@ -86,6 +109,38 @@ def test_speech_over_the_prompt_stops_it_and_is_recognised() -> None:
     assert result["ended"] == "speech" and result["text"] == "넷"
     assert result["barged_in"] is True
     assert received.count(KIND_AUDIO) < 3000 // 20  # the prompt was cut short
+
+
+def answered(words: str, complete_ms: int) -> tuple[dict[str, object], NoEndpointUtterance]:
+    """200 ms of voice, then 600 ms of quiet, to a decoder that never ends the answer."""
+    utterance = NoEndpointUtterance(words)
+    stream = StreamSession([("ko", FakeEngine(utterance))], ["넷", "상담 원"], 300, 2000,
+                           complete_ms=complete_ms)
+    frames = [frame(KIND_AUDIO, LOUD)] * 10 + [frame(KIND_AUDIO, QUIET)] * 30
+    result, _ = run(frames, stream)
+    return result, utterance
+
+
+def test_a_whole_phrase_and_a_short_pause_end_the_answer() -> None:
+    result, utterance = answered("넷", complete_ms=200)
+    assert result["ended"] == "speech" and result["text"] == "넷"
+    assert utterance.asked == 1
+
+
+def test_words_that_are_not_a_whole_phrase_wait_for_the_recogniser() -> None:
+    result, utterance = answered("네", complete_ms=200)
+    assert result["ended"] == "limit"  # not cut short: the answer may go on
+    assert utterance.asked == 1  # asked once in that pause, not every frame
+
+
+def test_no_complete_pause_leaves_the_end_to_the_recogniser() -> None:
+    result, utterance = answered("넷", complete_ms=0)
+    assert result["ended"] == "limit" and utterance.asked == 0
+
+
+def test_a_whole_phrase_is_compared_without_the_model_s_spacing() -> None:
+    assert is_whole_phrase("挂 失", ["挂失"]) and is_whole_phrase("상담원", ["상담 원"])
+    assert not is_whole_phrase("넷 넷", ["넷"]) and not is_whole_phrase("", ["넷"])
 
 
 def test_silence_after_the_prompt_is_no_input() -> None:
