@@ -90,7 +90,7 @@ class SipRun:
     setup_p99_ms: float | None
     keys_p50_ms: float | None
     keys_p99_ms: float | None
-    voice: dict[str, dict[str, float | None]]  # per voice line (VoiceFigures' fields)
+    voice: dict[str, dict[str, object]]  # per voice line: callers, VOICE_FIGURES, slowest
     cpu: dict[str, float]  # average % of one core over the run
     cpu_peak: dict[str, float]  # the busiest 3 s
     mb: dict[str, float]
@@ -223,13 +223,13 @@ class SipBench:
 
     @staticmethod
     def _voice_figures(director: Director, events: EventLog,
-                       speech: Usage) -> dict[str, dict[str, float | None]]:
+                       speech: Usage) -> dict[str, dict[str, object]]:
         """Per voice line: how soon the next prompt starts after the caller's words end
         (the pause or endpoint that tells the hotline they have finished, recognition and
         the decision), and after the hotline has heard the answer end (recognition and the
         decision alone); the speech service's CPU per voice caller."""
         voice_callers = [c for c in director.callers if c.words_ended and c.uniqueid]
-        figures: dict[str, dict[str, float | None]] = {}
+        figures: dict[str, dict[str, object]] = {}
         for key in VOICE_KEYS:
             callers = [c for c in voice_callers if c.plan.key == key]
             if not callers:
@@ -237,17 +237,20 @@ class SipBench:
             sessions = [s for c in callers for s in events.sessions.get(c.uniqueid or "", [])]
             heard = timings(sessions).voice_to_prompt_ms
             after_words = []
+            answers: list[tuple[float, str]] = []  # (ms, word), to name the slowest
             for caller in callers:
                 for ended in caller.words_ended:
                     prompt = next((at for s in events.sessions.get(caller.uniqueid or "", [])
                                    if (at := next_prompt_after(s, ended)) is not None), None)
                     if prompt is not None:
                         after_words.append((prompt - ended) * 1000)
+                        answers.append((after_words[-1], caller.plan.turns[0] or ""))
             figures[key] = {
                 "callers": len(callers),
                 **{f"{name}_p{round(q * 100)}_ms": _rounded(percentile(values, q))
                    for name, values in (("words", after_words), ("heard", heard))
-                   for q in (0.5, 0.95, 0.99)}}
+                   for q in (0.5, 0.95, 0.99)},
+                "slowest": [f"{word} {ms:.0f}" for ms, word in sorted(answers)[-5:]]}
         if voice_callers:
             figures["speech"] = {"cpu_ms_per_voice_caller":
                                  round(1000 * speech.cpu_s / len(voice_callers), 1)}
@@ -366,20 +369,27 @@ def print_voice(results: dict[tuple[str, int], list[SipRun]]) -> None:
             if not lines:
                 continue
 
-            def middle(name: str, lines: list[dict[str, float | None]] = lines) -> str:
-                values = [v for line in lines if (v := line.get(name)) is not None]
+            def middle(name: str, lines: list[dict[str, object]] = lines) -> str:
+                values = [float(v) for line in lines
+                          if isinstance(v := line.get(name), int | float)]
                 if not values:
                     return "-"
                 return f"{statistics.median(values):g}" if len(values) == 1 else \
                     f"{statistics.median(values):g} ({min(values):g}–{max(values):g})"
-            cpu = [r.voice["speech"]["cpu_ms_per_voice_caller"] for r in runs
-                   if "speech" in r.voice]
+            speech = [r.voice["speech"] for r in runs if "speech" in r.voice]
             table.add_row(mode, str(count), key, middle("callers"),
                           *(middle(name) for name in VOICE_FIGURES),
-                          f"{statistics.median(v for v in cpu if v is not None):g}"
-                          if cpu else "-")
+                          middle("cpu_ms_per_voice_caller", speech))
     if table.row_count:
         console.print(table)
+        for (mode, count), runs in results.items():
+            for run in runs:
+                for key in VOICE_KEYS:
+                    slowest = run.voice.get(key, {}).get("slowest")
+                    if isinstance(slowest, list):
+                        console.print(f"{mode} N={count} {key}, slowest answers (word ms): "
+                                      + ", ".join(str(item) for item in slowest),
+                                      highlight=False)
 
 
 @app.command()

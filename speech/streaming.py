@@ -2,7 +2,8 @@
 spoken, so an answer ends when Vosk's endpointer hears the caller stop — or sooner, after a
 short pause, once the words heard are a whole phrase of the menu — not after a fixed pause;
 keys arrive on the same socket, and the menu prompt is played from here so a caller who
-starts talking interrupts it (barge-in).
+starts talking interrupts it (barge-in). The decoder is fed from just before the caller's
+first loud frame: a prompt's worth of silence would cost as much to decode as speech.
 
 A call's listener first opens a session over the service's request socket (languages,
 phrases, timeouts, prompt audio) and gets a UUID; Asterisk then runs
@@ -26,6 +27,7 @@ import struct
 import threading
 import time
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -43,6 +45,7 @@ RATE_HZ = 8000
 BYTES_PER_MS = 2 * RATE_HZ // 1000
 FEED_BYTES = FRAME_BYTES * 5  # decode in 100 ms pieces: fewer calls into the decoder
 MAX_COMPLETE_MS = 3000  # a longer "short pause" is a menu mistake: refused
+PREROLL_FRAMES = 15  # 300 ms of audio before the first loud frame go to the decoder
 BARGE_IN_FRAMES = 4  # 80 ms of voice over a prompt stops it
 SESSION_CLAIM_S = 10.0  # an opened session Asterisk never connects to is dropped
 RESULT_KEPT_S = 600.0  # longer than any menu: a result nobody collected is dropped
@@ -184,6 +187,7 @@ def run_session(sock: socket.socket, session: StreamSession) -> dict[str, Any]:
     pending = b""
     voiced = 0
     speech_started: float | None = None
+    preroll: deque[bytes] = deque(maxlen=PREROLL_FRAMES)
     quiet_ms = 0  # since the last loud frame, once the caller has started speaking
     whole_checked = False  # this pause already asked whether the answer is whole
     barged_in = False
@@ -217,6 +221,14 @@ def run_session(sock: socket.socket, session: StreamSession) -> dict[str, Any]:
                     speech_started = time.monotonic()
             elif speech_started is not None:
                 quiet_ms += len(payload) // BYTES_PER_MS
+            if not voiced:
+                # Nothing said yet: the decoder (the costly part) is not fed silence; the
+                # last moments are kept for it, since a voice starts softer than it is loud.
+                preroll.append(payload)
+                continue
+            if preroll:
+                pending = b"".join(preroll)
+                preroll.clear()
             pending += payload
             ask_whole = session.complete_ms > 0 and session.phrases and not whole_checked \
                 and speech_started is not None and quiet_ms >= session.complete_ms

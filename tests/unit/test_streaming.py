@@ -12,6 +12,7 @@ from speech.streaming import (
     KIND_AUDIO,
     KIND_DTMF,
     KIND_HANGUP,
+    PREROLL_FRAMES,
     StreamSession,
     StreamSessions,
     frame,
@@ -136,6 +137,28 @@ def test_words_that_are_not_a_whole_phrase_wait_for_the_recogniser() -> None:
 def test_no_complete_pause_leaves_the_end_to_the_recogniser() -> None:
     result, utterance = answered("넷", complete_ms=0)
     assert result["ended"] == "limit" and utterance.asked == 0
+
+
+class FedUtterance(FakeUtterance):
+    def __init__(self) -> None:
+        super().__init__()
+        self.audio = b""
+
+    def accept(self, pcm: bytes) -> bool:
+        self.audio += pcm
+        return super().accept(pcm)
+
+
+def test_the_decoder_hears_nothing_before_the_voice_but_a_moment_of_pre_roll() -> None:
+    utterance = FedUtterance()
+    stream = StreamSession([("ko", FakeEngine(utterance))], ["넷"], 3000, 8000)
+    frames = [frame(KIND_AUDIO, QUIET)] * 50 + [frame(KIND_AUDIO, LOUD)] * 20 + \
+        [frame(KIND_AUDIO, QUIET)] * 30
+    result, _ = run(frames, stream)
+    assert result["ended"] == "speech"
+    preroll = PREROLL_FRAMES * len(QUIET)
+    assert utterance.audio[:preroll] == QUIET * PREROLL_FRAMES  # 50 quiet frames, 15 fed
+    assert utterance.audio[preroll:preroll + len(LOUD)] == LOUD
 
 
 def test_a_whole_phrase_is_compared_without_the_model_s_spacing() -> None:
