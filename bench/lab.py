@@ -25,12 +25,19 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from bench.lines import DIALLED, ROOT, SPEECH_LINE, VOICE_KEYS, speech_line_settings
+from bench.lines import (
+    DIALLED,
+    ROOT,
+    SPEECH_LINE,
+    VOICE_KEYS,
+    speech_line_settings,
+    transcripts,
+)
 from db.database import make_engine
 from db.migrate import upgrade
 from db.models import Call, Recording
 from db.postgres import PostgresServer
-from db.sample_data import load_sample_customers
+from db.sample_data import store_customers
 from hotline.prompt_commands import build_prompts
 from ivr.agents import load_agents
 from ivr.menu_loader import load_menus
@@ -152,7 +159,10 @@ def open_lab(agents: int = 40, base: Path = BENCH_DIR,
     settings = bench_settings(base / "runtime", agents_file, postgres.url, **on_trunk)
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
-    load_sample_customers(engine, settings.customers)  # the transcripts' customers
+    # Each dialled transcript's own customers, as the transcript has them: its calls are
+    # planned and judged against what the transcript says (the sample file's C1003, say,
+    # prefers Cantonese, and would take the VIP transcript elsewhere).
+    store_customers(engine, [c for t in transcripts().values() for c in t.customers])
     durations = _render_prompts(settings)
     installation = find_or_provision(settings.asterisk_root, allow_provision=False)
     python_home = Path(sys.base_prefix).resolve()

@@ -27,17 +27,12 @@ from typing import Protocol, TypeVar
 
 import yaml
 
-from agi.hotline_route import HotlineRoute
 from agi.menu_store import MenuStore
 from agi.routes import Route, build_routes
-from db.database import make_engine
 from db.spool import EventSpool
-from db.sql_directory import SqlDirectory
-from db.tickets import FileTicketIssuer
-from ivr.agents import load_agents
 from ivr.transcripts import Transcript, load_transcript
 from runtime.settings import Settings
-from speech.client import SpeechClient
+from services.composition import HotlineServices
 
 ROOT = Path(__file__).resolve().parents[1]
 TRANSCRIPTS = ROOT / "menus" / "transcripts"
@@ -110,23 +105,13 @@ class _AtHour:
 
 def bench_routes(settings: Settings, only: str | None = None) -> Mapping[str, Route]:
     """Every line's routes as `<transcript>/<route>`; `only`: just that transcript's (a
-    classic AGI process serves one call)."""
-    engine = make_engine(settings.database_url)
-    directory = SqlDirectory(engine)
-    events = EventSpool(settings.spool_dir)
-    speech = SpeechClient(settings.agi_host, settings.speech_port)
-    tickets = FileTicketIssuer(settings.tickets_dir)
-    loaded, _problems = load_agents(settings.agents_file)
-    agents = list(loaded.agents) if loaded else []
+    classic AGI process serves one call). Each is the production `hotline` route with the
+    production services (services.composition), on the transcript's menus and hour."""
+    services = HotlineServices.of(settings, EventSpool(settings.spool_dir))
     routes: dict[str, Route] = {}
 
     def add(key: str, store: MenuStore, prompts_dir: Path, clock: _AtHour | None) -> None:
-        extra = {"clock": clock} if clock is not None else {}
-        route = HotlineRoute(store=store, prompts_dir=prompts_dir,
-                             messages_dir=settings.messages_dir, directory=directory,
-                             events=events, speech=speech,
-                             utterances_dir=settings.utterances_dir, agents=agents,
-                             tickets=tickets, **extra)  # type: ignore[arg-type]
+        route = services.route(store, prompts_dir, clock)
         for name, served in build_routes(route, route.resume_from_queue,
                                          route.survey).items():
             routes[f"{key}/{name}"] = served

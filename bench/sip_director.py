@@ -4,7 +4,8 @@ It watches Asterisk's AGI events: when a call's AGI program starts a command tha
 the caller (bench.sip_plans.WAITING_COMMANDS), the caller takes its next turn a reaction time
 later — its keys one by one, or its words — over SIPp's 3PCC twin socket (bench.sip_caller).
 While a caller is still pressing a turn's keys, the hotline's next wait belongs to the same
-turn (a number typed in one go). A caller whose call has not ended by its patience hangs up.
+turn (a number typed in one go). A caller the hotline has neither asked anything nor let go
+for its patience (from the answer, then from each wait) hangs up.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class CallerState:
     sipp_call: str | None = None  # SIPp's Call-ID, known once the call is answered
     uniqueid: str | None = None  # Asterisk's, known from the dialplan's BenchSipCall event
     answered_at: float | None = None
+    last_asked_at: float | None = None  # the answer, then the hotline's latest wait
     turn: int = 0
     pending: list[str] = field(default_factory=list)  # acts of the turn being taken
     busy: bool = False  # an act sent, its Done not back yet
@@ -141,6 +143,8 @@ class Director:
             if caller is None:
                 self._early_waits[uniqueid] = self._early_waits.get(uniqueid, 0) + 1
                 return
+            if caller.last_asked_at is not None:
+                caller.last_asked_at = time.monotonic()
             if caller.busy or caller.pending:
                 return  # still taking the turn: this wait is part of it
             if caller.turn >= len(caller.plan.turns):
@@ -171,9 +175,9 @@ class Director:
                 while self._timers and self._timers[0][0] <= now:
                     _at, index, turn = heapq.heappop(self._timers)
                     due.append((index, turn))
-                patience = [c for c in self.callers if c.answered_at is not None
+                patience = [c for c in self.callers if c.last_asked_at is not None
                             and not c.ended and not c.hung_up_by_caller
-                            and now - c.answered_at > self.patience_s]
+                            and now - c.last_asked_at > self.patience_s]
                 for caller in patience:
                     caller.hung_up_by_caller = True
                     caller.pending = [f"Act: {HANG_UP_ACT}"]
@@ -232,7 +236,7 @@ class Director:
                     return
                 caller = self.callers[int(plan)]
                 caller.sipp_call = call
-                caller.answered_at = time.monotonic()
+                caller.answered_at = caller.last_asked_at = time.monotonic()
                 self._by_sipp[call] = caller
                 send = bool(caller.pending)
             else:

@@ -60,7 +60,10 @@ console = Console(width=220)
 app = typer.Typer(add_completion=False)
 CALLER_SIP_PORT = 5060
 CALLER_MEDIA_PORT = 20000
-PATIENCE_S = 120.0  # a caller not done by then hangs up (the hotline kept them too long)
+# A caller the hotline neither asks anything nor lets go for this long hangs up (it kept
+# them too long); counted from the answer, then from each of its waits.
+PATIENCE_S = 120.0
+RUN_LIMIT_S = 4 * PATIENCE_S  # after the ramp: the longest transcript's IVR, queue and survey
 
 
 def ensure_sipp() -> str:
@@ -146,7 +149,7 @@ class SipBench:
                 "-m", str(count), "-l", str(count), "-r", f"{count / ramp_s:.2f}",
                 "-rp", "1000", "-3pcc", f"{twin_host}:{twin_port}",
                 "-trace_rtt", "-rtt_freq", "1", "-trace_err", "-nostdin",
-                "-timeout", f"{int(ramp_s + PATIENCE_S + 120)}s"),
+                "-timeout", f"{int(ramp_s + RUN_LIMIT_S + 60)}s"),
                 cwd=run_dir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             sampler = ProcessSampler(
                 {"agi": self.lab.fastagi.pid() if self.lab.fastagi and mode == "fastagi"
@@ -158,7 +161,7 @@ class SipBench:
             sampler.start()
             try:
                 director.accept(lambda: sipp.poll() is None)
-                deadline = time.monotonic() + ramp_s + PATIENCE_S + 60
+                deadline = time.monotonic() + ramp_s + RUN_LIMIT_S
                 while time.monotonic() < deadline and director.ended_count() < count \
                         and sipp.poll() is None:
                     time.sleep(0.5)

@@ -20,11 +20,6 @@ WAITING_COMMANDS = ("WAIT FOR", "GET DATA", "RECORD FILE", 'EXEC "AUDIOSOCKET"')
 SPOKEN = (("caller/minwon", "complaints"), ("caller/net", "collections"),
           ("caller/sangdamwon", "general"))
 SPEECH_CALLER = "13700000000"
-# Known customers' transcripts (a preferred language, account entry): over SIP their calls
-# leave the planned path after the turns line up (checked 2026-12-03, every call of each);
-# not dialled until the turn plan is found to match the IVR for them.
-NOT_YET_OVER_SIP = frozenset({"loan-account-entry", "overdue-customer-collections",
-                              "vip-priority"})
 
 
 @dataclass(frozen=True)
@@ -86,7 +81,7 @@ def sip_plans(menus: MenuSet, stream_prompt_ms: int) -> list[SipPlan]:
     recording line and one per word on the streaming line, whose menu prompt lasts
     `stream_prompt_ms`."""
     plans = [plan_transcript(menus, name, transcript)
-             for name, transcript in transcripts().items() if name not in NOT_YET_OVER_SIP]
+             for name, transcript in transcripts().items()]
     for key, prompt_ms in ((SPEECH_LINE_KEY, 0), (SPEECH_STREAM_KEY, stream_prompt_ms)):
         plans += [SipPlan(key, SPEECH_CALLER, (f"say={word}",), "queue", queue, prompt_ms)
                   for word, queue in SPOKEN]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -14,6 +15,7 @@ from sqlalchemy import Engine
 from db.database import sessions
 from db.directory import SampleCustomers
 from db.models import Account, Customer, CustomerSecret, PhoneNumber, ServiceTicket
+from ivr.directory import CustomerRecord
 from ivr.yamlsource import YamlRefused, safe_load
 
 
@@ -31,6 +33,23 @@ def load_sample_customers(engine: Engine, file: Path) -> int:
         records = SampleCustomers.model_validate(raw).customers
     except (OSError, yaml.YAMLError, YamlRefused, ValidationError) as exc:
         raise SampleDataError(f"{file}: {exc}") from exc
+    return store_customers(engine, records)
+
+
+# Attributes the database keeps on each of a customer's accounts and cards, not on the customer.
+ACCOUNT_ATTRIBUTES = ("card_status", "balance", "minimum_due", "overdue_amount", "due_date",
+                      "days_overdue")
+
+
+def store_customers(engine: Engine, records: Sequence[CustomerRecord]) -> int:
+    """Insert or update these customers (their phones, accounts, secrets, tickets). Refused
+    (SampleDataError, nothing stored) when a customer has account figures but no account to
+    hold them: they would be lost without a word."""
+    for record in records:
+        orphans = [name for name in ACCOUNT_ATTRIBUTES if name in record.attributes]
+        if orphans and not (record.accounts or record.cards):
+            raise SampleDataError(f"customer {record.customer_id}: {', '.join(orphans)} belong "
+                                  "to an account or card, and none is listed")
     now = datetime.now(UTC)
     with sessions(engine)() as session, session.begin():
         for record in records:

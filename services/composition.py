@@ -10,6 +10,7 @@ import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from types import MappingProxyType
 
 from agi.dispatch import SessionEnd, run_session
@@ -22,10 +23,11 @@ from db.self_service import SqlAccountServices, SqlVerifier
 from db.spool import EventSpool
 from db.sql_directory import SqlDirectory
 from db.tickets import FileTicketIssuer
-from ivr.agents import asterisk_queue, load_agents
+from ivr.agents import Agent, asterisk_queue, load_agents
 from ivr.catalog import prompt_sound
 from ivr.menu_loader import MenuSet
 from ivr.outcomes import FALLBACK_QUEUE
+from ivr.ports import Clock, SystemClock
 from runtime.settings import Settings
 from speech.client import SpeechClient
 
@@ -44,26 +46,47 @@ def build_app(settings: Settings) -> HotlineApp:
     store = MenuStore(settings.menus, settings.catalog_file, deployable=deployable(settings))
     store.reload()  # invalid menus are logged; calls then go to the fallback queue
     events = EventSpool(settings.spool_dir)
-    agents, problems = load_agents(settings.agents_file)
-    for problem in problems:
-        log.error("agents: %s (callers go to their language's queue at the widest pool)",
-                  problem.render())
-    engine = make_engine(settings.database_url)
-    seal = AuditSeal.load(settings.secrets_dir)
-    route = HotlineRoute(store=store, prompts_dir=settings.prompts_audio_dir,
-                         messages_dir=settings.messages_dir,
-                         directory=SqlDirectory(engine),
-                         verifier=SqlVerifier(engine, seal),
-                         accounts=SqlAccountServices(engine, seal),
-                         events=events,
-                         speech=SpeechClient(settings.agi_host, settings.speech_port),
-                         utterances_dir=settings.utterances_dir,
-                         agents=list(agents.agents) if agents else [],
-                         tickets=FileTicketIssuer(settings.tickets_dir))
+    route = HotlineServices.of(settings, events).route(store, settings.prompts_audio_dir)
     routes = build_routes(route, route.resume_from_queue, route.survey)
     if settings.routes_overlay:
         routes = with_overlay(routes, settings.routes_overlay)
     return HotlineApp(settings, store, routes, events)
+
+
+@dataclass(frozen=True)
+class HotlineServices:
+    """What every `hotline` route of one installation shares: the database's directory,
+    verifier and self-service, the speech client, agents, tickets and the event spool.
+    The benchmark builds its routes from the same (one per transcript's menus and clock)."""
+
+    settings: Settings
+    events: EventSpool
+    directory: SqlDirectory
+    verifier: SqlVerifier
+    accounts: SqlAccountServices
+    agents: tuple[Agent, ...]
+
+    @classmethod
+    def of(cls, settings: Settings, events: EventSpool) -> HotlineServices:
+        agents, problems = load_agents(settings.agents_file)
+        for problem in problems:
+            log.error("agents: %s (callers go to their language's queue at the widest pool)",
+                      problem.render())
+        engine = make_engine(settings.database_url)
+        seal = AuditSeal.load(settings.secrets_dir)
+        return cls(settings, events, SqlDirectory(engine), SqlVerifier(engine, seal),
+                   SqlAccountServices(engine, seal), tuple(agents.agents) if agents else ())
+
+    def route(self, store: MenuStore, prompts_dir: Path,
+              clock: Clock | None = None) -> HotlineRoute:
+        settings = self.settings
+        return HotlineRoute(store=store, prompts_dir=prompts_dir,
+                            messages_dir=settings.messages_dir, directory=self.directory,
+                            verifier=self.verifier, accounts=self.accounts, events=self.events,
+                            clock=clock or SystemClock(),
+                            speech=SpeechClient(settings.agi_host, settings.speech_port),
+                            utterances_dir=settings.utterances_dir, agents=list(self.agents),
+                            tickets=FileTicketIssuer(settings.tickets_dir))
 
 
 def deployable(settings: Settings) -> Callable[[MenuSet], list[str]]:

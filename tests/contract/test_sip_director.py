@@ -160,6 +160,26 @@ def test_a_caller_kept_past_their_patience_hangs_up(director: Director) -> None:
     assert director.callers[0].hung_up_by_caller
 
 
+def test_patience_counts_from_the_hotline_s_latest_wait(director: Director) -> None:
+    director.patience_s = 1.0
+    sipp = connect(director)
+    director.on_event({"Event": "UserEvent", "UserEvent": "BenchSipCall",
+                       "Uniqueid": "1.0", "Plan": "0"})
+    sipp.answered("sipp-1", 0)
+    wait(director, "1.0")
+    assert sipp.next_command()["Keys"] == "1"
+    sipp.send("Call-ID: sipp-1\nDone: keys\n\n")
+    settled(director)
+    for _ in range(8):  # 1.6 s in all, each wait well within the patience
+        time.sleep(0.2)
+        wait(director, "1.0", 'GET DATA "silence/1" "3000" "18"')
+    assert not director.callers[0].hung_up_by_caller
+    assert sipp.next_command()["Keys"] == "2468"  # the third wait's turn
+    sipp.send("Call-ID: sipp-1\nDone: keys\n\n")
+    assert sipp.next_command()["Act"] == str(HANG_UP_ACT)  # asked nothing more: gone
+    assert director.callers[0].hung_up_by_caller
+
+
 def test_garbage_on_the_twin_socket_is_ignored(director: Director) -> None:
     sipp = connect(director)
     sipp.send("no headers at all")

@@ -11,9 +11,11 @@ from sqlalchemy import Engine
 
 from db.database import make_engine
 from db.directory import YamlDirectory
-from db.sample_data import load_sample_customers
+from db.sample_data import SampleDataError, load_sample_customers, store_customers
 from db.sql_directory import SqlDirectory
+from ivr.directory import CustomerRecord, InMemoryDirectory
 from ivr.ports import DirectoryUnavailable
+from ivr.transcripts import load_transcript
 
 SAMPLES = Path(__file__).resolve().parents[2] / "db" / "sample_customers.yaml"
 
@@ -50,3 +52,34 @@ def test_a_database_that_is_down_is_reported_as_unavailable(tmp_path: Path) -> N
     engine = make_engine(f"sqlite:///{tmp_path / 'no' / 'such' / 'folder.db'}")
     with pytest.raises(DirectoryUnavailable):
         SqlDirectory(engine).find_customer("caller_number", "13800000001")
+
+
+def test_account_figures_without_an_account_are_refused_not_dropped(engine: Engine) -> None:
+    record = CustomerRecord(customer_id="C9", phones=["13900000009"],
+                            attributes={"days_overdue": 35, "overdue_amount": "3200.00"})
+    with pytest.raises(SampleDataError, match="overdue_amount, days_overdue"):
+        store_customers(engine, [record])
+    assert SqlDirectory(engine).find_customer("caller_number", "13900000009") is None
+
+
+TRANSCRIPTS = sorted((SAMPLES.parents[1] / "menus" / "transcripts").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("file", TRANSCRIPTS, ids=[f.stem for f in TRANSCRIPTS])
+def test_a_transcript_s_customers_stored_answer_like_the_transcript(engine: Engine,
+                                                                    file: Path) -> None:
+    """The load benchmark stores its transcripts' customers and dials them against the
+    database: it must answer what the transcript says of them as the transcript's own
+    directory does (the database adds its defaults: not VIP, 0 days overdue)."""
+    customers = load_transcript(file).customers
+    store_customers(engine, customers)
+    in_memory = InMemoryDirectory(customers)
+    for customer in customers:
+        lookups = [("caller_number", n) for n in customer.phones] + \
+            [("account", n) for n in customer.accounts]
+        for by, value in lookups:
+            from_db = SqlDirectory(engine).find_customer(by, value)
+            expected = in_memory.find_customer(by, value)
+            assert from_db is not None and expected is not None, (by, value)
+            given = {name: from_db.attributes.get(name) for name in expected.attributes}
+            assert given == expected.attributes, (by, value)
