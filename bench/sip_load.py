@@ -275,8 +275,8 @@ def judge(plan: SipPlan, record: Call | None, caller_gave_up: bool) -> str | Non
     if caller_gave_up and plan.outcome != "queue":
         return "caller gave up waiting"
     if (record.outcome or "") != plan.outcome or (record.queue or "") != plan.queue:
-        return (f"ended {record.outcome or '-'}/{record.queue or '-'} not "
-                f"{plan.outcome}/{plan.queue or '-'}")
+        return (f"ended {record.outcome or '-'}/{record.queue or '-'} "
+                f"({record.reason or 'no reason'}) not {plan.outcome}/{plan.queue or '-'}")
     return None
 
 

@@ -38,24 +38,27 @@ class TurnCaller(ScriptedCaller):
     """A ScriptedCaller recording what it answered at each wait of the hotline's."""
 
     turns: list[str | None] | None = None
-    _reading_digits: bool = False
+    _digit_keys: list[str] | None = None  # while one GET DATA reads: the keys pressed
 
     def typed_ahead(self, escape_keys: str) -> str | None:
         return None  # keys come when the hotline waits for them
 
     def wait_for_key(self, timeout_ms: int) -> str | None:
         key = super().wait_for_key(timeout_ms)
-        if not self._reading_digits:
+        if self._digit_keys is None:
             self._turn(key)
+        elif key is not None:
+            self._digit_keys.append(key)
         return key
 
     def read_digits(self, max_digits: int, timeout_ms: int) -> str:
-        self._reading_digits = True  # one GET DATA, however many keys
+        self._digit_keys = []  # one GET DATA, however many keys — '#' too, if pressed
         try:
             digits = super().read_digits(max_digits, timeout_ms)
+            pressed = "".join(self._digit_keys)
         finally:
-            self._reading_digits = False
-        self._turn(digits or None)
+            self._digit_keys = None
+        self._turn(pressed or None)
         return digits
 
     def _turn(self, answer: str | None) -> None:

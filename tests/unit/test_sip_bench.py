@@ -104,6 +104,9 @@ def test_turns_follow_the_transcripts_and_keys_come_when_the_hotline_waits() -> 
     lost_card = plans["lost-card-mandarin"]
     assert lost_card.turns == ("1", "1")
     assert (lost_card.outcome, lost_card.queue) == ("queue", "cards-priority")
+    # A number ended by '#' is pressed with it, as the transcript's caller does (not left
+    # to the IVR's pause).
+    assert "200000000001#" in plans["loan-account-entry"].turns
     silent = plans["silent-caller-gets-an-agent"]
     assert silent.turns and set(silent.turns) == {None}  # a silence for every wait
     words = {("say=caller/minwon",), ("say=caller/net",), ("say=caller/sangdamwon",)}
@@ -132,8 +135,8 @@ def test_a_call_fails_only_when_its_record_says_the_hotline_got_it_wrong() -> No
     assert judge(plan, Call(call_id="c1"), False) == "record never ended"
     assert judge(plan, _record(outcome="queue", queue="cards", failure="agi-FAILURE"),
                  False) == "failure path: agi-FAILURE"
-    assert judge(plan, _record(outcome="queue", queue="general"), False) == \
-        "ended queue/general not queue/cards"
+    assert judge(plan, _record(outcome="queue", queue="general", reason="agent-key"),
+                 False) == "ended queue/general (agent-key) not queue/cards"
     goodbye = SipPlan("t", "139", ("1",), "hangup", "")
     assert judge(goodbye, _record(outcome="hangup"), caller_gave_up=True) == \
         "caller gave up waiting"
