@@ -14,7 +14,9 @@ from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from db import audit
 from db.database import sessions
@@ -64,17 +66,13 @@ class SqlVerifier:
         try:
             with audit.seal_session(self.sessions(), self.seal) as session, session.begin():
                 stored = session.get(CustomerSecret, (customer_id, method))
-                standing = session.get(VerificationStanding, customer_id,
-                                       with_for_update=True)
+                standing = _locked_standing(session, customer_id, now)
                 before = _status(frozenset(), standing)
                 refused = before.locked(now)
                 matched = (not refused and stored is not None
                            and secret_matches(stored.secret_hash, method, secret))
                 after = after_attempt(before, matched, now, max_failures=max_failures,
                                       lock_minutes=lock_minutes)
-                if standing is None:
-                    standing = VerificationStanding(customer_id=customer_id, updated_at=now)
-                    session.add(standing)
                 standing.failures = after.failures
                 standing.locked_until = after.locked_until
                 standing.updated_at = now
@@ -90,6 +88,22 @@ class SqlVerifier:
         except SQLAlchemyError as exc:
             raise VerifierUnavailable(f"database: {type(exc).__name__}") from exc
         return after
+
+
+def _locked_standing(session: Session, customer_id: str, now: datetime) -> VerificationStanding:
+    """The customer's standing, its row locked until the attempt commits. The row is made
+    first if absent: FOR UPDATE locks no row that does not exist, and two first attempts
+    at once (one customer calling twice, or a script racing the lockout) would each insert
+    it, and one would fail."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" \
+        else sqlite.insert
+    session.execute(insert(VerificationStanding).values(
+        customer_id=customer_id, failures=0, locked_until=None, updated_at=now,
+    ).on_conflict_do_nothing(index_elements=["customer_id"]))
+    standing = session.get(VerificationStanding, customer_id, with_for_update=True,
+                           populate_existing=True)
+    assert standing is not None  # made above, and never deleted
+    return standing
 
 
 def _status(enrolled: frozenset[str],

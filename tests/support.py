@@ -148,3 +148,38 @@ def serving(app: Any, what: str = "the console") -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+def race_first_verifications(engine: Any, seal: Any, callers: int) -> tuple[list[object],
+                                                                            list[str]]:
+    """`callers` first PIN attempts for sample customer C1001 at the same moment, each with
+    its own verifier (as calls have): what each attempt returned (its failure count, or the
+    exception) and the attempts the database kept."""
+    from sqlalchemy import select
+
+    from db.database import sessions
+    from db.models import VerificationAttempt
+    from db.self_service import SqlVerifier
+
+    start = threading.Barrier(callers)
+    outcomes: list[object] = []
+    now = datetime.fromisoformat("2026-11-23T10:00:00+00:00")
+
+    def attempt(n: int) -> None:
+        verifier = SqlVerifier(engine, seal)
+        start.wait()
+        try:
+            outcomes.append(verifier.attempt("C1001", "pin", "135790", call_id=f"race-{n}",
+                                             now=now, max_failures=3,
+                                             lock_minutes=30).failures)
+        except Exception as exc:  # noqa: BLE001 - what the caller would have met
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=attempt, args=(n,)) for n in range(callers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    with sessions(engine)() as session:
+        kept = [a.result for a in session.scalars(select(VerificationAttempt))]
+    return outcomes, kept

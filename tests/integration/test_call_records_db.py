@@ -17,10 +17,12 @@ from typer.testing import CliRunner
 from agi.hotline_route import HotlineRoute, no_queue_state
 from agi.menu_store import MenuStore
 from db import migrate
+from db.audit import AuditSeal
 from db.database import make_engine, sessions
 from db.models import Base, Call, CallEvent, Complaint, QueueLeg
 from db.postgres import PostgresServer, empty_database
 from db.replay import SpoolReplayer
+from db.sample_data import load_sample_customers
 from db.spool import EventSpool
 from db.tickets import FileTicketIssuer
 from hotline.cli import app
@@ -34,7 +36,7 @@ from pbx.transcript_calls import plan_call
 from services.records import Recorder
 from tests.integration.conftest import ServerFactory
 from tests.integration.dialling import dial_cantonese_dispute, rendered_durations
-from tests.support import FixedClock, free_port
+from tests.support import FixedClock, free_port, race_first_verifications
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -72,6 +74,15 @@ def test_migrations_create_the_whole_schema(database_url: str) -> None:
 def count(engine: Engine, model: type[Base]) -> int:
     with sessions(engine)() as session:
         return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_first_verifications_at_once_for_one_customer_all_count(engine: Engine,
+                                                                tmp_path: Path) -> None:
+    """FOR UPDATE locks no row that does not exist yet: the verifier makes the customer's
+    standing first, so simultaneous first attempts queue on it instead of one failing."""
+    load_sample_customers(engine, ROOT / "db" / "sample_customers.yaml")
+    seal = AuditSeal.load(tmp_path / "secrets")
+    assert race_first_verifications(engine, seal, callers=6) == ([0] * 6, ["verified"] * 6)
 
 
 def test_calls_spooled_while_postgresql_is_stopped_are_all_recorded_once_it_returns(

@@ -28,6 +28,7 @@ from ivr.menu_loader import MenuSet
 from ivr.ports import VerificationStatus, VerifierUnavailable
 from ivr.transcripts import Transcript, run_transcript
 from ivr.verification import after_attempt, hash_secret, secret_matches
+from tests.support import race_first_verifications
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
@@ -106,6 +107,15 @@ def test_the_database_verifier_locks_across_calls_and_keeps_every_attempt(
         dump = "\n".join(str(row) for row in session.execute(
             select(VerificationAttempt.__table__)).all())
         assert "246801" not in dump and "000000" not in dump
+
+
+def test_first_attempts_at_once_for_one_customer_all_count(engine: Engine,
+                                                          seal: audit.AuditSeal) -> None:
+    """The customer's standing row does not exist before their first attempt: attempts at
+    the same moment (one customer calling twice, a script racing the lockout) must each be
+    judged and counted, none refused as a database error (which sends callers to agents)."""
+    assert race_first_verifications(engine, seal, callers=4) == (
+        [0] * 4, ["verified"] * 4)
 
 
 def test_a_database_that_is_down_sends_the_caller_to_an_agent(tmp_path: Path,
