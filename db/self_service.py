@@ -64,13 +64,19 @@ class SqlVerifier:
     def attempt(self, customer_id: str, method: str, secret: str, *, call_id: str,
                 now: datetime, max_failures: int, lock_minutes: int) -> VerificationStatus:
         try:
-            with audit.seal_session(self.sessions(), self.seal) as session, session.begin():
+            with self.sessions() as session:
                 stored = session.get(CustomerSecret, (customer_id, method))
+                stored_hash = stored.secret_hash if stored is not None else None
+        except SQLAlchemyError as exc:
+            raise VerifierUnavailable(f"database: {type(exc).__name__}") from exc
+        # The slow hash before any lock: attempts at once queue only for the counters.
+        correct = stored_hash is not None and secret_matches(stored_hash, method, secret)
+        try:
+            with audit.seal_session(self.sessions(), self.seal) as session, session.begin():
                 standing = _locked_standing(session, customer_id, now)
                 before = _status(frozenset(), standing)
-                refused = before.locked(now)
-                matched = (not refused and stored is not None
-                           and secret_matches(stored.secret_hash, method, secret))
+                refused = before.locked(now)  # judged under the lock: a lock always holds
+                matched = not refused and correct
                 after = after_attempt(before, matched, now, max_failures=max_failures,
                                       lock_minutes=lock_minutes)
                 standing.failures = after.failures
