@@ -9,6 +9,8 @@ raises VerifierUnavailable / ServiceUnavailable: the caller goes to an agent.
 
 from __future__ import annotations
 
+import os
+import threading
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
@@ -42,6 +44,8 @@ from ivr.verification import after_attempt, secret_matches
 
 CHINA = ZoneInfo("Asia/Shanghai")  # the time customers read in a confirmation
 IVR_ACTOR = "ivr"  # who the audit log names for what callers did themselves
+# argon2id costs ~64 MiB and tens of ms of CPU per check: checks beyond this wait their turn.
+HASHING = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
 
 
 class SqlVerifier:
@@ -69,8 +73,10 @@ class SqlVerifier:
                 stored_hash = stored.secret_hash if stored is not None else None
         except SQLAlchemyError as exc:
             raise VerifierUnavailable(f"database: {type(exc).__name__}") from exc
-        # The slow hash before any lock: attempts at once queue only for the counters.
-        correct = stored_hash is not None and secret_matches(stored_hash, method, secret)
+        # The slow hash before any lock (attempts at once queue only for the counters), at
+        # most one per core: a burst of verifications must not starve every other call.
+        with HASHING:
+            correct = stored_hash is not None and secret_matches(stored_hash, method, secret)
         try:
             with audit.seal_session(self.sessions(), self.seal) as session, session.begin():
                 standing = _locked_standing(session, customer_id, now)

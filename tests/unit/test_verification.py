@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.server
 import json
 import threading
+import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -16,7 +17,7 @@ import pytest
 from sqlalchemy import Engine, select
 from typer.testing import CliRunner
 
-from db import audit
+from db import audit, self_service
 from db.database import make_engine, sessions
 from db.migrate import upgrade
 from db.models import Account, AuditEntry, OutboxMessage, PromiseToPay, VerificationAttempt
@@ -255,3 +256,29 @@ def test_an_unreachable_gateway_is_retried_then_failed_never_lost(
         assert message is not None
         assert (message.status, message.attempts) == ("failed", 5)
         assert message.last_error and "unreachable" in message.last_error
+
+
+def test_secrets_are_hashed_at_most_one_per_core_at_once(
+        engine: Engine, seal: audit.AuditSeal, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A burst of verifications queues for the hash instead of starving every call."""
+    limit = threading.BoundedSemaphore(2)
+    monkeypatch.setattr(self_service, "HASHING", limit)
+    running, most = [0], [0]
+    guard = threading.Lock()
+    real = secret_matches
+
+    def counted(stored: str, method: str, secret: str) -> bool:
+        with guard:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        try:
+            time.sleep(0.05)  # a hash that takes a while
+            return real(stored, method, secret)
+        finally:
+            with guard:
+                running[0] -= 1
+
+    monkeypatch.setattr(self_service, "secret_matches", counted)
+    outcomes, kept = race_first_verifications(engine, seal, callers=6)
+    assert outcomes == [0] * 6 and kept == ["verified"] * 6
+    assert most[0] == 2
