@@ -81,6 +81,16 @@ def connect(director: Director) -> FakeSipp:
     return sipp
 
 
+def answered_call(director: Director, plan: int) -> FakeSipp:
+    """SIPp connected, and plan `plan`'s call known to Asterisk (uniqueid "<plan+1>.0") and
+    answered (SIPp's call "sipp-<plan+1>")."""
+    sipp = connect(director)
+    director.on_event({"Event": "UserEvent", "UserEvent": "BenchSipCall",
+                       "Uniqueid": f"{plan + 1}.0", "Plan": str(plan)})
+    sipp.answered(f"sipp-{plan + 1}", plan)
+    return sipp
+
+
 def wait(director: Director, uniqueid: str, command: str = 'WAIT FOR DIGIT "5000"') -> None:
     director.on_event({"Event": "AGIExecStart", "Uniqueid": uniqueid, "Command": command})
 
@@ -96,10 +106,7 @@ def settled(director: Director, index: int = 0) -> None:
 
 def test_keys_come_when_the_hotline_waits_and_silence_where_the_transcript_is_silent(
         director: Director) -> None:
-    sipp = connect(director)
-    director.on_event({"Event": "UserEvent", "UserEvent": "BenchSipCall",
-                       "Uniqueid": "1.0", "Plan": "0"})
-    sipp.answered("sipp-1", 0)
+    sipp = answered_call(director, 0)
     assert sipp.nothing_sent(0.3)  # the hotline has not asked anything yet
     wait(director, "1.0")
     assert sipp.next_command() == {"Call-ID": "sipp-1", "Act": str(KEYS_ACT), "Keys": "1",
@@ -143,10 +150,7 @@ def test_a_wait_seen_before_the_call_is_known_is_answered_once_it_is(
 
 def test_a_streaming_line_s_caller_lets_the_prompt_in_the_wait_end(
         director: Director) -> None:
-    sipp = connect(director)
-    director.on_event({"Event": "UserEvent", "UserEvent": "BenchSipCall",
-                       "Uniqueid": "3.0", "Plan": "2"})
-    sipp.answered("sipp-3", 2)
+    sipp = answered_call(director, 2)
     wait(director, "3.0", 'EXEC "AudioSocket" "6f1c,127.0.0.1:4575"')
     assert sipp.nothing_sent(0.45)  # the 600 ms prompt is still playing
     assert sipp.next_command() == {"Call-ID": "sipp-3", "Act": "20"}
@@ -162,10 +166,7 @@ def test_a_caller_kept_past_their_patience_hangs_up(director: Director) -> None:
 
 def test_patience_counts_from_the_hotline_s_latest_wait(director: Director) -> None:
     director.patience_s = 1.0
-    sipp = connect(director)
-    director.on_event({"Event": "UserEvent", "UserEvent": "BenchSipCall",
-                       "Uniqueid": "1.0", "Plan": "0"})
-    sipp.answered("sipp-1", 0)
+    sipp = answered_call(director, 0)
     wait(director, "1.0")
     assert sipp.next_command()["Keys"] == "1"
     sipp.send("Call-ID: sipp-1\nDone: keys\n\n")
