@@ -67,7 +67,7 @@ screenshots: asterisk prompts browser  ## the README's pictures: browser tests o
 		tests/integration/test_console_screenshots.py \
 		tests/integration/test_agent_desk_browser.py::test_an_agent_takes_a_real_call_in_the_browser_with_the_callers_context
 
-bench-load: asterisk prompts models postgres  ## load through real Asterisk, FastAGI and classic AGI (root; ~35 min)
+bench-load: asterisk prompts models postgres  ## load with Local/ callers inside Asterisk, FastAGI and classic AGI
 	$(BIN)/python -m bench.load
 
 bench-sip: asterisk prompts models postgres  ## load over real SIP: SIPp callers in a network namespace (root; installs sip-tester)

@@ -38,7 +38,8 @@ from sqlalchemy.orm import Session
 
 from bench.lab import BenchAgiService, Lab, open_lab, wait_for_records
 from bench.lines import SPEECH_LINE_KEY, mix
-from bench.load import (
+from bench.measure import EventLog
+from bench.scripted_calls import (
     LOAD_GENERATOR_NICENESS,
     SPEECH_EVERY,
     BenchCall,
@@ -47,7 +48,6 @@ from bench.load import (
     originate,
     wait_all,
 )
-from bench.measure import EventLog
 from db.recordings import verify
 from pbx.ami import Event
 from runtime.host import accepts
@@ -288,7 +288,7 @@ def main(calls: int = typer.Option(100, help="Calls per scenario."),
         lab.fastagi = BenchAgiService(lab.settings)
         lab.fastagi.up()
     keeper, thread = keep_services(lab)
-    os.nice(LOAD_GENERATOR_NICENESS)  # as in bench.load: from here on, this thread yields
+    os.nice(LOAD_GENERATOR_NICENESS)  # as the load generator: from here on, this thread yields
     results = []
     try:
         for scenario in chosen:

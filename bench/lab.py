@@ -53,6 +53,9 @@ BENCH_DIR = ROOT / "var" / "bench"
 SIMULATED_PEERS = ROOT / "tests" / "dialplan"
 AGENT_TALK_S = 4
 
+# The classic AGI programs' command line, as /proc shows it (`python -m bench.agi classic`).
+CLASSIC_MARKER = b"bench.agi\x00classic"
+
 
 def free_port() -> int:
     with socket.socket() as sock:

@@ -2,8 +2,8 @@
 hotline's trunk with RTP audio, and does what it is told per call over SIPp's 3PCC twin
 socket — press keys (RFC 4733 events SIPp makes, a fresh RTP stream per press so that each
 counts), say a word (recorded speech as an RTP pcap), hang up. The benchmark's director
-(bench.sip_director) tells it when the hotline waits for the caller, as a person acts once
-a prompt has ended.
+(bench.director, over bench.sip_twin) tells it when the hotline waits for the caller, as a
+person acts once a prompt has ended.
 
 Twin commands (ours → SIPp), one per action, answered by `Done` once it is played:
 

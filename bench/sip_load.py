@@ -1,6 +1,6 @@
 """Load over real SIP: SIPp callers in a network namespace of their own call the hotline's
 SIP trunk, with RTP audio, RFC 4733 keys and recorded speech, and act when the hotline waits
-for them (bench.sip_director); the hotline's own call records judge each call.
+for them (bench.director); the hotline's own call records judge each call.
 
     .venv/bin/python -m bench.sip_load [--calls 50,100,200,300,500] [--runs 3]
                                        [--modes fastagi,classic] [--classic-max 100]
@@ -27,6 +27,7 @@ import shutil
 import statistics
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,9 +38,17 @@ from rich.table import Table
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bench.lab import BENCH_DIR, BenchAgiService, Lab, open_lab, wait_for_records
+from bench.director import Director
+from bench.lab import (
+    BENCH_DIR,
+    CLASSIC_MARKER,
+    BenchAgiService,
+    Lab,
+    open_lab,
+    wait_for_records,
+)
 from bench.lines import VOICE_KEYS, mix
-from bench.load import CLASSIC_MARKER
+from bench.local_callers import LocalCallers
 from bench.measure import (
     EventLog,
     ProcessSampler,
@@ -50,9 +59,9 @@ from bench.measure import (
     timings,
 )
 from bench.sip_caller import scenario_xml, words_end_ms, write_rtp_pcap
-from bench.sip_director import Director
 from bench.sip_net import CallerNetwork
 from bench.sip_plans import SipPlan, sip_plans
+from bench.sip_twin import SippTwin
 from db.models import Call
 from ivr.menu_loader import load_menus
 
@@ -104,8 +113,12 @@ class SipRun:
     examples: list[str]
 
 
-class SipBench:
-    def __init__(self, lab: Lab, network: CallerNetwork, sipp: str, work: Path,
+class LoadBench:
+    """The series' runs, with callers over SIP (SIPp in `network`) or, with no network,
+    `Local/` channels inside Asterisk (bench.local_callers) — the same plans, director and
+    judge either way."""
+
+    def __init__(self, lab: Lab, network: CallerNetwork | None, sipp: str, work: Path,
                  speech_every: int, speech_lines: tuple[str, ...] = VOICE_KEYS) -> None:
         self.lab, self.network, self.sipp, self.work = lab, network, sipp, work
         self.speech_every = speech_every
@@ -113,68 +126,101 @@ class SipBench:
         assert menus is not None
         self.plans = [plan for plan in sip_plans(menus, lab.durations_ms["ko/main.menu"])
                       if plan.key not in VOICE_KEYS or plan.key in speech_lines]
-        sounds_dir = lab.settings.runtime_dir / "speech-line" / "prompts" / "ko"
-        self.sounds: dict[str, int] = {}  # "say=<sound>" → its words' length, ms
+        self.sounds_dir = lab.settings.runtime_dir / "speech-line" / "prompts" / "ko"
+        self.words_ms: dict[str, int] = {}  # "say=<sound>" → its words' length, ms
         pcaps = []
         for sound in sorted({turn for plan in self.plans for turn in plan.turns
                              if turn and turn.startswith("say=")}):
-            wav = sounds_dir / f"{sound[4:]}.wav"
+            wav = self.sounds_dir / f"{sound[4:]}.wav"
             pcap = work / f"{sound[4:].replace('/', '-')}.pcap"
             pcaps.append((pcap, write_rtp_pcap(wav, pcap)))
-            self.sounds[sound] = words_end_ms(wav)
+            self.words_ms[sound] = words_end_ms(wav)
         self.scenario = work / "caller.xml"
         self.scenario.write_text(scenario_xml(pcaps), encoding="utf-8")
 
     def run(self, mode: str, count: int) -> SipRun:
         plans = mix(self.plans, count, self.speech_every)
         url = self.lab.fastagi_url if mode == "fastagi" else self.lab.classic_url
-        calls_csv = self.work / f"calls-{mode}-{count}.csv"
-        calls_csv.write_text("SEQUENTIAL\n" + "".join(
-            f"{n};{plan.caller_number};{url(plan.key)}\n" for n, plan in enumerate(plans)))
         ramp_s = max(2.0, count / 20)
-        director = Director(plans, self.sounds, (self.network.host_address, 0), PATIENCE_S)
-        twin_host, twin_port = director.listen()
+        director = Director(plans, self.words_ms, PATIENCE_S)
         run_dir = self.work / f"run-{mode}-{count}-{time.time_ns()}"
         run_dir.mkdir()
         asterisk_pid = self.lab.asterisk.status().pid
-        with self.lab.ami() as event_ami:
+        with self.lab.ami() as event_ami, self.lab.ami() as act_ami:
+            act_ami.only_events("off")  # it only acts
             if os.environ.get("BENCH_RTP_DEBUG"):
                 event_ami.command("rtp set debug on")
-            events = EventLog(event_ami, director.on_event).start()
-            sipp = subprocess.Popen(self.network.command(
-                self.sipp, f"{self.network.host_address}:{self.lab.settings.sip_trunk_port}",
-                "-sf", str(self.scenario), "-inf", str(calls_csv),
-                "-i", self.network.caller_address, "-p", str(CALLER_SIP_PORT),
-                "-mi", self.network.caller_address, "-mp", str(CALLER_MEDIA_PORT),
-                "-m", str(count), "-l", str(count), "-r", f"{count / ramp_s:.2f}",
-                "-rp", "1000", "-3pcc", f"{twin_host}:{twin_port}",
-                "-trace_rtt", "-rtt_freq", "1", "-trace_err", "-nostdin",
-                "-timeout", f"{int(ramp_s + RUN_LIMIT_S + 60)}s"),
-                cwd=run_dir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            local = LocalCallers(director, act_ami, self.sounds_dir) \
+                if self.network is None else None
+            events = EventLog(event_ami, director.on_event if local is None else
+                              local.and_then(director.on_event)).start()
             sampler = ProcessSampler(
                 {"agi": self.lab.fastagi.pid() if self.lab.fastagi and mode == "fastagi"
                  else None, "speech": self.lab.speech.pid() if self.lab.speech else None,
                  "asterisk": asterisk_pid,
-                 "records": self.lab.records.pid() if self.lab.records else None},
+                 "records": self.lab.records.pid() if self.lab.records else None,
+                 **({"callers": os.getpid()} if local is not None else {})},
                 {"classic": (CLASSIC_MARKER, asterisk_pid or 0)} if mode == "classic" else {},
-                groups={"database": is_postgres, "sipp": _is_sipp})
+                groups={"database": is_postgres,
+                        **({"callers": _is_sipp} if local is None else {})})
             sampler.start()
             try:
-                director.accept(lambda: sipp.poll() is None)
-                deadline = time.monotonic() + ramp_s + RUN_LIMIT_S
-                while time.monotonic() < deadline and director.ended_count() < count \
-                        and sipp.poll() is None:
-                    time.sleep(0.5)
+                if local is not None:
+                    director.start(local)
+                    self._place_local(local, plans, url, ramp_s)
+                    director_waits(director, count, ramp_s + RUN_LIMIT_S, lambda: True)
+                else:
+                    self._call_over_sip(director, plans, url, ramp_s, run_dir)
             finally:
                 usage = sampler.stop()
                 director.stop()
-                if sipp.poll() is None:
-                    sipp.terminate()
-                _stdout, stderr = sipp.communicate(timeout=30)
                 events.stop()
+        if local is not None and local.failed_acts:
+            console.print(f"{len(local.failed_acts)} acts refused by Asterisk, e.g. "
+                          f"{local.failed_acts[:3]}")
+        return self._summarise(mode, plans, director, events, usage, run_dir)
+
+    @staticmethod
+    def _place_local(local: LocalCallers, plans: list[SipPlan], url: Callable[[str], str],
+                     ramp_s: float) -> None:
+        """Originate the calls evenly over `ramp_s`."""
+        started = time.monotonic()
+        for index, plan in enumerate(plans):
+            due = started + ramp_s * index / max(1, len(plans))
+            time.sleep(max(0.0, due - time.monotonic()))
+            local.place(index, plan, url(plan.key))
+
+    def _call_over_sip(self, director: Director, plans: list[SipPlan],
+                       url: Callable[[str], str], ramp_s: float, run_dir: Path) -> None:
+        assert self.network is not None
+        count = len(plans)
+        calls_csv = run_dir / "calls.csv"
+        calls_csv.write_text("SEQUENTIAL\n" + "".join(
+            f"{n};{plan.caller_number};{url(plan.key)}\n" for n, plan in enumerate(plans)))
+        sounds = sorted(self.words_ms)  # SIPp's act order (its scenario's)
+        twin = SippTwin(director, sounds, (self.network.host_address, 0))
+        twin_host, twin_port = twin.listen()
+        director.start(twin)
+        sipp = subprocess.Popen(self.network.command(
+            self.sipp, f"{self.network.host_address}:{self.lab.settings.sip_trunk_port}",
+            "-sf", str(self.scenario), "-inf", str(calls_csv),
+            "-i", self.network.caller_address, "-p", str(CALLER_SIP_PORT),
+            "-mi", self.network.caller_address, "-mp", str(CALLER_MEDIA_PORT),
+            "-m", str(count), "-l", str(count), "-r", f"{count / ramp_s:.2f}",
+            "-rp", "1000", "-3pcc", f"{twin_host}:{twin_port}",
+            "-trace_rtt", "-rtt_freq", "1", "-trace_err", "-nostdin",
+            "-timeout", f"{int(ramp_s + RUN_LIMIT_S + 60)}s"),
+            cwd=run_dir, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        try:
+            twin.accept(lambda: sipp.poll() is None)
+            director_waits(director, count, ramp_s + RUN_LIMIT_S, lambda: sipp.poll() is None)
+        finally:
+            twin.stop()
+            if sipp.poll() is None:
+                sipp.terminate()
+            _stdout, stderr = sipp.communicate(timeout=30)
         if sipp.returncode not in (0, 1, -15):  # 1: some SIPp calls failed (judged below)
             console.print(f"sipp exited {sipp.returncode}: {stderr.decode()[-400:]}")
-        return self._summarise(mode, plans, director, events, usage, run_dir)
 
     def _summarise(self, mode: str, plans: list[SipPlan], director: Director,
                    events: EventLog, usage: dict[str, Usage], run_dir: Path) -> SipRun:
@@ -205,7 +251,7 @@ class SipBench:
         agi = usage["agi"] if mode == "fastagi" else usage["classic"]
         parts = {"asterisk": usage["asterisk"], "agi": agi, "speech": usage["speech"],
                  "records": usage["records"], "database": usage["database"],
-                 "sipp": usage["sipp"]}
+                 "callers": usage["callers"]}
         return SipRun(
             mode=mode, calls=len(plans), done=len(plans) - failed, failed=failed,
             failures=failures,
@@ -258,6 +304,15 @@ class SipBench:
             figures["speech"] = {"cpu_ms_per_voice_caller":
                                  round(1000 * speech.cpu_s / len(voice_callers), 1)}
         return figures
+
+
+def director_waits(director: Director, count: int, limit_s: float,
+                   callers_running: Callable[[], bool]) -> None:
+    """Until every call has ended, the callers have stopped or `limit_s` has passed."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline and director.ended_count() < count \
+            and callers_running():
+        time.sleep(0.5)
 
 
 def _rounded(value: float | None) -> float | None:
@@ -325,15 +380,16 @@ def median_run(runs: list[SipRun]) -> dict[str, object]:
     return summary
 
 
-def print_series(results: dict[tuple[str, int], list[SipRun]]) -> None:
+def print_series(results: dict[tuple[str, int], list[SipRun]], callers: str) -> None:
     columns = ["done", "failed", "step_p50_ms", "step_p99_ms", "setup_p50_ms",
                "setup_p99_ms", "keys_p50_ms", "keys_p99_ms", "records", "recordings",
                "load_1min"]
-    table = Table(title="SIP load (medians of the runs, spread in brackets; ms)")
+    table = Table(title=f"Load, {callers} (medians of the runs, spread in brackets; ms)")
     for column in ("mode", "N", "runs", *columns):
         table.add_column(column, justify="right")
     usage = Table(title="CPU % of one core (average/busiest 3 s), CPU ms per call, MB")
-    for column in ("mode", "N", "asterisk", "agi", "speech", "records", "database", "sipp"):
+    for column in ("mode", "N", "asterisk", "agi", "speech", "records", "database",
+                   "callers"):
         usage.add_column(column, justify="right")
     for (mode, count), runs in sorted(results.items(), key=lambda item: (item[0][1],
                                                                           item[0][0])):
@@ -342,7 +398,7 @@ def print_series(results: dict[tuple[str, int], list[SipRun]]) -> None:
         usage.add_row(mode, str(count), *(
             f"{summary[f'{name} CPU avg/peak']} · {summary[f'{name} CPU ms/call']} ms · "
             f"{summary[f'{name} MB']} MB"
-            for name in ("asterisk", "agi", "speech", "records", "database", "sipp")))
+            for name in ("asterisk", "agi", "speech", "records", "database", "callers")))
     console.print(table)
     console.print(usage)
     print_voice(results)
@@ -395,6 +451,73 @@ def print_voice(results: dict[tuple[str, int], list[SipRun]]) -> None:
                                       highlight=False)
 
 
+def run_series(counts: list[int], modes: list[str], runs: int, classic_max: int,
+               agents: int, speech_every: int, speech_lines: tuple[str, ...],
+               over_sip: bool) -> dict[tuple[str, int], list[SipRun]]:
+    """Every mode and N, `runs` times; over SIP (root: a network namespace, SIPp) or with
+    `Local/` callers."""
+    sipp = ensure_sipp() if over_sip else ""
+    network = CallerNetwork.create() if over_sip else None
+    work = BENCH_DIR / ("sip" if over_sip else "local")
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    results: dict[tuple[str, int], list[SipRun]] = {}
+    trunk = None if network is None else (network.host_address, network.caller_address)
+    try:
+        with console.status("starting Asterisk, PostgreSQL, speech and records services…"):
+            lab = open_lab(agents, trunk=trunk)
+        try:
+            bench = LoadBench(lab, network, sipp, work, speech_every, speech_lines)
+            for count in counts:
+                for mode in modes:
+                    if mode == "classic" and count > classic_max:
+                        continue
+                    if mode == "fastagi":
+                        lab.fastagi = lab.fastagi or BenchAgiService(lab.settings)
+                        lab.fastagi.up()
+                    elif lab.fastagi is not None:
+                        lab.fastagi.down()
+                    for run in range(runs):
+                        console.print(f"[bold]{mode}[/] {count} calls, run {run + 1}…")
+                        lab.free_agents()
+                        result = bench.run(mode, count)
+                        console.print(f"    done {result.done}, failed {result.failed}, "
+                                      f"step p99 {result.step_p99_ms} ms")
+                        results.setdefault((mode, count), []).append(result)
+        finally:
+            lab.stop()
+    finally:
+        if network is not None:
+            network.destroy()
+    return results
+
+
+def parsed(calls: str, modes: str, speech_lines: str) -> tuple[list[int], list[str],
+                                                                tuple[str, ...]]:
+    counts = [int(c) for c in calls.split(",") if c.strip()]
+    chosen = [m.strip() for m in modes.split(",") if m.strip()]
+    if not set(chosen) <= {"fastagi", "classic"} or not counts:
+        raise typer.BadParameter("modes are fastagi and classic; calls a list of numbers")
+    lines = tuple(line.strip() for line in speech_lines.split(",") if line.strip())
+    if not lines or not set(lines) <= set(VOICE_KEYS):
+        raise typer.BadParameter(f"speech lines are {', '.join(VOICE_KEYS)}")
+    return counts, chosen, lines
+
+
+def save(results: dict[tuple[str, int], list[SipRun]], name: str) -> None:
+    """Print the series and keep it as var/bench/<name>-<time>.json."""
+    print_series(results, "SIP callers" if name == "sip" else "Local/ callers")
+    out = BENCH_DIR / f"{name}-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
+    out.write_text(json.dumps({f"{mode}-{count}": [asdict(r) for r in rs]
+                               for (mode, count), rs in results.items()}, indent=2))
+    console.print(f"results: {out}")
+
+
+SPEECH_LINES_HELP = ("The voice lines callers use, taken in turn: speech-ko (answers "
+                     "recorded, ended by a pause), speech-ko-stream (streamed, ended by "
+                     "Vosk's endpointer).")
+
+
 @app.command()
 def main(calls: str = typer.Option("50,100,200,300,500", help="Concurrent calls per run."),
          runs: int = typer.Option(3, help="Runs per mode and N; figures are their medians."),
@@ -404,53 +527,11 @@ def main(calls: str = typer.Option("50,100,200,300,500", help="Concurrent calls 
          agents: int = typer.Option(40, help="Simulated agents answering."),
          speech_every: int = typer.Option(0, help="Every n-th caller answers by voice on a "
                                           "Korean line (0: keys only; 1: every caller)."),
-         speech_lines: str = typer.Option(",".join(VOICE_KEYS), help="The voice lines "
-                                          "callers use, taken in turn: speech-ko (answers "
-                                          "recorded, ended by a pause), speech-ko-stream "
-                                          "(streamed, ended by Vosk's endpointer).")) -> None:
-    counts = [int(c) for c in calls.split(",") if c.strip()]
-    chosen = [m.strip() for m in modes.split(",") if m.strip()]
-    if not set(chosen) <= {"fastagi", "classic"} or not counts:
-        raise typer.BadParameter("modes are fastagi and classic; calls a list of numbers")
-    lines = tuple(line.strip() for line in speech_lines.split(",") if line.strip())
-    if not lines or not set(lines) <= set(VOICE_KEYS):
-        raise typer.BadParameter(f"speech lines are {', '.join(VOICE_KEYS)}")
-    sipp = ensure_sipp()
-    network = CallerNetwork.create()
-    work = BENCH_DIR / "sip"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
-    results: dict[tuple[str, int], list[SipRun]] = {}
-    try:
-        with console.status("starting Asterisk, PostgreSQL, speech and records services…"):
-            lab = open_lab(agents, trunk=(network.host_address, network.caller_address))
-        try:
-            bench = SipBench(lab, network, sipp, work, speech_every, lines)
-            for count in counts:
-                for mode in chosen:
-                    if mode == "classic" and count > classic_max:
-                        continue
-                    if mode == "fastagi":
-                        lab.fastagi = lab.fastagi or BenchAgiService(lab.settings)
-                        lab.fastagi.up()
-                    elif lab.fastagi is not None:
-                        lab.fastagi.down()
-                    for run in range(runs):
-                        console.print(f"[bold]{mode}[/] {count} SIP calls, run {run + 1}…")
-                        lab.free_agents()
-                        result = bench.run(mode, count)
-                        console.print(f"    done {result.done}, failed {result.failed}, "
-                                      f"step p99 {result.step_p99_ms} ms")
-                        results.setdefault((mode, count), []).append(result)
-        finally:
-            lab.stop()
-    finally:
-        network.destroy()
-    print_series(results)
-    out = BENCH_DIR / f"sip-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
-    out.write_text(json.dumps({f"{mode}-{count}": [asdict(r) for r in rs]
-                               for (mode, count), rs in results.items()}, indent=2))
-    console.print(f"results: {out}")
+         speech_lines: str = typer.Option(",".join(VOICE_KEYS),
+                                          help=SPEECH_LINES_HELP)) -> None:
+    counts, chosen, lines = parsed(calls, modes, speech_lines)
+    save(run_series(counts, chosen, runs, classic_max, agents, speech_every, lines,
+                    over_sip=True), "sip")
 
 
 if __name__ == "__main__":

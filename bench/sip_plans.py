@@ -35,36 +35,31 @@ class SipPlan:
 
 @dataclass
 class TurnCaller(ScriptedCaller):
-    """A ScriptedCaller recording what it answered at each wait of the hotline's."""
+    """A ScriptedCaller recording what it answered at each wait of the hotline's. A number
+    is one turn however many waits read it (a key, then GET DATA for the rest): a person
+    types it in one go once asked, and the hotline's waits while they type belong to it."""
 
     turns: list[str | None] | None = None
-    _digit_keys: list[str] | None = None  # while one GET DATA reads: the keys pressed
+    _typing: bool = False  # the last wait took a key of a press, and no prompt came since
 
     def typed_ahead(self, escape_keys: str) -> str | None:
         return None  # keys come when the hotline waits for them
 
+    def hear_prompt(self, prompt_id: str, language: str) -> None:
+        super().hear_prompt(prompt_id, language)
+        self._typing = False
+
     def wait_for_key(self, timeout_ms: int) -> str | None:
+        continuing = self._typing and bool(self._keys)
         key = super().wait_for_key(timeout_ms)
-        if self._digit_keys is None:
-            self._turn(key)
-        elif key is not None:
-            self._digit_keys.append(key)
-        return key
-
-    def read_digits(self, max_digits: int, timeout_ms: int) -> str:
-        self._digit_keys = []  # one GET DATA, however many keys — '#' too, if pressed
-        try:
-            digits = super().read_digits(max_digits, timeout_ms)
-            pressed = "".join(self._digit_keys)
-        finally:
-            self._digit_keys = None
-        self._turn(pressed or None)
-        return digits
-
-    def _turn(self, answer: str | None) -> None:
         if self.turns is None:
             self.turns = []
-        self.turns.append(answer)
+        if continuing and key is not None and self.turns and self.turns[-1] is not None:
+            self.turns[-1] += key
+        else:
+            self.turns.append(key)
+        self._typing = key is not None
+        return key
 
 
 def plan_transcript(menus: MenuSet, name: str, transcript: Transcript) -> SipPlan:

@@ -9,7 +9,6 @@ import sys
 import pytest
 
 from bench.faults import classify
-from bench.load import BenchCall
 from bench.measure import (
     AgiSession,
     EventLog,
@@ -19,6 +18,7 @@ from bench.measure import (
     percentile,
     timings,
 )
+from bench.scripted_calls import BenchCall
 from pbx.calls import CallerScript
 
 

@@ -104,9 +104,10 @@ def test_turns_follow_the_transcripts_and_keys_come_when_the_hotline_waits() -> 
     lost_card = plans["lost-card-mandarin"]
     assert lost_card.turns == ("1", "1")
     assert (lost_card.outcome, lost_card.queue) == ("queue", "cards-priority")
-    # A number ended by '#' is pressed with it, as the transcript's caller does (not left
-    # to the IVR's pause).
-    assert "200000000001#" in plans["loan-account-entry"].turns
+    # A number is one turn, typed in one go (the hotline reads its first key, then the rest
+    # with GET DATA), ended by '#' as the transcript's caller does (not left to the pause).
+    assert plans["loan-account-entry"].turns == ("1", "3", "1", "6200000000001#", "135790",
+                                                 "2")
     silent = plans["silent-caller-gets-an-agent"]
     assert silent.turns and set(silent.turns) == {None}  # a silence for every wait
     words = {("say=caller/minwon",), ("say=caller/net",), ("say=caller/sangdamwon",)}

@@ -1,0 +1,222 @@
+"""Tells the benchmark's callers what to do, when the hotline waits for them.
+
+It watches Asterisk's AGI events: when a call's AGI program starts a command that waits for
+the caller (bench.sip_plans.WAITING_COMMANDS), the caller takes its next turn a reaction time
+later — its keys, or its words — over its line (a `CallerLine`: SIPp's twin socket for SIP
+callers, bench.sip_twin; AMI for `Local/` callers, bench.local_callers). While a caller is
+still pressing a turn's keys, the hotline's next wait belongs to the same turn (a number
+typed in one go). A caller the hotline has neither asked anything nor let go for its
+patience (from the answer, then from each wait) hangs up.
+"""
+
+from __future__ import annotations
+
+import heapq
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+from bench.sip_plans import WAITING_COMMANDS, SipPlan
+from pbx.ami import Event
+
+REACTION_S = 0.4  # from the hotline starting to wait to the caller's first key or word
+
+
+@dataclass(frozen=True)
+class Act:
+    kind: Literal["keys", "say", "hang_up"]
+    keys: str = ""
+    sound: str = ""  # "say=<sound>"
+
+
+class CallerLine(Protocol):
+    """How acts reach the callers. It reports back to the director: `answered`, `act_done`
+    (the act has been played), `call_ended`."""
+
+    lead_ms: int  # what the line plays before a sound's words (SIP: silence, for strict RTP)
+
+    def send(self, line_id: str, act: Act) -> None: ...
+
+
+@dataclass
+class CallerState:
+    index: int  # in the plans (the calls' order)
+    plan: SipPlan
+    line_id: str | None = None  # the line's name for the call, known once it is answered
+    uniqueid: str | None = None  # Asterisk's, for the hotline's leg
+    answered_at: float | None = None
+    last_asked_at: float | None = None  # the answer, then the hotline's latest wait
+    turn: int = 0
+    pending: list[Act] = field(default_factory=list)  # acts of the turn being taken
+    busy: bool = False  # an act sent, not reported done yet
+    ended: bool = False
+    hung_up_by_caller: bool = False
+    unexpected_waits: int = 0  # the hotline waited after the last turn (silence given)
+    words_ended: list[float] = field(default_factory=list)  # epoch s, each answer by voice
+
+
+class Director:
+    def __init__(self, plans: list[SipPlan], words_ms: dict[str, int],
+                 patience_s: float) -> None:
+        """`words_ms`: each "say=<sound>" with the length of its words in ms."""
+        self.callers = [CallerState(n, plan) for n, plan in enumerate(plans)]
+        self.words_ms = words_ms
+        self.patience_s = patience_s
+        self.line: CallerLine | None = None
+        self.traces: dict[str, list[str]] = {}  # per call: the waits and the acts
+        self._by_line: dict[str, CallerState] = {}
+        self._by_uniqueid: dict[str, CallerState] = {}
+        self._early_waits: dict[str, int] = {}  # waits seen before the plan was known
+        self._lock = threading.Lock()
+        self._timers: list[tuple[float, int, int]] = []  # (due, caller index, turn)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run_timers, name="bench-director",
+                                        daemon=True)
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def start(self, line: CallerLine) -> None:
+        self.line = line
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(3)
+
+    def trace(self, uniqueid: str, what: str) -> None:
+        with self._lock:
+            self._trace(uniqueid, what)
+
+    def _trace(self, uniqueid: str, what: str) -> None:  # the lock held
+        self.traces.setdefault(uniqueid, []).append(f"{time.monotonic():.1f}:{what}")
+
+    def ended_count(self) -> int:
+        with self._lock:
+            return sum(1 for caller in self.callers if caller.ended)
+
+    def uniqueids(self) -> list[str]:
+        with self._lock:
+            return [c.uniqueid for c in self.callers if c.uniqueid]
+
+    # -- Asterisk's side (the EventLog's reading thread) -----------------------------------
+
+    def on_event(self, event: Event) -> None:
+        name = event.get("Event", "")
+        if name == "UserEvent" and event.get("UserEvent") == "BenchSipCall":
+            plan = event.get("Plan", "")
+            if plan.isdigit():
+                self.identified(int(plan), event.get("Uniqueid", ""))
+        elif name == "DTMFEnd" and event.get("Direction") == "Received":
+            self.trace(event.get("Uniqueid", ""), f"heard {event.get('Digit', '?')}")
+        elif name == "AGIExecStart":
+            verb = " ".join(event.get("Command", "").split(" ")[:2]).upper()
+            if verb in WAITING_COMMANDS:
+                self.trace(event.get("Uniqueid", ""), event.get("Command", "")[:48])
+                self._hotline_waits(event.get("Uniqueid", ""))
+
+    def identified(self, index: int, uniqueid: str) -> None:
+        """Plan `index`'s call is `uniqueid` in Asterisk."""
+        if not 0 <= index < len(self.callers):
+            return
+        with self._lock:
+            caller = self.callers[index]
+            caller.uniqueid = uniqueid
+            self._by_uniqueid[uniqueid] = caller
+            early = self._early_waits.pop(uniqueid, 0)
+        for _ in range(early):
+            self._hotline_waits(uniqueid)
+
+    def _hotline_waits(self, uniqueid: str) -> None:
+        with self._lock:
+            caller = self._by_uniqueid.get(uniqueid)
+            if caller is None:
+                self._early_waits[uniqueid] = self._early_waits.get(uniqueid, 0) + 1
+                return
+            if caller.last_asked_at is not None:
+                caller.last_asked_at = time.monotonic()
+            if caller.busy or caller.pending:
+                return  # still taking the turn: this wait is part of it
+            if caller.turn >= len(caller.plan.turns):
+                caller.unexpected_waits += 1
+                return
+            turn = caller.turn
+            caller.turn += 1
+            if caller.plan.turns[turn] is None:
+                return  # this turn the caller stays silent
+            # A streaming line's prompt plays inside the wait: a caller lets it end.
+            react_s = REACTION_S + caller.plan.prompt_ms / 1000
+            heapq.heappush(self._timers, (time.monotonic() + react_s, caller.index, turn))
+
+    # -- the line's side --------------------------------------------------------------------
+
+    def answered(self, index: int, line_id: str) -> None:
+        """Plan `index`'s caller is on the line as `line_id`."""
+        if not 0 <= index < len(self.callers):
+            return
+        with self._lock:
+            caller = self.callers[index]
+            caller.line_id = line_id
+            caller.answered_at = caller.last_asked_at = time.monotonic()
+            self._by_line[line_id] = caller
+        self._send_next(caller)
+
+    def act_done(self, line_id: str) -> None:
+        self._finished(line_id, ended=False)
+
+    def call_ended(self, line_id: str) -> None:
+        self._finished(line_id, ended=True)
+
+    def _finished(self, line_id: str, ended: bool) -> None:
+        with self._lock:
+            caller = self._by_line.get(line_id)
+            if caller is None:
+                return
+            if ended:
+                caller.ended = True
+                caller.pending = []
+            caller.busy = False
+        self._send_next(caller)
+
+    @staticmethod
+    def _acts(answer: str) -> list[Act]:
+        if answer.startswith("say="):
+            return [Act("say", sound=answer)]
+        return [Act("keys", keys=answer)]
+
+    def _run_timers(self) -> None:
+        while not self._stop.wait(0.02):
+            now = time.monotonic()
+            due: list[CallerState] = []
+            with self._lock:
+                while self._timers and self._timers[0][0] <= now:
+                    _at, index, turn = heapq.heappop(self._timers)
+                    caller = self.callers[index]
+                    answer = caller.plan.turns[turn]
+                    assert answer is not None
+                    caller.pending = self._acts(answer)
+                    due.append(caller)
+                for caller in self.callers:
+                    if caller.last_asked_at is not None and not caller.ended \
+                            and not caller.hung_up_by_caller \
+                            and now - caller.last_asked_at > self.patience_s:
+                        caller.hung_up_by_caller = True
+                        caller.pending = [Act("hang_up")]
+                        due.append(caller)
+            for caller in due:
+                self._send_next(caller)
+
+    def _send_next(self, caller: CallerState) -> None:
+        assert self.line is not None, "start the director with its line first"
+        with self._lock:
+            if caller.busy or not caller.pending or caller.line_id is None or caller.ended:
+                return
+            act = caller.pending.pop(0)
+            self._trace(caller.uniqueid or "", act.keys or act.sound or act.kind)
+            if act.kind == "say":
+                words_s = (self.line.lead_ms + self.words_ms[act.sound]) / 1000
+                caller.words_ended.append(time.time() + words_s)
+            caller.busy = act.kind != "hang_up"  # a hang-up is answered by the call's end
+            line_id = caller.line_id
+        self.line.send(line_id, act)

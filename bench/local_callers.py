@@ -1,0 +1,85 @@
+"""The `Local/` benchmark's callers: each call is a `Local/` channel whose one leg runs
+[hotline-inbound] and whose other leg, the caller, runs the benchmark's
+[hotline-bench-local-caller] (tests/dialplan): it listens until the director tells it to act,
+as a SIP caller does (bench.director). Acts go over AMI: a Redirect of the caller's leg to
+press keys or say a word, a Hangup when its patience has run out. The dialplan reports back
+with user events: the caller on the line, each act played; the hotline's leg its end."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from bench.director import Act, Director
+from bench.sip_plans import SipPlan
+from pbx.ami import Ami, AmiError, Event
+from pbx.calls import HOTLINE_CONTEXT
+
+CALLER_CONTEXT = "hotline-bench-local-caller"
+
+
+class LocalCallers:
+    lead_ms = 0  # the caller's words start as its Playback does
+
+    def __init__(self, director: Director, ami: Ami, sounds_dir: Path) -> None:
+        """`ami`: a connection of the callers' own (actions only)."""
+        self.director = director
+        self.ami = ami
+        self.sounds_dir = sounds_dir
+        self.failed_acts: list[str] = []  # an act Asterisk refused (the caller leg gone)
+        self._caller_of: dict[str, str] = {}  # the hotline leg's uniqueid → the caller leg's
+        self._lock = threading.Lock()
+
+    def place(self, index: int, plan: SipPlan, agi_url: str) -> str:
+        """Originate plan `index`'s call; the hotline leg's uniqueid."""
+        token = uuid.uuid4().hex[:16]
+        hotline, caller = f"hotline-{token}", f"caller-{token}"
+        with self._lock:
+            self._caller_of[hotline] = caller
+        self.director.identified(index, hotline)
+        self.ami.action(
+            "Originate", Channel=f"Local/s@{HOTLINE_CONTEXT}", Context=CALLER_CONTEXT,
+            Exten="s", Priority="1", ChannelId=caller, OtherChannelId=hotline,
+            CallerID=f"Bench caller <{plan.caller_number}>", Timeout="30000", Async="true",
+            Variable=[f"BENCH_PLAN={index}", f"BENCH_SOUNDS={self.sounds_dir}",
+                      f"__HOTLINE_AGI_URL={agi_url}"])
+        return hotline
+
+    def send(self, line_id: str, act: Act) -> None:
+        try:
+            if act.kind == "hang_up":
+                self.ami.action("Hangup", Channel=line_id)
+                return
+            variable, value, exten = ("BENCH_KEYS", act.keys, "keys") if act.kind == "keys" \
+                else ("BENCH_SOUND", act.sound.removeprefix("say="), "say")
+            self.ami.action("Setvar", Channel=line_id, Variable=variable, Value=value)
+            self.ami.action("Redirect", Channel=line_id, Context=CALLER_CONTEXT, Exten=exten,
+                            Priority="1")
+        except AmiError as exc:
+            with self._lock:
+                self.failed_acts.append(f"{line_id} {act.kind}: {exc}")
+            self.director.act_done(line_id)  # nothing is playing: the caller is free again
+
+    def and_then(self, listener: Callable[[Event], None]) -> Callable[[Event], None]:
+        """An event listener that tells this line, then `listener`."""
+        def both(event: Event) -> None:
+            self.on_event(event)
+            listener(event)
+        return both
+
+    def on_event(self, event: Event) -> None:
+        """Told of every event the benchmark's EventLog reads."""
+        if event.get("Event") != "UserEvent":
+            return
+        kind = event.get("UserEvent")
+        if kind == "BenchLocalCall" and event.get("Plan", "").isdigit():
+            self.director.answered(int(event["Plan"]), event.get("Caller", ""))
+        elif kind == "BenchActDone":
+            self.director.act_done(event.get("Caller", ""))
+        elif kind == "HotlineCallEnded":
+            with self._lock:
+                caller = self._caller_of.get(event.get("Uniqueid", ""))
+            if caller is not None:
+                self.director.call_ended(caller)
