@@ -6,7 +6,8 @@ later — its keys, or its words — over its line (a `CallerLine`: SIPp's twin 
 callers, bench.sip_twin; AMI for `Local/` callers, bench.local_callers). While a caller is
 still pressing a turn's keys, the hotline's next wait belongs to the same turn (a number
 typed in one go). A caller the hotline has neither asked anything nor let go for its
-patience (from the answer, then from each wait) hangs up.
+patience (from the answer, then from the end of each AGI command: a prompt, a wait) hangs
+up: a caller left in silence, or in a queue, for that long.
 """
 
 from __future__ import annotations
@@ -46,7 +47,8 @@ class CallerState:
     line_id: str | None = None  # the line's name for the call, known once it is answered
     uniqueid: str | None = None  # Asterisk's, for the hotline's leg
     answered_at: float | None = None
-    last_asked_at: float | None = None  # the answer, then the hotline's latest wait
+    last_asked_at: float | None = None  # the answer, then the hotline's latest AGI step
+    in_step: bool = False  # an AGI command is running on the call (the patience waits)
     turn: int = 0
     pending: list[Act] = field(default_factory=list)  # acts of the turn being taken
     busy: bool = False  # an act sent, not reported done yet
@@ -110,11 +112,38 @@ class Director:
                 self.identified(int(plan), event.get("Uniqueid", ""))
         elif name == "DTMFEnd" and event.get("Direction") == "Received":
             self.trace(event.get("Uniqueid", ""), f"heard {event.get('Digit', '?')}")
-        elif name == "AGIExecStart":
+        elif name in ("AGIExecStart", "AGIExecEnd"):
+            self._hotline_step(event.get("Uniqueid", ""), running=name == "AGIExecStart")
             verb = " ".join(event.get("Command", "").split(" ")[:2]).upper()
-            if verb in WAITING_COMMANDS:
+            if name == "AGIExecStart" and verb in WAITING_COMMANDS:
                 self.trace(event.get("Uniqueid", ""), event.get("Command", "")[:48])
                 self._hotline_waits(event.get("Uniqueid", ""))
+            elif name == "AGIExecStart" and verb == "STREAM FILE":
+                self._hotline_prompts(event.get("Uniqueid", ""), event.get("Command", ""))
+
+    def _hotline_prompts(self, uniqueid: str, command: str) -> None:
+        """A caller who knows the menus presses over the prompt its plan names (it may still
+        be pressing the last turn's keys: this prompt shows the hotline has moved on)."""
+        with self._lock:
+            caller = self._by_uniqueid.get(uniqueid)
+            if caller is None or caller.turn >= len(caller.plan.barge_at):
+                return
+            barge_at = caller.plan.barge_at[caller.turn]
+            if barge_at is None or barge_at not in command:
+                return
+            self._trace(uniqueid, f"over {barge_at.strip(chr(34))}")
+            turn = caller.turn
+            caller.turn += 1
+            heapq.heappush(self._timers, (time.monotonic() + REACTION_S, caller.index, turn))
+
+    def _hotline_step(self, uniqueid: str, running: bool) -> None:
+        """While an AGI command runs (a prompt, a wait) the caller is being spoken to or
+        asked; their patience counts from its end."""
+        with self._lock:
+            caller = self._by_uniqueid.get(uniqueid)
+            if caller is not None and caller.last_asked_at is not None:
+                caller.in_step = running
+                caller.last_asked_at = time.monotonic()
 
     def identified(self, index: int, uniqueid: str) -> None:
         """Plan `index`'s call is `uniqueid` in Asterisk."""
@@ -195,11 +224,11 @@ class Director:
                     caller = self.callers[index]
                     answer = caller.plan.turns[turn]
                     assert answer is not None
-                    caller.pending = self._acts(answer)
+                    caller.pending += self._acts(answer)
                     due.append(caller)
                 for caller in self.callers:
                     if caller.last_asked_at is not None and not caller.ended \
-                            and not caller.hung_up_by_caller \
+                            and not caller.hung_up_by_caller and not caller.in_step \
                             and now - caller.last_asked_at > self.patience_s:
                         caller.hung_up_by_caller = True
                         caller.pending = [Act("hang_up")]

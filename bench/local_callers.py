@@ -8,11 +8,13 @@ with user events: the caller on the line, each act played; the hotline's leg its
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 from bench.director import Act, Director
+from bench.measure import EventLog
 from bench.sip_plans import SipPlan
 from pbx.ami import Ami, AmiError, Event
 from pbx.calls import HOTLINE_CONTEXT
@@ -32,8 +34,9 @@ class LocalCallers:
         self._caller_of: dict[str, str] = {}  # the hotline leg's uniqueid → the caller leg's
         self._lock = threading.Lock()
 
-    def place(self, index: int, plan: SipPlan, agi_url: str) -> str:
-        """Originate plan `index`'s call; the hotline leg's uniqueid."""
+    def place(self, index: int, plan: SipPlan, agi_url: str | None = None) -> str:
+        """Originate plan `index`'s call (served from `agi_url`, else the dialplan's own
+        FastAGI address); the hotline leg's uniqueid."""
         token = uuid.uuid4().hex[:16]
         hotline, caller = f"hotline-{token}", f"caller-{token}"
         with self._lock:
@@ -44,7 +47,7 @@ class LocalCallers:
             Exten="s", Priority="1", ChannelId=caller, OtherChannelId=hotline,
             CallerID=f"Bench caller <{plan.caller_number}>", Timeout="30000", Async="true",
             Variable=[f"BENCH_PLAN={index}", f"BENCH_SOUNDS={self.sounds_dir}",
-                      f"__HOTLINE_AGI_URL={agi_url}"])
+                      *([f"__HOTLINE_AGI_URL={agi_url}"] if agi_url else [])])
         return hotline
 
     def send(self, line_id: str, act: Act) -> None:
@@ -83,3 +86,33 @@ class LocalCallers:
                 caller = self._caller_of.get(event.get("Uniqueid", ""))
             if caller is not None:
                 self.director.call_ended(caller)
+
+
+def call_and_wait(open_ami: Callable[[], Ami], plan: SipPlan, patience_s: float,
+                  timeout_s: float, sounds_dir: Path = Path("/nonexistent")) -> str:
+    """One call by a caller who acts when the hotline waits and hangs up `patience_s` after
+    the hotline last asked them anything (in a queue: how long they stay), from origination
+    until it has ended; the hotline leg's uniqueid. Raises TimeoutError when it never ends.
+    A slow machine only makes the call longer."""
+    director = Director([plan], {}, patience_s)
+    with open_ami() as event_ami, open_ami() as act_ami:
+        act_ami.only_events("off")
+        line = LocalCallers(director, act_ami, sounds_dir)
+        events = EventLog(event_ami, line.and_then(director.on_event)).start()
+        director.start(line)
+        try:
+            hotline = line.place(0, plan)
+            deadline = time.monotonic() + timeout_s
+            while director.ended_count() < 1:
+                if time.monotonic() > deadline:
+                    caller = director.callers[0]
+                    commands = [c for s in events.sessions.get(hotline, []) for c in s.commands]
+                    raise TimeoutError(
+                        f"the call did not end in {timeout_s:.0f} s: "
+                        f"{director.traces.get(hotline, [])}; in a command: {caller.in_step}; "
+                        f"last commands: {[verb for _s, _e, verb, _r in commands[-4:]]}")
+                time.sleep(0.1)
+        finally:
+            director.stop()
+            events.stop()
+    return hotline

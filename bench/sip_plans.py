@@ -6,7 +6,7 @@ person who listens to each prompt to its end), so their order is the hotline's o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bench.lines import SPEECH_LINE_KEY, SPEECH_STREAM_KEY, transcripts
 from ivr.menu_loader import MenuSet
@@ -31,6 +31,9 @@ class SipPlan:
     queue: str  # expected menu queue ("" when the call ends in the IVR)
     # A streaming line plays its prompt inside the wait: the caller lets it end first.
     prompt_ms: int = 0
+    # Per turn, for a caller who knows the menus: the prompt it presses over (its path's
+    # end, as in STREAM FILE: '/prompts/yue/lang/choose_yue"'), or None: at the wait.
+    barge_at: tuple[str | None, ...] = ()
 
 
 @dataclass
@@ -40,7 +43,27 @@ class TurnCaller(ScriptedCaller):
     types it in one go once asked, and the hotline's waits while they type belong to it."""
 
     turns: list[str | None] | None = None
+    barging: bool = False  # presses over a prompt once it has heard what it needs
+    barge_at: list[str | None] = field(default_factory=list)  # per turn
     _typing: bool = False  # the last wait took a key of a press, and no prompt came since
+
+    def barge_in(self, prompt_id: str, language: str, escape_keys: str) -> str | None:
+        if not self.barging or not escape_keys or not self.may_press_over(prompt_id):
+            return None
+        self._since_input.append(prompt_id)
+        step = self._next_input()
+        assert step is not None and step.press is not None  # what may_press_over checked
+        # The first key; the rest joins the turn as the hotline's next waits read it.
+        self._record(step.press[0], f'/prompts/{language}/{prompt_id.replace(".", "/")}"')
+        self._keys = list(step.press[1:])
+        self._typing = True
+        return step.press[0]
+
+    def _record(self, turn: str | None, barge_at: str | None = None) -> None:
+        if self.turns is None:
+            self.turns = []
+        self.turns.append(turn)
+        self.barge_at.append(barge_at)
 
     def typed_ahead(self, escape_keys: str) -> str | None:
         return None  # keys come when the hotline waits for them
@@ -52,18 +75,19 @@ class TurnCaller(ScriptedCaller):
     def wait_for_key(self, timeout_ms: int) -> str | None:
         continuing = self._typing and bool(self._keys)
         key = super().wait_for_key(timeout_ms)
-        if self.turns is None:
-            self.turns = []
         if continuing and key is not None and self.turns and self.turns[-1] is not None:
             self.turns[-1] += key
         else:
-            self.turns.append(key)
+            self._record(key)
         self._typing = key is not None
         return key
 
 
-def plan_transcript(menus: MenuSet, name: str, transcript: Transcript) -> SipPlan:
-    caller = TurnCaller(transcript)
+def plan_transcript(menus: MenuSet, name: str, transcript: Transcript,
+                    barging: bool = False) -> SipPlan:
+    """`barging`: a caller who knows the menus and presses over a prompt (the tests' callers,
+    for shorter calls); otherwise one who listens to every prompt's end (the benchmarks')."""
+    caller = TurnCaller(transcript, barging=barging)
     result = run_transcript(menus, transcript, caller)
     outcome = result.outcome
     if outcome is None or not result.passed:
@@ -71,7 +95,8 @@ def plan_transcript(menus: MenuSet, name: str, transcript: Transcript) -> SipPla
                          f"{result.failures[:2]}")
     queue = outcome.service if isinstance(outcome, QueueCall) else ""  # the record's queue
     return SipPlan(name, transcript.caller_number or "anonymous",
-                   tuple(caller.turns or ()), outcome.kind.value, queue)
+                   tuple(caller.turns or ()), outcome.kind.value, queue,
+                   barge_at=tuple(caller.barge_at) if barging else ())
 
 
 def sip_plans(menus: MenuSet, stream_prompt_ms: int) -> list[SipPlan]:

@@ -232,6 +232,18 @@ class ScriptedCaller:
         end."""
         return None
 
+    def may_press_over(self, prompt_id: str) -> bool:
+        """For a caller who barges in: press during this prompt only if the next input is a
+        press and every prompt the transcript expects before it has been heard (this one
+        included)."""
+        heard = {*self._since_input, prompt_id}
+        for step in self._steps:
+            if step.expect_prompt is None:
+                return step.press is not None
+            if step.expect_prompt not in heard:
+                return False
+        return False
+
     def finish(self) -> None:
         self._check_expectations()
         left = [s.model_dump(exclude_unset=True) for s in self._steps]

@@ -38,7 +38,7 @@ class TimedCaller(ScriptedCaller):
         self.clock_s += self.durations_ms.get(f"{language}/{prompt_id}", 0) / 1000
 
     def barge_in(self, prompt_id: str, language: str, escape_keys: str) -> str | None:
-        if not escape_keys or not self._may_press_over(prompt_id):
+        if not escape_keys or not self.may_press_over(prompt_id):
             return None
         self._since_input.append(prompt_id)
         self.clock_s += BARGE_IN_S
@@ -49,17 +49,6 @@ class TimedCaller(ScriptedCaller):
         self.clock_s += DTMF_KEY_S * len(step.press)
         self._keys = list(step.press[1:])
         return step.press[0]
-
-    def _may_press_over(self, prompt_id: str) -> bool:
-        """Press during this prompt only if the next input is a press and every prompt the
-        transcript expects before it has been heard (this one included)."""
-        heard = {*self._since_input, prompt_id}
-        for step in self._steps:
-            if step.expect_prompt is None:
-                return step.press is not None
-            if step.expect_prompt not in heard:
-                return False
-        return False
 
     def pressed(self, keys: str) -> None:
         self.clock_s += self.reaction_s

@@ -110,11 +110,16 @@ def _answered(director: Director, sipp: FakeSipp, plan: int) -> FakeSipp:
     director.on_event({"Event": "UserEvent", "UserEvent": "BenchSipCall",
                        "Uniqueid": f"{plan + 1}.0", "Plan": str(plan)})
     sipp.answered(f"sipp-{plan + 1}", plan)
+    deadline = time.monotonic() + 5  # the director has read it (its own thread)
+    while director.callers[plan].answered_at is None and time.monotonic() < deadline:
+        time.sleep(0.01)
     return sipp
 
 
 def wait(director: Director, uniqueid: str, command: str = 'WAIT FOR DIGIT "5000"') -> None:
-    director.on_event({"Event": "AGIExecStart", "Uniqueid": uniqueid, "Command": command})
+    """The hotline waits (Asterisk's events of the command's start and end)."""
+    for event in ("AGIExecStart", "AGIExecEnd"):
+        director.on_event({"Event": event, "Uniqueid": uniqueid, "Command": command})
 
 
 def settled(director: Director, index: int = 0) -> None:
@@ -337,3 +342,36 @@ def test_a_local_caller_past_their_patience_is_hung_up(
     _hotline, caller = placed(line, ami, 0)
     assert wait_for_actions(ami, 1) == [("Hangup", {"Channel": caller})]
     assert director.callers[0].hung_up_by_caller
+
+
+def test_no_patience_runs_out_while_the_hotline_speaks(
+        director: Director, answered_call: Callable[[int], FakeSipp]) -> None:
+    """A long prompt is the hotline talking: the caller's patience counts from its end."""
+    director.patience_s = 0.3
+    sipp = answered_call(0)
+    prompt = 'STREAM FILE "/prompts/cmn/welcome" ""'
+    director.on_event({"Event": "AGIExecStart", "Uniqueid": "1.0", "Command": prompt})
+    assert sipp.nothing_sent(0.8)  # well past the patience, the prompt still playing
+    director.on_event({"Event": "AGIExecEnd", "Uniqueid": "1.0", "Command": prompt})
+    assert sipp.next_command()["Act"] == str(HANG_UP_ACT)  # then silence: gone
+
+
+def test_a_caller_who_knows_the_menus_presses_over_the_prompt_its_plan_names(
+        director: Director, local_line: tuple[LocalCallers, FakeAmi]) -> None:
+    line, ami = local_line
+    director.callers[0].plan = SipPlan("cards", "139", ("2", "2"), "queue", "cards",
+                                       barge_at=('/prompts/cmn/lang/choose_cmn"', None))
+    hotline, caller = placed(line, ami, 0)
+    prompt = 'STREAM FILE "/x/prompts/cmn/welcome/greeting" ""'
+    director.on_event({"Event": "AGIExecStart", "Uniqueid": hotline, "Command": prompt})
+    assert nothing_done(ami)  # not the prompt it waits for
+    prompt = 'STREAM FILE "/x/prompts/cmn/lang/choose_cmn" "0123456789*#"'
+    director.on_event({"Event": "AGIExecStart", "Uniqueid": hotline, "Command": prompt})
+    assert [h["Value"] for n, h in wait_for_actions(ami, 2) if n == "Setvar"] == ["2"]
+    line.on_event({"Event": "UserEvent", "UserEvent": "BenchActDone", "Caller": caller})
+    settled(director)
+    prompt = 'STREAM FILE "/x/prompts/yue/main/menu" "0123456789*#"'
+    director.on_event({"Event": "AGIExecStart", "Uniqueid": hotline, "Command": prompt})
+    assert nothing_done(ami)  # this turn is taken at the wait
+    wait(director, hotline)
+    assert [h["Value"] for n, h in wait_for_actions(ami, 2) if n == "Setvar"] == ["2"]

@@ -12,6 +12,8 @@ from typing import Any
 from agi.channel import AgiChannel
 from agi.hotline_route import HotlineRoute
 from agi.menu_store import MenuStore
+from bench.local_callers import call_and_wait
+from bench.sip_plans import plan_transcript
 from db.spool import EventSpool
 from hotline.prompt_commands import build_prompts
 from ivr.agents import Agent
@@ -24,14 +26,14 @@ from ivr.transcripts import (
     load_transcript,
 )
 from pbx.ami import Ami, Event
-from pbx.calls import CallTrace, place_call
+from pbx.calls import CallerScript, CallTrace, finish_call
 from pbx.process import AsteriskInstance
-from pbx.transcript_calls import plan_call
 from runtime.settings import Settings
 from tests.integration.conftest import ServerFactory
 from tests.support import FixedClock
 
 ROOT = Path(__file__).resolve().parents[2]
+SCRIPTED_CALLER_NUMBER = CallerScript.caller_number  # what the tests' callers show
 
 
 def agent_answered(ami: Ami, call_id: str, timeout_s: float = 30) -> Event:
@@ -79,15 +81,22 @@ def dial_transcript(name: str, ami: Ami, start_fastagi: ServerFactory,
                     stay_s: float, serve: bool = True) -> CallTrace:
     """A shipped keys-only transcript through the real menus, with live queues and agents."""
     settings = asterisk.settings
-    durations = rendered_durations(settings)
+    rendered_durations(settings)  # the prompts built
     transcript = load_transcript(ROOT / "menus" / "transcripts" / f"{name}.yaml")
     store = MenuStore(settings.menus, settings.catalog_file)
     assert store.reload().applied
     if serve:
         start_fastagi({"hotline": transcript_route(settings, store, transcript,
                                                    agents=agents)})
-    plan = plan_call(menus, transcript, durations)
-    return place_call(ami, replace(plan.script, stay_s=stay_s), timeout_s=90)
+    # A caller who knows the menus: presses over a menu's prompt once it has heard what it
+    # needs, or when the hotline waits — as Asterisk's events show it, not on a schedule of
+    # nominal prompt lengths, which a busy machine overruns; in a queue they stay `stay_s`
+    # after the hotline's last step.
+    plan = plan_transcript(menus, name, transcript, barging=True)
+    plan = replace(plan, caller_number=transcript.caller_number or SCRIPTED_CALLER_NUMBER)
+    hotline = call_and_wait(asterisk.ami, plan, patience_s=stay_s, timeout_s=150)
+    trace = CallTrace(hotline_id=hotline, caller_id=hotline.replace("hotline-", "caller-", 1))
+    return finish_call(ami, trace, timeout_s=30)
 
 
 def answer_prompts(ami: Ami, trace: CallTrace, answers: list[tuple[str, str]],

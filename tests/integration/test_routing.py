@@ -14,6 +14,7 @@ import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from agi.hotline_route import HotlineRoute
@@ -113,6 +114,7 @@ def test_a_hakka_caller_reaches_the_agent_who_speaks_hakka(
     assert "cmn/lang/choose_hak" in played and not any(p.startswith("hak/") for p in played)
 
 
+@pytest.mark.timeout(300)  # two queued calls and a real one that stays 25 s
 def test_a_caller_joining_a_long_queue_hears_place_and_wait_and_a_callback_offer(
         ami: Ami, start_fastagi: ServerFactory, asterisk: AsteriskInstance, menus: MenuSet,
         agents: list[Agent], talk_s: None) -> None:

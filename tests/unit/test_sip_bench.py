@@ -21,9 +21,10 @@ from bench.sip_caller import (
     write_rtp_pcap,
 )
 from bench.sip_load import judge
-from bench.sip_plans import SipPlan, sip_plans
+from bench.sip_plans import SipPlan, plan_transcript, sip_plans
 from db.models import Call
 from ivr.menu_loader import load_menus
+from ivr.transcripts import load_transcript
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -121,6 +122,21 @@ def test_turns_follow_the_transcripts_and_keys_come_when_the_hotline_waits() -> 
     assert all(p.key not in VOICE_KEYS for p in mix(everyone, 20, speech_every=0))
     voiced = [p.key for p in mix(everyone, 24, speech_every=4)]
     assert (voiced.count("speech-ko"), voiced.count("speech-ko-stream")) == (3, 3)
+
+
+def test_a_caller_who_knows_the_menus_presses_over_the_prompt_that_offers_the_choice() -> None:
+    """The tests' callers barge in (shorter calls): each turn names the prompt it presses
+    over, the one after which the transcript has heard what it expects; the turns stay the
+    same, a number still typed in one go."""
+    menus = load_menus(ROOT / "menus", ROOT / "prompts" / "catalog.yaml").menus
+    assert menus is not None
+    transcript = load_transcript(ROOT / "menus" / "transcripts" / "loan-account-entry.yaml")
+    listening = plan_transcript(menus, "loan-account-entry", transcript)
+    barging = plan_transcript(menus, "loan-account-entry", transcript, barging=True)
+    assert barging.turns == listening.turns and listening.barge_at == ()
+    assert barging.barge_at[:4] == ('/prompts/cmn/lang/choose_cmn"', '/prompts/cmn/main/menu"',
+                                    '/prompts/cmn/loans/menu"',
+                                    '/prompts/cmn/loans/enter_account"')
 
 
 def _record(**fields: object) -> Call:
