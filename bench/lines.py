@@ -19,7 +19,8 @@ event spool, speech client, tickets and recording control.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+import time
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -54,6 +55,16 @@ class _Keyed(Protocol):
 
 
 Plan = TypeVar("Plan", bound=_Keyed)
+
+
+def evenly(items: list[Plan], ramp_s: float) -> Iterator[tuple[int, Plan]]:
+    """Each item with its index, when its turn comes: spread evenly over `ramp_s` (the
+    benchmarks' calls start so)."""
+    started = time.monotonic()
+    for index, item in enumerate(items):
+        due = started + ramp_s * index / max(1, len(items))
+        time.sleep(max(0.0, due - time.monotonic()))
+        yield index, item
 
 
 def mix(plans: list[Plan], count: int, speech_every: int) -> list[Plan]:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from bench.lab import Lab
-from bench.lines import SPEECH_LINE_KEY, transcripts
+from bench.lines import SPEECH_LINE_KEY, evenly, transcripts
 from bench.measure import EventLog
 from ivr.menu_loader import load_menus
 from ivr.outcomes import QueueCall
@@ -74,10 +74,7 @@ def originate(ami: Ami, plans: list[BenchCall], url: Callable[[str], str], ramp_
               started_at: list[float] | None = None) -> list[CallTrace]:
     """Start the calls evenly over `ramp_s`; `started_at` gets each one's monotonic time."""
     traces = []
-    started = time.monotonic()
-    for index, plan in enumerate(plans):
-        due = started + ramp_s * index / max(1, len(plans))
-        time.sleep(max(0.0, due - time.monotonic()))
+    for _index, plan in evenly(plans, ramp_s):
         script = replace(plan.script, variables=(f"HOTLINE_AGI_URL={url(plan.key)}",))
         traces.append(start_call(ami, script, timeout_s=30))
         if started_at is not None:

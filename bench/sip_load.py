@@ -47,7 +47,7 @@ from bench.lab import (
     open_lab,
     wait_for_records,
 )
-from bench.lines import VOICE_KEYS, mix
+from bench.lines import VOICE_KEYS, evenly, mix
 from bench.local_callers import LocalCallers
 from bench.measure import (
     EventLog,
@@ -132,11 +132,13 @@ class LoadBench:
         for sound in sorted({turn for plan in self.plans for turn in plan.turns
                              if turn and turn.startswith("say=")}):
             wav = self.sounds_dir / f"{sound[4:]}.wav"
-            pcap = work / f"{sound[4:].replace('/', '-')}.pcap"
-            pcaps.append((pcap, write_rtp_pcap(wav, pcap)))
             self.words_ms[sound] = words_end_ms(wav)
+            if network is not None:  # SIPp says it from an RTP pcap
+                pcap = work / f"{sound[4:].replace('/', '-')}.pcap"
+                pcaps.append((pcap, write_rtp_pcap(wav, pcap)))
         self.scenario = work / "caller.xml"
-        self.scenario.write_text(scenario_xml(pcaps), encoding="utf-8")
+        if network is not None:
+            self.scenario.write_text(scenario_xml(pcaps), encoding="utf-8")
 
     def run(self, mode: str, count: int) -> SipRun:
         plans = mix(self.plans, count, self.speech_every)
@@ -184,10 +186,7 @@ class LoadBench:
     def _place_local(local: LocalCallers, plans: list[SipPlan], url: Callable[[str], str],
                      ramp_s: float) -> None:
         """Originate the calls evenly over `ramp_s`."""
-        started = time.monotonic()
-        for index, plan in enumerate(plans):
-            due = started + ramp_s * index / max(1, len(plans))
-            time.sleep(max(0.0, due - time.monotonic()))
+        for index, plan in evenly(plans, ramp_s):
             local.place(index, plan, url(plan.key))
 
     def _call_over_sip(self, director: Director, plans: list[SipPlan],
