@@ -34,7 +34,7 @@ from pbx.transfer import CallTransfer
 from services.records import Recorder
 from tests.integration.conftest import ROUTING_AGENTS, ServerFactory
 from tests.integration.dialling import agent_answered, dial_cantonese_dispute, dial_transcript
-from tests.support import FixedClock, free_port
+from tests.support import FixedClock, free_port, wait_until
 
 ROOT = ROUTING_AGENTS.parents[2]
 CANTONESE_CARDS = "Local/2001@hotline-simulated-agent/n"
@@ -77,6 +77,13 @@ def live_route(asterisk: AsteriskInstance, agents: list[Agent],
             load_transcript(ROOT / "menus" / "transcripts" / f"{transcript}.yaml")),
         events=events or EventSpool(settings.spool_dir), agents=agents,
         clock=FixedClock(datetime.fromisoformat("2026-11-23T10:00:00+08:00")))
+
+
+def joined(ami: Ami, call_id: str, timeout_s: float = 60) -> None:
+    """The call is waiting in its queue (Asterisk's QueueCallerJoin): however busy the
+    machine, a test that orders callers waits for this, not for a second to pass."""
+    ami.wait_for(lambda e: e.get("Event") == "QueueCallerJoin"
+                 and e.get("Uniqueid") == call_id, timeout_s)
 
 
 def pause(ami: Ami, interface: str, paused: bool) -> None:
@@ -123,8 +130,7 @@ def test_a_caller_joining_a_long_queue_hears_place_and_wait_and_a_callback_offer
         pause(ami, interface, True)
     try:
         for _ in range(2):
-            queue_call(ami, menus, agents, queue="cards-disputes", language="yue")
-        time.sleep(1.0)
+            joined(ami, queue_call(ami, menus, agents, queue="cards-disputes", language="yue"))
         trace = dial_cantonese_dispute(ami, start_fastagi, asterisk, menus, agents,
                                        stay_s=25)
     finally:
@@ -160,10 +166,10 @@ def test_a_lost_card_call_jumps_ahead_of_a_routine_one(
     pause(ami, CANTONESE_CARDS, True)
     try:
         routine = queue_call(ami, menus, agents, queue="cards", language="yue")
-        time.sleep(1.0)  # the routine caller is first in line
+        joined(ami, routine)  # the routine caller is first in line
         urgent = queue_call(ami, menus, agents, queue="cards", language="yue", priority=9,
                             intent="lost-card")
-        time.sleep(1.0)
+        joined(ami, urgent)
     finally:
         pause(ami, CANTONESE_CARDS, False)
     first = ami.wait_for(lambda e: e.get("UserEvent") == "AgentAnswered"
@@ -192,17 +198,20 @@ def test_queue_states_show_paused_busy_and_waiting(ami: Ami, menus: MenuSet,
         assert sorted((m.agent, m.penalty, m.paused) for m in cards_yue.members) == \
             [("cards-cmn", 10, True), ("cards-yue", 0, True)]
         # While waiting, the reminder of the callback key plays in the caller's language.
-        time.sleep(3.5)
-        log = (asterisk.settings.log_dir / "asterisk" / "messages.log").read_text()
-        assert "yue/queue/periodic" in log
+        log = asterisk.settings.log_dir / "asterisk" / "messages.log"
+        wait_until(lambda: "yue/queue/periodic" in log.read_text(), 30,
+                   "the callback reminder in Cantonese")
     finally:
         for interface in everyone:
             pause(ami, interface, False)
     agent_answered(ami, call_id)
-    time.sleep(0.5)
-    busy = {m.agent: m.state for m in
-            {s.queue: s for s in queue_states(ami)}["cards-yue"].members}
-    assert busy["cards-yue"] == "on a call", busy
+
+    def member_states() -> dict[str, str]:
+        return {m.agent: m.state for m in
+                {s.queue: s for s in queue_states(ami)}["cards-yue"].members}
+
+    wait_until(lambda: member_states()["cards-yue"] == "on a call", 20,
+               "the Cantonese agent on a call")
 
 
 def test_sip_accounts_exist_on_loopback_with_digests_only(ami: Ami,
@@ -243,9 +252,11 @@ def test_a_caller_who_asks_to_be_called_back_keeps_their_place(
                               and e.get("Variable") == "IVR_CALLBACK_NOW"
                               and e.get("Uniqueid") == first, 40)
         assert booked["Value"] == "yes"
-        time.sleep(2.0)  # the placeholder takes the first caller's place
+        # The placeholder takes the first caller's place.
+        ami.wait_for(lambda e: e.get("Event") == "QueueCallerJoin"
+                     and e.get("Context") == "hotline-virtual-hold", 30)
         second = queue_call(ami, menus, agents, queue="cards", language="yue")
-        time.sleep(1.0)
+        joined(ami, second)
     finally:
         for interface in card_agents:
             pause(ami, interface, False)
