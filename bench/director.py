@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from bench.sip_plans import WAITING_COMMANDS, SipPlan
+from bench.sip_plans import ACT_SEPARATOR, WAITING_COMMANDS, SipPlan
 from pbx.ami import Event
 
 REACTION_S = 0.4  # from the hotline starting to wait to the caller's first key or word
@@ -26,9 +26,9 @@ REACTION_S = 0.4  # from the hotline starting to wait to the caller's first key 
 
 @dataclass(frozen=True)
 class Act:
-    kind: Literal["keys", "say", "hang_up"]
+    kind: Literal["keys", "say", "play", "hang_up"]
     keys: str = ""
-    sound: str = ""  # "say=<sound>"
+    sound: str = ""  # "say=<sound>" (words, then a pause), "play=<sound>" (in-band tones)
 
 
 class CallerLine(Protocol):
@@ -210,9 +210,15 @@ class Director:
 
     @staticmethod
     def _acts(answer: str) -> list[Act]:
-        if answer.startswith("say="):
-            return [Act("say", sound=answer)]
-        return [Act("keys", keys=answer)]
+        acts = []
+        for part in answer.split(ACT_SEPARATOR):
+            if part.startswith("say="):
+                acts.append(Act("say", sound=part))
+            elif part.startswith("play="):
+                acts.append(Act("play", sound=part))
+            else:
+                acts.append(Act("keys", keys=part))
+        return acts
 
     def _run_timers(self) -> None:
         while not self._stop.wait(0.02):
@@ -244,7 +250,7 @@ class Director:
             act = caller.pending.pop(0)
             self._trace(caller.uniqueid or "", act.keys or act.sound or act.kind)
             if act.kind == "say":
-                words_s = (self.line.lead_ms + self.words_ms[act.sound]) / 1000
+                words_s = (self.line.lead_ms + self.words_ms.get(act.sound, 0)) / 1000
                 caller.words_ended.append(time.time() + words_s)
             caller.busy = act.kind != "hang_up"  # a hang-up is answered by the call's end
             line_id = caller.line_id

@@ -34,9 +34,11 @@ class LocalCallers:
         self._caller_of: dict[str, str] = {}  # the hotline leg's uniqueid → the caller leg's
         self._lock = threading.Lock()
 
-    def place(self, index: int, plan: SipPlan, agi_url: str | None = None) -> str:
+    def place(self, index: int, plan: SipPlan, agi_url: str | None = None,
+              variables: tuple[str, ...] = ()) -> str:
         """Originate plan `index`'s call (served from `agi_url`, else the dialplan's own
-        FastAGI address); the hotline leg's uniqueid."""
+        FastAGI address; `variables`: NAME=value the hotline leg inherits); the hotline
+        leg's uniqueid."""
         token = uuid.uuid4().hex[:16]
         hotline, caller = f"hotline-{token}", f"caller-{token}"
         with self._lock:
@@ -47,7 +49,8 @@ class LocalCallers:
             Exten="s", Priority="1", ChannelId=caller, OtherChannelId=hotline,
             CallerID=f"Bench caller <{plan.caller_number}>", Timeout="30000", Async="true",
             Variable=[f"BENCH_PLAN={index}", f"BENCH_SOUNDS={self.sounds_dir}",
-                      *([f"__HOTLINE_AGI_URL={agi_url}"] if agi_url else [])])
+                      *([f"__HOTLINE_AGI_URL={agi_url}"] if agi_url else []),
+                      *(f"__{variable}" for variable in variables)])
         return hotline
 
     def send(self, line_id: str, act: Act) -> None:
@@ -55,8 +58,10 @@ class LocalCallers:
             if act.kind == "hang_up":
                 self.ami.action("Hangup", Channel=line_id)
                 return
-            variable, value, exten = ("BENCH_KEYS", act.keys, "keys") if act.kind == "keys" \
-                else ("BENCH_SOUND", act.sound.removeprefix("say="), "say")
+            if act.kind == "keys":
+                variable, value, exten = "BENCH_KEYS", act.keys, "keys"
+            else:  # say= or play=: the sound's name after the prefix, the kind its exten
+                variable, value, exten = "BENCH_SOUND", act.sound.split("=", 1)[1], act.kind
             self.ami.action("Setvar", Channel=line_id, Variable=variable, Value=value)
             self.ami.action("Redirect", Channel=line_id, Context=CALLER_CONTEXT, Exten=exten,
                             Priority="1")
@@ -94,25 +99,39 @@ def call_and_wait(open_ami: Callable[[], Ami], plan: SipPlan, patience_s: float,
     the hotline last asked them anything (in a queue: how long they stay), from origination
     until it has ended; the hotline leg's uniqueid. Raises TimeoutError when it never ends.
     A slow machine only makes the call longer."""
-    director = Director([plan], {}, patience_s)
+    return calls_and_wait(open_ami, [plan], patience_s, timeout_s, sounds_dir)[0]
+
+
+def calls_and_wait(open_ami: Callable[[], Ami], plans: list[SipPlan], patience_s: float,
+                   timeout_s: float, sounds_dir: Path = Path("/nonexistent"),
+                   variables: list[tuple[str, ...]] | None = None) -> list[str]:
+    """`call_and_wait` for several calls at once (`variables`: per plan, NAME=value for the
+    hotline leg); the hotline legs' uniqueids, in the plans' order."""
+    director = Director(plans, {}, patience_s)
     with open_ami() as event_ami, open_ami() as act_ami:
         act_ami.only_events("off")
         line = LocalCallers(director, act_ami, sounds_dir)
         events = EventLog(event_ami, line.and_then(director.on_event)).start()
         director.start(line)
         try:
-            hotline = line.place(0, plan)
+            hotlines = [line.place(index, plan,
+                                   variables=variables[index] if variables else ())
+                        for index, plan in enumerate(plans)]
             deadline = time.monotonic() + timeout_s
-            while director.ended_count() < 1:
+            while director.ended_count() < len(plans):
                 if time.monotonic() > deadline:
-                    caller = director.callers[0]
-                    commands = [c for s in events.sessions.get(hotline, []) for c in s.commands]
-                    raise TimeoutError(
-                        f"the call did not end in {timeout_s:.0f} s: "
-                        f"{director.traces.get(hotline, [])}; in a command: {caller.in_step}; "
-                        f"last commands: {[verb for _s, _e, verb, _r in commands[-4:]]}")
+                    raise TimeoutError(f"calls did not end in {timeout_s:.0f} s: " + "; ".join(
+                        _unended(director, events, hotline) for hotline, caller
+                        in zip(hotlines, director.callers, strict=True) if not caller.ended))
                 time.sleep(0.1)
         finally:
             director.stop()
             events.stop()
-    return hotline
+    return hotlines
+
+
+def _unended(director: Director, events: EventLog, hotline: str) -> str:
+    """What a call that never ended did: its waits and acts, its last AGI commands."""
+    commands = [c for s in events.sessions.get(hotline, []) for c in s.commands]
+    return (f"{hotline}: {director.traces.get(hotline, [])}; last commands: "
+            f"{[verb for _s, _e, verb, _r in commands[-4:]]}")

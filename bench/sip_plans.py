@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 
 from bench.lines import SPEECH_LINE_KEY, SPEECH_STREAM_KEY, transcripts
 from ivr.menu_loader import MenuSet
-from ivr.outcomes import QueueCall
+from ivr.outcomes import Outcome, QueueCall
+from ivr.ports import RecordedMessage
 from ivr.transcripts import ScriptedCaller, Transcript, run_transcript
 
 # The AGI commands with which the hotline waits for the caller (bench.measure names them
@@ -22,11 +23,17 @@ SPOKEN = (("caller/minwon", "complaints"), ("caller/net", "collections"),
 SPEECH_CALLER = "13700000000"
 
 
+# A turn of several acts, in order: a voice message ended with #, or in-band key tones
+# ("play=<sound>", no pause after it) before the keys themselves.
+ACT_SEPARATOR = "&"
+
+
 @dataclass(frozen=True)
 class SipPlan:
     key: str  # transcript, or the Korean line
     caller_number: str
-    turns: tuple[str | None, ...]  # per wait: keys, "say=<sound>", or None (silence)
+    # Per wait: keys, "say=<sound>", or None (silence); or acts joined by ACT_SEPARATOR.
+    turns: tuple[str | None, ...]
     outcome: str  # expected call outcome
     queue: str  # expected menu queue ("" when the call ends in the IVR)
     # A streaming line plays its prompt inside the wait: the caller lets it end first.
@@ -44,6 +51,7 @@ class TurnCaller(ScriptedCaller):
 
     turns: list[str | None] | None = None
     barging: bool = False  # presses over a prompt once it has heard what it needs
+    message_sound: str | None = None  # what the caller says when leaving a message
     barge_at: list[str | None] = field(default_factory=list)  # per turn
     _typing: bool = False  # the last wait took a key of a press, and no prompt came since
 
@@ -72,6 +80,21 @@ class TurnCaller(ScriptedCaller):
         super().hear_prompt(prompt_id, language)
         self._typing = False
 
+    def record_message(self, purpose: str, max_duration_s: int,
+                       silence_s: int) -> RecordedMessage | None:
+        message = super().record_message(purpose, max_duration_s, silence_s)
+        if message is None:
+            self._record(None)  # the caller stays silent at the recording's wait
+            return None
+        if self.message_sound is None:
+            raise ValueError(f"{self.transcript.name}: the caller leaves a message; plan the "
+                             "call with a message_sound to speak it")
+        # Ended with # as the prompt asks: a `Local/` caller who has stopped talking sends
+        # no audio at all, so Asterisk's silence detection would never end the recording.
+        self._record(f"say={self.message_sound}{ACT_SEPARATOR}#")
+        self._typing = False
+        return message
+
     def wait_for_key(self, timeout_ms: int) -> str | None:
         continuing = self._typing and bool(self._keys)
         key = super().wait_for_key(timeout_ms)
@@ -84,19 +107,35 @@ class TurnCaller(ScriptedCaller):
 
 
 def plan_transcript(menus: MenuSet, name: str, transcript: Transcript,
-                    barging: bool = False) -> SipPlan:
+                    barging: bool = False, message_sound: str | None = None) -> SipPlan:
     """`barging`: a caller who knows the menus and presses over a prompt (the tests' callers,
-    for shorter calls); otherwise one who listens to every prompt's end (the benchmarks')."""
-    caller = TurnCaller(transcript, barging=barging)
+    for shorter calls); otherwise one who listens to every prompt's end (the benchmarks').
+    `message_sound`: what the caller says when the transcript leaves a message."""
+    return plan_and_outcome(menus, name, transcript, barging, message_sound)[0]
+
+
+def plan_and_outcome(menus: MenuSet, name: str, transcript: Transcript,
+                     barging: bool = False,
+                     message_sound: str | None = None) -> tuple[SipPlan, Outcome]:
+    """The plan, and the outcome the interpreter alone gives the call (its queue, intent,
+    language and path: what the real call's record must say)."""
+    caller = TurnCaller(transcript, barging=barging, message_sound=message_sound)
     result = run_transcript(menus, transcript, caller)
     outcome = result.outcome
     if outcome is None or not result.passed:
         raise ValueError(f"{name}: the transcript does not pass without typing ahead: "
                          f"{result.failures[:2]}")
     queue = outcome.service if isinstance(outcome, QueueCall) else ""  # the record's queue
-    return SipPlan(name, transcript.caller_number or "anonymous",
+    plan = SipPlan(name, transcript.caller_number or "anonymous",
                    tuple(caller.turns or ()), outcome.kind.value, queue,
                    barge_at=tuple(caller.barge_at) if barging else ())
+    return plan, outcome
+
+
+def keys_of(plan: SipPlan) -> str:
+    """Every key the plan's caller presses, in order (in-band tones and words left out)."""
+    acts = [act for turn in plan.turns if turn for act in turn.split(ACT_SEPARATOR)]
+    return "".join(act for act in acts if "=" not in act)
 
 
 def sip_plans(menus: MenuSet, stream_prompt_ms: int) -> list[SipPlan]:

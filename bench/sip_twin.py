@@ -66,8 +66,10 @@ class SippTwin:
             command = f"Act: {SOUND_ACTS + self.sounds.index(act.sound)}"
         elif act.kind == "keys":
             command = f"Act: {KEYS_ACT}\r\nKeys: {act.keys}\r\nPlayMs: {keys_play_ms(act.keys)}"
-        else:
+        elif act.kind == "hang_up":
             command = f"Act: {HANG_UP_ACT}"
+        else:
+            raise ValueError(f"SIPp callers cannot {act.kind}: {act.sound or act.keys}")
         assert self._sock is not None
         with self._send_lock:
             self._sock.sendall(f"Call-ID: {line_id}\r\n{command}\r\n\r\n".encode()

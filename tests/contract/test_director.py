@@ -71,7 +71,8 @@ def running() -> bool:
 PLANS = [SipPlan("cards", "139", ("1", None, "2468"), "queue", "cards"),
          SipPlan("speech", "137", ("say=caller/net",), "queue", "collections"),
          SipPlan("streamed", "137", ("say=caller/net",), "queue", "collections",
-                 prompt_ms=600)]
+                 prompt_ms=600),
+         SipPlan("tones", "138", ("play=key-1&1",), "queue", "cards")]
 
 
 @pytest.fixture
@@ -320,6 +321,28 @@ def test_a_local_caller_says_its_word_from_the_sounds_folder(
         ("Redirect", {"Channel": caller, "Context": CALLER_CONTEXT, "Exten": "say",
                       "Priority": "1"})]
     assert len(director.callers[1].words_ended) == 1  # no leading silence on Local/
+
+
+def test_a_turn_of_tones_then_keys_plays_them_in_order_each_after_the_last_is_done(
+        director: Director, local_line: tuple[LocalCallers, FakeAmi]) -> None:
+    """In-band key tones (a sound played with no pause), then the keys themselves: the second
+    act waits until the first has been played."""
+    line, ami = local_line
+    hotline, caller = placed(line, ami, 3)
+    wait(director, hotline)
+    assert wait_for_actions(ami, 2) == [
+        ("Setvar", {"Channel": caller, "Variable": "BENCH_SOUND", "Value": "key-1"}),
+        ("Redirect", {"Channel": caller, "Context": CALLER_CONTEXT, "Exten": "play",
+                      "Priority": "1"})]
+    assert nothing_done(ami)  # the tones are still playing
+    line.on_event({"Event": "UserEvent", "UserEvent": "BenchActDone", "Caller": caller})
+    assert wait_for_actions(ami, 2) == [
+        ("Setvar", {"Channel": caller, "Variable": "BENCH_KEYS", "Value": "1"}),
+        ("Redirect", {"Channel": caller, "Context": CALLER_CONTEXT, "Exten": "keys",
+                      "Priority": "1"})]
+    wait(director, hotline)  # the hotline's next wait while the keys play: the same turn
+    line.on_event({"Event": "UserEvent", "UserEvent": "BenchActDone", "Caller": caller})
+    assert nothing_done(ami)
 
 
 def test_a_refused_act_is_counted_and_does_not_leave_the_caller_stuck(

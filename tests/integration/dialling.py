@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -12,8 +12,8 @@ from typing import Any
 from agi.channel import AgiChannel
 from agi.hotline_route import HotlineRoute
 from agi.menu_store import MenuStore
-from bench.local_callers import call_and_wait
-from bench.sip_plans import plan_transcript
+from bench.local_callers import calls_and_wait
+from bench.sip_plans import SipPlan, plan_transcript
 from db.spool import EventSpool
 from hotline.prompt_commands import build_prompts
 from ivr.agents import Agent
@@ -88,15 +88,38 @@ def dial_transcript(name: str, ami: Ami, start_fastagi: ServerFactory,
     if serve:
         start_fastagi({"hotline": transcript_route(settings, store, transcript,
                                                    agents=agents)})
-    # A caller who knows the menus: presses over a menu's prompt once it has heard what it
-    # needs, or when the hotline waits — as Asterisk's events show it, not on a schedule of
-    # nominal prompt lengths, which a busy machine overruns; in a queue they stay `stay_s`
-    # after the hotline's last step.
-    plan = plan_transcript(menus, name, transcript, barging=True)
-    plan = replace(plan, caller_number=transcript.caller_number or SCRIPTED_CALLER_NUMBER)
-    hotline = call_and_wait(asterisk.ami, plan, patience_s=stay_s, timeout_s=150)
-    trace = CallTrace(hotline_id=hotline, caller_id=hotline.replace("hotline-", "caller-", 1))
-    return finish_call(ami, trace, timeout_s=30)
+    return dial(asterisk, ami, menus, name, transcript, stay_s)
+
+
+def dial(asterisk: AsteriskInstance, ami: Ami, menus: MenuSet, name: str,
+         transcript: Transcript, stay_s: float, plan: SipPlan | None = None,
+         sounds_dir: Path | None = None) -> CallTrace:
+    """One call by the transcript's caller through the FastAGI server the test serves, traced
+    from `ami`'s events. `plan`: the turns, when the test changes them; `sounds_dir`: where
+    the plan's spoken or played sounds are."""
+    return dial_many(asterisk, ami, {name: transcript}, menus, stay_s,
+                     plans=None if plan is None else {name: plan}, sounds_dir=sounds_dir)[0]
+
+
+def dial_many(asterisk: AsteriskInstance, ami: Ami, transcripts: Mapping[str, Transcript],
+              menus: MenuSet, stay_s: float, plans: Mapping[str, SipPlan] | None = None,
+              variables: Mapping[str, tuple[str, ...]] | None = None,
+              sounds_dir: Path | None = None) -> list[CallTrace]:
+    """The transcripts' calls at once. Each caller knows the menus: presses over a menu's
+    prompt once it has heard what it needs, or when the hotline waits — as Asterisk's events
+    show it, not on a schedule of nominal prompt lengths, which a busy machine overruns; in
+    a queue, or silent, they stay `stay_s` after the hotline's last step."""
+    chosen = [(plans or {}).get(name) or replace(
+        plan_transcript(menus, name, transcript, barging=True),
+        caller_number=transcript.caller_number or SCRIPTED_CALLER_NUMBER)
+        for name, transcript in transcripts.items()]
+    hotlines = calls_and_wait(
+        asterisk.ami, chosen, patience_s=stay_s, timeout_s=150 + 30 * len(chosen),
+        sounds_dir=sounds_dir or Path("/nonexistent"),
+        variables=[(variables or {}).get(name, ()) for name in transcripts])
+    return [finish_call(ami, CallTrace(hotline_id=hotline,
+                                       caller_id=hotline.replace("hotline-", "caller-", 1)),
+                        timeout_s=30) for hotline in hotlines]
 
 
 def answer_prompts(ami: Ami, trace: CallTrace, answers: list[tuple[str, str]],

@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from agi.hotline_route import HotlineRoute, no_queue_state
 from agi.menu_store import MenuStore
+from bench.sip_plans import plan_transcript
 from db import migrate
 from db.audit import AuditSeal
 from db.database import make_engine, sessions
@@ -30,12 +31,10 @@ from ivr.agents import Agent
 from ivr.menu_loader import MenuSet
 from ivr.transcripts import TranscriptDirectory, load_transcript
 from pbx.ami import Ami
-from pbx.calls import place_call
 from pbx.process import AsteriskInstance
-from pbx.transcript_calls import plan_call
 from services.records import Recorder
 from tests.integration.conftest import ServerFactory
-from tests.integration.dialling import dial_cantonese_dispute, rendered_durations
+from tests.integration.dialling import dial, dial_cantonese_dispute, rendered_durations
 from tests.support import FixedClock, free_port, race_first_verifications
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -222,7 +221,7 @@ def test_a_complaint_filed_by_a_scripted_caller_gets_a_ticket_and_a_deadline(
     message, hears the ticket number digit by digit and confirms the callback number. The
     complaint is in the database with its clocks and appears in `hotline complaints`."""
     settings = asterisk.settings
-    durations = rendered_durations(settings)
+    rendered_durations(settings)  # the prompts built, the caller's message among them
     transcript = load_transcript(ROOT / "menus" / "transcripts" /
                                  "complaint-with-callback.yaml")
     store = MenuStore(settings.menus, settings.catalog_file)
@@ -236,9 +235,11 @@ def test_a_complaint_filed_by_a_scripted_caller_gets_a_ticket_and_a_deadline(
     start_fastagi({"hotline": route})
     menus = store.current()
     assert menus is not None
-    plan = plan_call(menus, transcript, durations, message_prompt=("cmn", "complaints.intro"),
-                     prompts_dir=str(settings.prompts_audio_dir))
-    trace = place_call(ami, plan.script, timeout_s=plan.duration_s + 60)
+    # The caller's message is a rendered prompt spoken as its voice, ended with #.
+    plan = plan_transcript(menus, "complaint-with-callback", transcript, barging=True,
+                           message_sound="cmn/complaints/intro")
+    trace = dial(asterisk, ami, menus, "complaint-with-callback", transcript, stay_s=10,
+                 plan=plan, sounds_dir=settings.prompts_audio_dir)
     assert trace.ivr_variables.get("IVR_OUTCOME") == "hangup", trace.agi_commands[-8:]
 
     url = f"sqlite:///{tmp_path / 'records.db'}"

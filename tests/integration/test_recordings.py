@@ -14,15 +14,14 @@ import numpy as np
 
 from agi.hotline_route import no_queue_state
 from agi.menu_store import MenuStore
+from bench.sip_plans import ACT_SEPARATOR, plan_transcript
 from db.audio_store import store_raw
 from ivr.menu_loader import MenuSet
 from ivr.transcripts import load_transcript
 from pbx.ami import Ami
-from pbx.calls import place_call
 from pbx.process import AsteriskInstance
-from pbx.transcript_calls import plan_call
 from tests.integration.conftest import ServerFactory
-from tests.integration.dialling import transcript_route
+from tests.integration.dialling import dial, transcript_route
 
 ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT = "6200000000001"
@@ -87,17 +86,16 @@ def test_recording_starts_after_the_disclosure_and_leaves_out_sensitive_digits(
     sounds.mkdir(exist_ok=True)
     write_key_tones(sounds / "key-1.wav", "1")
     write_key_tones(sounds / "account.wav", ACCOUNT)
-    plan = plan_call(menus, transcript, durations)
-    steps = list(plan.script.steps)
+    plan = plan_transcript(menus, "loan-account-entry", transcript, barging=True)
+    turns = list(plan.turns)
     # The caller's phone sends its keys in-band too: the language key is not sensitive (it
     # must be in the recording); the account number is (it must not).
-    first = next(i for i, (_, action) in enumerate(steps) if action == "1")
-    steps[first:first + 1] = [(steps[first][0], "play=key-1"), (0.0, "1")]
-    account = next(i for i, (_, action) in enumerate(steps) if action == ACCOUNT + "#")
-    steps[account:account + 1] = [(steps[account][0], "play=account"), (0.0, ACCOUNT + "#")]
+    language, account = turns.index("1"), turns.index(ACCOUNT + "#")
+    turns[language] = f"play=key-1{ACT_SEPARATOR}1"
+    turns[account] = f"play=account{ACT_SEPARATOR}{ACCOUNT}#"
     day = datetime.now(UTC)
-    trace = place_call(ami, replace(plan.script, steps=tuple(steps), sounds_dir=str(sounds)),
-                       timeout_s=120)
+    trace = dial(asterisk, ami, menus, "loan-account-entry", transcript, stay_s=10,
+                 plan=replace(plan, turns=tuple(turns)), sounds_dir=sounds)
 
     assert trace.ended.get("Outcome") == "hangup", trace.ended
     raw = Path(trace.ended.get("Recording", ""))

@@ -5,7 +5,6 @@ keying PINs by DTMF, the shipped menus and prompts."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -35,11 +34,10 @@ from ivr.menu_loader import MenuSet
 from ivr.outcomes import Outcome
 from ivr.transcripts import load_transcript
 from pbx.ami import Ami
-from pbx.calls import CallTrace, place_call
+from pbx.calls import CallTrace
 from pbx.process import AsteriskInstance
-from pbx.transcript_calls import plan_call
 from tests.integration.conftest import ServerFactory
-from tests.integration.dialling import agent_answered, rendered_durations
+from tests.integration.dialling import agent_answered, dial, rendered_durations
 from tests.support import FixedClock, RunningServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,6 +51,7 @@ class Line:
     def __init__(self, asterisk: AsteriskInstance, engine: Engine, agents: list[Agent],
                  start_fastagi: ServerFactory, seal: audit.AuditSeal) -> None:
         settings = asterisk.settings
+        self.asterisk = asterisk
         self.settings = settings
         self.store = MenuStore(settings.menus, settings.catalog_file)
         assert self.store.reload().applied
@@ -63,7 +62,7 @@ class Line:
             verifier=SqlVerifier(engine, seal), accounts=SqlAccountServices(engine, seal),
             events=EventSpool(settings.spool_dir), agents=agents, clock=self.clock)
         self.server: RunningServer = start_fastagi({"hotline": self.serve})
-        self.durations = rendered_durations(settings)
+        rendered_durations(settings)  # the prompts built
 
     def serve(self, channel: AgiChannel) -> Outcome:
         return self.route(channel)
@@ -71,8 +70,7 @@ class Line:
     def dial(self, name: str, menus: MenuSet, ami: Ami, stay_s: float = 30) -> CallTrace:
         transcript = load_transcript(TRANSCRIPTS / f"{name}.yaml")
         self.clock.at = transcript.at
-        plan = plan_call(menus, transcript, self.durations)
-        trace = place_call(ami, replace(plan.script, stay_s=stay_s), timeout_s=120)
+        trace = dial(self.asterisk, ami, menus, name, transcript, stay_s)
         session = self.server.sessions.for_call(trace.hotline_id)
         assert session.outcome is not None, (session.end, session.detail)
         return trace

@@ -10,6 +10,8 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from bench.lines import VOICE_KEYS, mix
 from bench.sip_caller import (
     KEYS_ACT,
@@ -21,7 +23,7 @@ from bench.sip_caller import (
     write_rtp_pcap,
 )
 from bench.sip_load import judge
-from bench.sip_plans import SipPlan, plan_transcript, sip_plans
+from bench.sip_plans import SipPlan, keys_of, plan_and_outcome, plan_transcript, sip_plans
 from db.models import Call
 from ivr.menu_loader import load_menus
 from ivr.transcripts import load_transcript
@@ -137,6 +139,23 @@ def test_a_caller_who_knows_the_menus_presses_over_the_prompt_that_offers_the_ch
     assert barging.barge_at[:4] == ('/prompts/cmn/lang/choose_cmn"', '/prompts/cmn/main/menu"',
                                     '/prompts/cmn/loans/menu"',
                                     '/prompts/cmn/loans/enter_account"')
+
+
+def test_a_message_is_one_turn_of_words_ended_with_the_hash_key() -> None:
+    """A caller who leaves a message speaks it at the recording's wait and ends it with # (a
+    `Local/` caller who stops talking sends no audio to end it by silence); the keys the
+    hotline hears leave the words out."""
+    menus = load_menus(ROOT / "menus", ROOT / "prompts" / "catalog.yaml").menus
+    assert menus is not None
+    transcript = load_transcript(ROOT / "menus" / "transcripts" / "complaint-with-callback.yaml")
+    plan, outcome = plan_and_outcome(menus, "complaint", transcript, barging=True,
+                                     message_sound="cmn/complaints/intro")
+    assert plan.turns == ("1", "5", "2", "say=cmn/complaints/intro&#", "1", "1")
+    assert len(plan.barge_at) == len(plan.turns)
+    assert keys_of(plan) == "152#11"
+    assert (outcome.kind.value, outcome.intent) == ("hangup", "complaint-fees")
+    with pytest.raises(ValueError, match="message_sound"):
+        plan_transcript(menus, "complaint", transcript)
 
 
 def _record(**fields: object) -> Call:
