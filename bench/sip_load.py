@@ -58,6 +58,7 @@ from bench.measure import (
     percentile,
     timings,
 )
+from bench.profile import AsteriskProfiler, Profile, ensure_perf
 from bench.sip_caller import scenario_xml, words_end_ms, write_rtp_pcap
 from bench.sip_net import CallerNetwork
 from bench.sip_plans import SipPlan, sip_plans
@@ -119,9 +120,13 @@ class LoadBench:
     judge either way."""
 
     def __init__(self, lab: Lab, network: CallerNetwork | None, sipp: str, work: Path,
-                 speech_every: int, speech_lines: tuple[str, ...] = VOICE_KEYS) -> None:
+                 speech_every: int, speech_lines: tuple[str, ...] = VOICE_KEYS,
+                 profile_s: float = 0.0) -> None:
+        """`profile_s`: sample Asterisk with perf for this long once every call is up."""
         self.lab, self.network, self.sipp, self.work = lab, network, sipp, work
         self.speech_every = speech_every
+        self.perf = ensure_perf() if profile_s > 0 else ""
+        self.profile_s = profile_s
         menus = load_menus(lab.settings.menus, lab.settings.catalog_file).menus
         assert menus is not None
         self.plans = [plan for plan in sip_plans(menus, lab.durations_ms["ko/main.menu"])
@@ -166,6 +171,10 @@ class LoadBench:
                 groups={"database": is_postgres,
                         **({"callers": _is_sipp} if local is None else {})})
             sampler.start()
+            profiler = AsteriskProfiler(
+                self.perf, asterisk_pid, self.lab.asterisk.installation.root,
+                run_dir / "asterisk.perf", ramp_s, self.profile_s).start() \
+                if self.profile_s > 0 and asterisk_pid else None
             try:
                 if local is not None:
                     director.start(local)
@@ -180,6 +189,8 @@ class LoadBench:
         if local is not None and local.failed_acts:
             console.print(f"{len(local.failed_acts)} acts refused by Asterisk, e.g. "
                           f"{local.failed_acts[:3]}")
+        if profiler is not None:
+            print_profile(profiler.finish(), mode, count)
         return self._summarise(mode, plans, director, events, usage, run_dir)
 
     @staticmethod
@@ -303,6 +314,15 @@ class LoadBench:
             figures["speech"] = {"cpu_ms_per_voice_caller":
                                  round(1000 * speech.cpu_s / len(voice_callers), 1)}
         return figures
+
+
+def print_profile(profile: Profile, mode: str, count: int) -> None:
+    console.print(f"[bold]Asterisk's CPU by perf[/], {mode} {count} calls "
+                  "(% of samples: by shared object, then by function):")
+    for line in profile.by_object + [""] + profile.by_function:
+        console.print(f"    {line}")
+    if profile.problem:
+        console.print(f"    {profile.problem}")
 
 
 def director_waits(director: Director, count: int, limit_s: float,
@@ -452,7 +472,7 @@ def print_voice(results: dict[tuple[str, int], list[SipRun]]) -> None:
 
 def run_series(counts: list[int], modes: list[str], runs: int, classic_max: int,
                agents: int, speech_every: int, speech_lines: tuple[str, ...],
-               over_sip: bool) -> dict[tuple[str, int], list[SipRun]]:
+               over_sip: bool, profile_s: float = 0.0) -> dict[tuple[str, int], list[SipRun]]:
     """Every mode and N, `runs` times; over SIP (root: a network namespace, SIPp) or with
     `Local/` callers."""
     sipp = ensure_sipp() if over_sip else ""
@@ -466,7 +486,8 @@ def run_series(counts: list[int], modes: list[str], runs: int, classic_max: int,
         with console.status("starting Asterisk, PostgreSQL, speech and records services…"):
             lab = open_lab(agents, trunk=trunk)
         try:
-            bench = LoadBench(lab, network, sipp, work, speech_every, speech_lines)
+            bench = LoadBench(lab, network, sipp, work, speech_every, speech_lines,
+                              profile_s)
             for count in counts:
                 for mode in modes:
                     if mode == "classic" and count > classic_max:
@@ -527,10 +548,13 @@ def main(calls: str = typer.Option("50,100,200,300,500", help="Concurrent calls 
          speech_every: int = typer.Option(0, help="Every n-th caller answers by voice on a "
                                           "Korean line (0: keys only; 1: every caller)."),
          speech_lines: str = typer.Option(",".join(VOICE_KEYS),
-                                          help=SPEECH_LINES_HELP)) -> None:
+                                          help=SPEECH_LINES_HELP),
+         profile_s: float = typer.Option(0.0, help="Sample Asterisk with perf for this many "
+                                         "seconds once every call is up; print where its "
+                                         "CPU goes.")) -> None:
     counts, chosen, lines = parsed(calls, modes, speech_lines)
     save(run_series(counts, chosen, runs, classic_max, agents, speech_every, lines,
-                    over_sip=True), "sip")
+                    over_sip=True, profile_s=profile_s), "sip")
 
 
 if __name__ == "__main__":
