@@ -29,26 +29,24 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bench.director import Director
 from bench.lab import BenchAgiService, Lab, open_lab, wait_for_records
-from bench.lines import SPEECH_LINE_KEY, mix
+from bench.lines import SPEECH_STREAM_KEY, evenly, mix
+from bench.local_callers import LocalCallers
 from bench.measure import EventLog
-from bench.scripted_calls import (
-    LOAD_GENERATOR_NICENESS,
-    SPEECH_EVERY,
-    BenchCall,
-    call_plans,
-    judge,
-    originate,
-    wait_all,
-)
+from bench.sip_load import RUN_LIMIT_S, judge
+from bench.sip_plans import SipPlan, sip_plans
+from db.models import Call
 from db.recordings import verify
+from ivr.menu_loader import load_menus
 from pbx.ami import Event
 from runtime.host import accepts
 from services.keeper import Keeper
@@ -59,7 +57,11 @@ app = typer.Typer(add_completion=False)
 
 SCENARIOS = ("fastagi-killed", "speech-killed", "database-stopped", "recordings-disk-full")
 RECORDINGS_VOLUME_MB = 1024
-VOICE_PATIENCE_S = 40.0
+SPEECH_EVERY = 4  # one caller in SPEECH_EVERY answers by voice on the Korean line
+# A caller hangs up this long after the hotline last spoke to them or asked them anything:
+# in a queue (an agent answers if one is free), or left in silence.
+PATIENCE_S = 30.0
+LOAD_GENERATOR_NICENESS = 15
 
 
 @dataclass
@@ -106,11 +108,12 @@ class FaultResult:
                 and self.after_recovery_as_planned == self.after_recovery)
 
 
-def classify(plan: BenchCall, ended: Event | None, joined_queue: str | None) -> str:
-    """as-planned | human | goodbye | lost:<how>."""
+def classify(plan: SipPlan, record: Call | None, caller_gave_up: bool, ended: Event | None,
+             joined_queue: str | None) -> str:
+    """as-planned (by the call's record) | human | goodbye | lost:<how>."""
     if ended is None:
         return "lost:never ended"
-    if judge(plan, ended) is None:
+    if judge(plan, record, caller_gave_up) is None:
         return "as-planned"
     if joined_queue:
         return "human"  # a queue took the caller: the fallback after a failure, or another
@@ -185,37 +188,56 @@ def inject(lab: Lab, scenario: str, fault: Fault, outage_s: float) -> None:
         fill_recordings_disk(lab, fault, outage_s)
 
 
-def patient(plan: BenchCall) -> BenchCall:
-    """A voice caller who, when speech breaks under them, waits through the IVR's keys-only
-    retries to the agent (a scripted caller cannot press the key it is then asked for)."""
-    if plan.key != SPEECH_LINE_KEY:
-        return plan
-    return replace(plan, script=replace(plan.script, stay_s=plan.script.stay_s + VOICE_PATIENCE_S),
-                   duration_s=plan.duration_s + VOICE_PATIENCE_S)
+def fault_plans(lab: Lab) -> list[SipPlan]:
+    """The load benchmark's callers: the keys transcripts, and the Korean line whose answers
+    are recorded (a voice caller whose speech breaks under them waits through the IVR's
+    keys-only retries to an agent)."""
+    menus = load_menus(lab.settings.menus, lab.settings.catalog_file).menus
+    assert menus is not None
+    return [plan for plan in sip_plans(menus, lab.durations_ms["ko/main.menu"])
+            if plan.key != SPEECH_STREAM_KEY]
 
 
 def run_scenario(lab: Lab, scenario: str, count: int, outage_s: float) -> FaultResult:
-    plans = [patient(p) for p in mix(call_plans(lab), count, SPEECH_EVERY)]
+    plans = mix(fault_plans(lab), count, SPEECH_EVERY)
     # Calls start over the whole ramp; the fault strikes a quarter of the way in and is
     # over well before the last calls start, so some calls meet it and some come after.
     ramp_s = max(outage_s * 3, 45.0, count / 5)
     fault = Fault()
     started_at: list[float] = []
-    with lab.ami() as event_ami, lab.ami() as dial_ami:
-        dial_ami.only_events("off")  # it only originates
-        events = EventLog(event_ami).start()
+    # Callers act when the hotline waits for them (bench.director), as in the load
+    # benchmark: a hotline slowed by the fault shows as a longer call, not a caller out of
+    # step with it.
+    director = Director(plans, {}, PATIENCE_S)
+    with lab.ami() as event_ami, lab.ami() as act_ami:
+        act_ami.only_events("off")  # it only acts
+        line = LocalCallers(director, act_ami,
+                            lab.settings.runtime_dir / "speech-line" / "prompts" / "ko")
+        events = EventLog(event_ami, line.and_then(director.on_event)).start()
+        director.start(line)
         striker = threading.Timer(ramp_s / 4, inject, (lab, scenario, fault, outage_s))
         striker.start()
-        traces = originate(dial_ami, plans, lab.fastagi_url, ramp_s, started_at)
-        striker.join()
-        longest_s = max(p.duration_s for p in plans)
-        wait_all(events, traces, deadline_s=longest_s + 120)
-        events.stop()
+        try:
+            calls = []
+            for index, plan in evenly(plans, ramp_s):
+                calls.append(line.place(index, plan, lab.fastagi_url(plan.key)))
+                started_at.append(time.monotonic())
+            striker.join()
+            deadline = time.monotonic() + RUN_LIMIT_S
+            while time.monotonic() < deadline and director.ended_count() < len(plans):
+                time.sleep(0.5)
+        finally:
+            director.stop()
+            events.stop()
     result = FaultResult(scenario, len(plans), recovery_s=fault.recovery_s, note=fault.note)
+    settle(lab, calls, result)
+    with Session(lab.engine) as db:
+        records = {call.call_id: call for call in db.scalars(
+            select(Call).where(Call.call_id.in_(calls)))}
     kinds: Counter[str] = Counter()
-    for plan, trace, at in zip(plans, traces, started_at, strict=True):
-        kind = classify(plan, events.ended.get(trace.hotline_id),
-                        events.joined.get(trace.hotline_id))
+    for caller, call, at in zip(director.callers, calls, started_at, strict=True):
+        kind = classify(caller.plan, records.get(call), caller.hung_up_by_caller,
+                        events.ended.get(call), events.joined.get(call))
         kinds[kind] += 1
         if fault.recovered_at is not None and at > fault.recovered_at + 1:
             result.after_recovery += 1
@@ -225,8 +247,7 @@ def run_scenario(lab: Lab, scenario: str, count: int, outage_s: float) -> FaultR
     result.lost_how = {k.split(":", 1)[1]: n for k, n in kinds.items() if k.startswith("lost:")}
     result.lost = sum(result.lost_how.values())
     result.recordings_expected = sum(
-        1 for t in traces if events.ended.get(t.hotline_id, {}).get("Recording"))
-    settle(lab, [t.hotline_id for t in traces], result)
+        1 for call in calls if events.ended.get(call, {}).get("Recording"))
     return result
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from datetime import UTC, datetime
 
 import pytest
 
@@ -18,8 +19,8 @@ from bench.measure import (
     percentile,
     timings,
 )
-from bench.scripted_calls import BenchCall
-from pbx.calls import CallerScript
+from bench.sip_plans import SipPlan
+from db.models import Call
 
 
 class NoAmi:
@@ -70,20 +71,32 @@ def test_percentiles_and_peaks() -> None:
     assert peak_overlap([(0, 10), (5, 15), (9, 20), (16, 30)]) == 3
 
 
-PLAN = BenchCall("lost-card-mandarin", CallerScript(), "queue", "cards-priority-cmn", 30.0)
+PLAN = SipPlan("lost-card-mandarin", "139", ("1", "1"), "queue", "cards-priority")
+ENDED = datetime(2026, 12, 6, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(("ended", "joined", "kind"), [
-    (None, None, "lost:never ended"),
-    ({"Outcome": "queue", "Queue": "cards-priority-cmn"}, "cards-priority-cmn", "as-planned"),
-    ({"Outcome": "", "Queue": "", "Failure": "agi-FAILURE"}, "fallback", "human"),
-    ({"Outcome": "hangup", "Queue": ""}, None, "goodbye"),
-    ({"Outcome": "", "Queue": "", "Failure": "agi-FAILURE"}, None, "lost:agi-FAILURE"),
-    ({"Outcome": "", "Queue": "", "AgiStatus": "HANGUP"}, None, "lost:HANGUP"),
+def _record(**fields: object) -> Call:
+    return Call(call_id="c1", ended_at=ENDED, **fields)
+
+
+@pytest.mark.parametrize(("record", "ended", "joined", "kind"), [
+    (None, None, None, "lost:never ended"),
+    (_record(outcome="queue", queue="cards-priority"),
+     {"Outcome": "queue", "Queue": "cards-priority-cmn"}, "cards-priority-cmn", "as-planned"),
+    (_record(failure="agi-FAILURE"), {"Outcome": "", "Queue": "", "Failure": "agi-FAILURE"},
+     "fallback", "human"),
+    (_record(outcome="hangup"), {"Outcome": "hangup", "Queue": ""}, None, "goodbye"),
+    (_record(failure="agi-FAILURE"), {"Outcome": "", "Queue": "", "Failure": "agi-FAILURE"},
+     None, "lost:agi-FAILURE"),
+    (None, {"Outcome": "", "Queue": "", "AgiStatus": "HANGUP"}, None, "lost:HANGUP"),
 ])
-def test_a_fault_run_judges_each_call(ended: dict[str, str] | None, joined: str | None,
-                                      kind: str) -> None:
-    assert classify(PLAN, ended, joined) == kind
+def test_a_fault_run_judges_each_call_by_its_record(
+        record: Call | None, ended: dict[str, str] | None, joined: str | None,
+        kind: str) -> None:
+    """As planned only when the call's record says the transcript's outcome and queue; else
+    a queue that took the caller is a human, a goodbye without a failure is clean, and
+    anything else is lost."""
+    assert classify(PLAN, record, False, ended, joined) == kind
 
 
 def test_postgresql_is_its_server_and_the_processes_it_forks() -> None:
