@@ -9,14 +9,10 @@ raises VerifierUnavailable / ServiceUnavailable: the caller goes to an agent.
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
@@ -46,43 +42,10 @@ from ivr.ports import (
 )
 from ivr.verification import after_attempt, secret_matches
 
-logger = logging.getLogger(__name__)
-T = TypeVar("T")
 CHINA = ZoneInfo("Asia/Shanghai")  # the time customers read in a confirmation
 IVR_ACTOR = "ivr"  # who the audit log names for what callers did themselves
-# A check is an argon2id hash: ~64 MiB and ~0.2 s of CPU (four lanes). How much nicer the
-# threads that run them are than the calls' own: a burst of verifications must not delay
-# every other call's next prompt (at 300 SIP calls it put the AGI step p99 over 20 ms;
-# docs/benchmarks.md).
-HASH_NICER_BY = 10
-MOST_NICE = 19
-
-
-class HashWorkers:
-    """Runs slow hashes: at most `workers` at once (the rest wait their turn), each on a thread
-    `nicer_by` nicer than the one that started it, so the CPU goes to Asterisk and to the
-    calls' AGI steps first."""
-
-    def __init__(self, workers: int, nicer_by: int = HASH_NICER_BY) -> None:
-        self.nicer_by = nicer_by
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="secret-hash",
-                                        initializer=self._lower_priority)
-
-    def run(self, function: Callable[..., T], *args: Any) -> T:
-        return self._pool.submit(function, *args).result()
-
-    def _lower_priority(self) -> None:
-        # On Linux a thread's id names that thread alone, and the threads argon2 starts for
-        # its lanes inherit its niceness.
-        try:
-            thread = threading.get_native_id()
-            niceness = os.getpriority(os.PRIO_PROCESS, thread) + self.nicer_by
-            os.setpriority(os.PRIO_PROCESS, thread, min(MOST_NICE, niceness))
-        except (AttributeError, OSError) as exc:
-            logger.warning("secret hashes run at the calls' CPU priority: %s", exc)
-
-
-HASHING = HashWorkers(max(1, os.cpu_count() or 1))
+# argon2id costs ~64 MiB and tens of ms of CPU per check: checks beyond this wait their turn.
+HASHING = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
 
 
 class SqlVerifier:
@@ -111,10 +74,9 @@ class SqlVerifier:
         except SQLAlchemyError as exc:
             raise VerifierUnavailable(f"database: {type(exc).__name__}") from exc
         # The slow hash before any lock (attempts at once queue only for the counters), at
-        # most one per core and behind the calls: a burst of verifications must not starve
-        # every other call.
-        correct = stored_hash is not None and HASHING.run(secret_matches, stored_hash, method,
-                                                          secret)
+        # most one per core: a burst of verifications must not starve every other call.
+        with HASHING:
+            correct = stored_hash is not None and secret_matches(stored_hash, method, secret)
         try:
             with audit.seal_session(self.sessions(), self.seal) as session, session.begin():
                 standing = _locked_standing(session, customer_id, now)

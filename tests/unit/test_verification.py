@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -262,7 +261,8 @@ def test_an_unreachable_gateway_is_retried_then_failed_never_lost(
 def test_secrets_are_hashed_at_most_one_per_core_at_once(
         engine: Engine, seal: audit.AuditSeal, monkeypatch: pytest.MonkeyPatch) -> None:
     """A burst of verifications queues for the hash instead of starving every call."""
-    monkeypatch.setattr(self_service, "HASHING", self_service.HashWorkers(2))
+    limit = threading.BoundedSemaphore(2)
+    monkeypatch.setattr(self_service, "HASHING", limit)
     running, most = [0], [0]
     guard = threading.Lock()
     real = secret_matches
@@ -282,17 +282,3 @@ def test_secrets_are_hashed_at_most_one_per_core_at_once(
     outcomes, kept = race_first_verifications(engine, seal, callers=6)
     assert outcomes == [0] * 6 and kept == ["verified"] * 6
     assert most[0] == 2
-
-
-def test_secrets_are_hashed_behind_the_calls_at_a_lower_cpu_priority() -> None:
-    """The threads that hash (and the lanes argon2 starts from them) yield the CPU to
-    Asterisk and to the calls' AGI steps; the caller's own thread keeps its priority."""
-    workers = self_service.HashWorkers(1, nicer_by=7)
-    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-
-    def own_niceness() -> int:
-        return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-
-    assert workers.run(own_niceness) == min(19, mine + 7)
-    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine
-    assert self_service.HASHING.nicer_by == self_service.HASH_NICER_BY > 0
