@@ -28,6 +28,11 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PROMPT_COMMANDS = ("STREAM FILE",)
 # The commands that hear a voice answer (as the verbs below name them: two words, upper case).
 HEARING_COMMANDS = ("RECORD FILE", 'EXEC "AUDIOSOCKET"')
+# A secret check: the verify node's prompts (the shipped prompt ids verify.*) ask for the
+# secret with the recording paused; the step after the recording resumes is the check, an
+# argon2id hash of ~0.2 s of CPU by design. It is a figure of its own, not an AGI step.
+SECRET_PROMPT_PATH = "/verify/"
+RECORDING_RESUME = ("GOSUB", "resume")
 # Only what the figures need: every event costs Asterisk and this reader time.
 EVENT_FILTERS = ("Event: AGIExec", "Event: UserEvent", "Application: AGI[[:space:]]",
                  "Event: DTMFEnd", "Event: QueueCallerJoin")
@@ -48,6 +53,8 @@ class AgiSession:
     commands: list[tuple[float, float, str, str]] = field(default_factory=list)
     # (started, ended, command, result)
     keys: list[float] = field(default_factory=list)  # when the caller's keys arrived
+    asked_secret: bool = False  # a verify prompt played since the recording last resumed
+    secret_checks: set[int] = field(default_factory=set)  # commands a secret check follows
 
 
 class EventLog:
@@ -101,8 +108,14 @@ class EventLog:
             if opened is not None and self.sessions.get(call):
                 command = opened[1].split(" ")
                 verb = " ".join(command[:2]).upper()
-                self.sessions[call][-1].commands.append(
-                    (opened[0], at, verb, event.get("Result", "")))
+                session = self.sessions[call][-1]
+                session.commands.append((opened[0], at, verb, event.get("Result", "")))
+                if verb in PROMPT_COMMANDS and SECRET_PROMPT_PATH in opened[1]:
+                    session.asked_secret = True
+                elif command[0].upper() == RECORDING_RESUME[0] and session.asked_secret \
+                        and RECORDING_RESUME[1] in (word.strip('"') for word in command):
+                    session.secret_checks.add(len(session.commands) - 1)
+                    session.asked_secret = False
         elif name == "DTMFEnd" and event.get("Direction") == "Received" \
                 and self.sessions.get(call):
             self.sessions[call][-1].keys.append(at)
@@ -117,6 +130,7 @@ class EventLog:
 @dataclass
 class Timings:
     step_ms: list[float] = field(default_factory=list)
+    secret_check_ms: list[float] = field(default_factory=list)  # steps that check a secret
     session_start_ms: list[float] = field(default_factory=list)
     keys_to_prompt_ms: list[float] = field(default_factory=list)
     voice_to_prompt_ms: list[float] = field(default_factory=list)
@@ -131,10 +145,13 @@ def timings(sessions: Iterable[AgiSession]) -> Timings:
             continue
         found.session_start_ms.append((commands[0][0] - session.started) * 1000)
         found.ivr_spans.append((session.started, commands[-1][1]))
-        for before, after in zip(commands, commands[1:], strict=False):
+        for index, (before, after) in enumerate(zip(commands, commands[1:], strict=False)):
             gap_ms = (after[0] - before[1]) * 1000
             if before[2] in HEARING_COMMANDS:
                 continue  # recognition or a message being stored: measured below
+            if index in session.secret_checks:
+                found.secret_check_ms.append(gap_ms)
+                continue
             found.step_ms.append(gap_ms)
         prompts = [c[0] for c in commands if c[2] in PROMPT_COMMANDS]
         for index, (_start, end, verb, _result) in enumerate(commands):

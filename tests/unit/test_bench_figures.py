@@ -59,6 +59,34 @@ def test_steps_exclude_recordings_and_keys_are_timed_to_the_next_prompt() -> Non
     assert found.ivr_spans == [(100.0, 107.0)]
 
 
+def test_the_step_that_checks_a_secret_is_a_figure_of_its_own() -> None:
+    """The verify node asks for the PIN with the recording paused; the step after it resumes
+    is the argon2id check (~0.2 s by design): counted as a secret check, not an AGI step.
+    A sensitive number that is no secret (an account) leaves its steps as they are."""
+    log = EventLog(NoAmi())  # type: ignore[arg-type]
+    commands = [
+        ('GOSUB "hotline-recording" "pause" "1"', 0.002),
+        ('STREAM FILE "/p/cmn/loans/enter_account" ""', 0.003),  # an account: no secret
+        ('GOSUB "hotline-recording" "resume" "1"', 0.004),
+        ('GOSUB "hotline-recording" "pause" "1"', 0.005),  # the lookup took 5 ms
+        ('STREAM FILE "/p/cmn/verify/pin" ""', 0.002),
+        ('GET DATA "silence/1" "3000" "6"', 0.002),
+        ('GOSUB "hotline-recording" "resume" "1"', 0.002),
+        ('STREAM FILE "/p/cmn/verify/ok" ""', 0.180),  # the hash
+        ('STREAM FILE "/p/cmn/loans/balance" ""', 0.003),
+    ]
+    at = 100.0
+    log._take(event("Newexten", at, Application="AGI"))
+    for number, (command, gap_s) in enumerate(commands):
+        at += gap_s
+        log._take(event("AGIExecStart", at, CommandId=str(number), Command=command))
+        at += 1.0
+        log._take(event("AGIExecEnd", at, CommandId=str(number), Result="Success"))
+    found = timings(log.sessions["c1"])
+    assert found.secret_check_ms == pytest.approx([180.0])
+    assert found.step_ms == pytest.approx([3.0, 4.0, 5.0, 2.0, 2.0, 2.0, 3.0])
+
+
 def test_a_session_without_commands_is_no_figure() -> None:
     found = timings([AgiSession(started=1.0)])
     assert found.step_ms == [] and found.session_start_ms == []
