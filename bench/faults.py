@@ -315,6 +315,7 @@ def main(calls: int = typer.Option(100, help="Calls per scenario."),
         for scenario in chosen:
             console.print(f"[bold]{scenario}[/] under {calls} calls…")
             lab.free_agents()
+            lab.forget_verifications()
             results.append(run_scenario(lab, scenario, calls, outage_s))
             time.sleep(3)
     finally:

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -35,7 +35,7 @@ from bench.lines import (
 )
 from db.database import make_engine
 from db.migrate import upgrade
-from db.models import Call, Recording
+from db.models import Call, Recording, VerificationStanding
 from db.postgres import PostgresServer
 from db.sample_data import store_customers
 from hotline.prompt_commands import build_prompts
@@ -125,6 +125,14 @@ class Lab:
             for extension in self.agents:
                 ami.action("Setvar", Variable=f"DEVICE_STATE(Custom:agent-{extension})",
                            Value="NOT_INUSE")
+
+    def forget_verifications(self) -> None:
+        """Every customer's wrong-secret count and lock cleared: the transcripts' routes keep
+        the transcript's time, so a lock would never run out, and a run whose callers lost a
+        key of their PIN would send every later run's callers of that customer to an agent.
+        Each run starts as the first did (the attempts stay on record)."""
+        with Session(self.engine) as db, db.begin():
+            db.execute(delete(VerificationStanding))
 
     def stop(self) -> None:
         for service in (self.fastagi, self.speech, self.records):

@@ -70,7 +70,10 @@ class AsteriskProfiler:
         self.profile.by_function = self._report("dso,sym")
 
     def _report(self, keys: str) -> list[str]:
-        symfs = ["--symfs", str(self.root)] if self.root is not None else []
+        # The kernel's own symbols by /proc/kallsyms: most of a busy Asterisk's time is in
+        # system calls (poll, futex, sendto), which perf would otherwise print as addresses.
+        symfs = ["--symfs", str(self.root), "--kallsyms", "/proc/kallsyms"] \
+            if self.root is not None else []
         report = subprocess.run(
             [self.perf, "report", "-i", str(self.out), "--stdio", "--no-children",
              "-g", "none", "--sort", keys, "--percent-limit", "0.5", *symfs],

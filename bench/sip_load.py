@@ -509,6 +509,7 @@ def run_series(counts: list[int], modes: list[str], runs: int, classic_max: int,
                     for run in range(runs):
                         console.print(f"[bold]{mode}[/] {count} calls, run {run + 1}…")
                         lab.free_agents()
+                        lab.forget_verifications()
                         result = bench.run(mode, count)
                         console.print(f"    done {result.done}, failed {result.failed}, "
                                       f"step p99 {result.step_p99_ms} ms, secret check "
