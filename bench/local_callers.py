@@ -93,20 +93,14 @@ class LocalCallers:
                 self.director.call_ended(caller)
 
 
-def call_and_wait(open_ami: Callable[[], Ami], plan: SipPlan, patience_s: float,
-                  timeout_s: float, sounds_dir: Path = Path("/nonexistent")) -> str:
-    """One call by a caller who acts when the hotline waits and hangs up `patience_s` after
-    the hotline last asked them anything (in a queue: how long they stay), from origination
-    until it has ended; the hotline leg's uniqueid. Raises TimeoutError when it never ends.
-    A slow machine only makes the call longer."""
-    return calls_and_wait(open_ami, [plan], patience_s, timeout_s, sounds_dir)[0]
-
-
 def calls_and_wait(open_ami: Callable[[], Ami], plans: list[SipPlan], patience_s: float,
                    timeout_s: float, sounds_dir: Path = Path("/nonexistent"),
                    variables: list[tuple[str, ...]] | None = None) -> list[str]:
-    """`call_and_wait` for several calls at once (`variables`: per plan, NAME=value for the
-    hotline leg); the hotline legs' uniqueids, in the plans' order."""
+    """Calls by callers who act when the hotline waits and hang up `patience_s` after the
+    hotline last asked them anything (in a queue: how long they stay), from origination
+    until every one has ended; the hotline legs' uniqueids, in the plans' order.
+    `variables`: per plan, NAME=value for the hotline leg. Raises TimeoutError when a call
+    never ends. A slow machine only makes the calls longer."""
     director = Director(plans, {}, patience_s)
     with open_ami() as event_ami, open_ami() as act_ami:
         act_ami.only_events("off")
