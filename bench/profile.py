@@ -1,12 +1,11 @@
 """Where Asterisk spends its CPU under load, measured: `perf record` (cpu-clock samples, which
 need no hardware counters) of the running Asterisk for a while, then `perf report` by shared
 object and by function. Asterisk runs in its Debian root: perf reads its binaries there
-(`--symfs`). Linux only; perf comes from Debian's `linux-perf`, installed on first use.
+(`--symfs`). Linux only; perf comes from Debian's `linux-perf` (bench.sip_load installs it).
 """
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import threading
 from dataclasses import dataclass, field
@@ -14,19 +13,6 @@ from pathlib import Path
 
 SAMPLES_PER_S = 499  # odd, so sampling does not beat with Asterisk's 20 ms media timers
 TOP = 15
-
-
-def ensure_perf() -> str:
-    found = shutil.which("perf")
-    if found:
-        return found
-    from runtime.host import apt_install  # a fresh machine: Debian's package
-
-    apt_install("linux-perf")
-    found = shutil.which("perf")
-    if not found:
-        raise SystemExit("linux-perf is installed but perf is not on PATH")
-    return found
 
 
 @dataclass

@@ -58,13 +58,14 @@ from bench.measure import (
     percentile,
     timings,
 )
-from bench.profile import AsteriskProfiler, Profile, ensure_perf
+from bench.profile import AsteriskProfiler, Profile
 from bench.sip_caller import scenario_xml, words_end_ms, write_rtp_pcap
 from bench.sip_net import CallerNetwork
 from bench.sip_plans import SipPlan, sip_plans
 from bench.sip_twin import SippTwin
 from db.models import Call
 from ivr.menu_loader import load_menus
+from runtime.host import program_from_debian
 
 console = Console(width=220)
 app = typer.Typer(add_completion=False)
@@ -74,19 +75,6 @@ CALLER_MEDIA_PORT = 20000
 # them too long); counted from the answer, then from each of its waits.
 PATIENCE_S = 120.0
 RUN_LIMIT_S = 4 * PATIENCE_S  # after the ramp: the longest transcript's IVR, queue and survey
-
-
-def ensure_sipp() -> str:
-    found = shutil.which("sipp")
-    if found:
-        return found
-    from runtime.host import apt_install  # a fresh machine: Debian's package
-
-    apt_install("sip-tester")
-    found = shutil.which("sipp")
-    if not found:
-        raise SystemExit("sip-tester is installed but sipp is not on PATH")
-    return found
 
 
 @dataclass
@@ -130,7 +118,7 @@ class LoadBench:
         """`profile_s`: sample Asterisk with perf for this long once every call is up."""
         self.lab, self.network, self.sipp, self.work = lab, network, sipp, work
         self.speech_every = speech_every
-        self.perf = ensure_perf() if profile_s > 0 else ""
+        self.perf = program_from_debian("perf", "linux-perf") if profile_s > 0 else ""
         self.profile_s = profile_s
         menus = load_menus(lab.settings.menus, lab.settings.catalog_file).menus
         assert menus is not None
@@ -484,7 +472,7 @@ def run_series(counts: list[int], modes: list[str], runs: int, classic_max: int,
                over_sip: bool, profile_s: float = 0.0) -> dict[tuple[str, int], list[SipRun]]:
     """Every mode and N, `runs` times; over SIP (root: a network namespace, SIPp) or with
     `Local/` callers."""
-    sipp = ensure_sipp() if over_sip else ""
+    sipp = program_from_debian("sipp", "sip-tester") if over_sip else ""
     network = CallerNetwork.create() if over_sip else None
     work = BENCH_DIR / ("sip" if over_sip else "local")
     shutil.rmtree(work, ignore_errors=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import socket
 import subprocess
 import time
@@ -29,6 +30,18 @@ def apt_install(*packages: str) -> None:
                 f"`{' '.join(command)}` failed (exit {done.returncode}). The first provisioning "
                 "needs network access to the distribution's package mirror.\n"
                 + tail_of(done.stderr or done.stdout))
+
+
+def program_from_debian(program: str, package: str) -> str:
+    """The path of `program`, installing Debian's `package` first when it is not on PATH."""
+    found = shutil.which(program)
+    if found:
+        return found
+    apt_install(package)
+    found = shutil.which(program)
+    if not found:
+        raise ProvisionError(f"{package} is installed but {program} is not on PATH")
+    return found
 
 
 def tail_of(text: str, lines: int = 15) -> str:
