@@ -42,7 +42,7 @@ from bench.lab import BenchAgiService, Lab, open_lab, wait_for_records
 from bench.lines import SPEECH_STREAM_KEY, evenly, mix
 from bench.local_callers import LocalCallers
 from bench.measure import EventLog
-from bench.sip_load import RUN_LIMIT_S, judge
+from bench.sip_load import RUN_LIMIT_S, director_waits, judge
 from bench.sip_plans import SipPlan, sip_plans
 from db.models import Call
 from db.recordings import verify
@@ -223,9 +223,7 @@ def run_scenario(lab: Lab, scenario: str, count: int, outage_s: float) -> FaultR
                 calls.append(line.place(index, plan, lab.fastagi_url(plan.key)))
                 started_at.append(time.monotonic())
             striker.join()
-            deadline = time.monotonic() + RUN_LIMIT_S
-            while time.monotonic() < deadline and director.ended_count() < len(plans):
-                time.sleep(0.5)
+            director_waits(director, len(plans), RUN_LIMIT_S, lambda: True)
         finally:
             director.stop()
             events.stop()
