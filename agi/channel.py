@@ -16,6 +16,7 @@ import io
 import logging
 import re
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -23,7 +24,7 @@ from typing import Any, TextIO
 from asterisk.agi import AGI, AGIHangup
 
 from ivr.errors import CallerHungUp, ChannelError
-from ivr.ports import ALL_KEYS
+from ivr.ports import ALL_KEYS, DigitEntry
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +33,14 @@ _RESULT = re.compile(r"^result=(?P<result>\S*)(?P<tail>.*)$")
 _EXTRA = re.compile(r"\s*(?P<key>\w+)=(?P<value>\S*)")
 # Channel states reported by CHANNEL STATUS that mean the caller is still connected.
 _LIVE_CHANNEL_STATES = {"4", "5", "6"}
-DIGITS_BACKGROUND = "silence/1"  # from Asterisk's core sounds
+# A number is read by the Read application: it plays the prompts (keys live) and collects
+# every key in one AGI command. Its variable, and what may not appear in a sound's path
+# (Read's argument separators, `&` between sounds, `$` that EXEC would expand).
+DIGITS_VARIABLE = "HOTLINE_DIGITS"
+_READ_UNSAFE = set(',&()$"\\[]{}')
+# Read waits as long for the first key as between keys: a longer first wait is Asterisk's
+# core sounds of silence, silence/1..silence/10 (whole seconds), played after the prompts.
+_LONGEST_SILENCE_S = 10
 USAGE_END = "520 End of proper usage."
 # GOSUB ends its reply in words, not key=value pairs ("200 result=0 Gosub complete").
 _WORDED_TAILS = (" Gosub complete",)
@@ -216,6 +224,7 @@ class AgiChannel:
         if not self._agi.env:
             # A port probe or an Asterisk that gave up: there is no call to serve.
             raise CallerHungUp("connection closed before the AGI environment")
+        self._digit_timeout_ms: int | None = None  # TIMEOUT(digit) as this program set it
 
     @property
     def env(self) -> dict[str, str]:
@@ -271,12 +280,26 @@ class AgiChannel:
     def wait_for_key(self, timeout_ms: int) -> str | None:
         return _key_or_none(self.command("WAIT FOR DIGIT", timeout_ms).result)
 
-    def read_digits(self, max_digits: int, timeout_ms: int) -> str:
-        # GET DATA needs a sound to play while it listens: a second of Asterisk's silence.
-        reply = self.command("GET DATA", DIGITS_BACKGROUND, timeout_ms, max_digits)
-        digits = reply.result
-        if not all(ch in ALL_KEYS for ch in digits):
-            raise AgiProtocolError("GET DATA result is not digits")
+    def read_digits(self, sounds: Sequence[str], entry: DigitEntry) -> str | None:
+        files = [*sounds, *first_key_silence(entry)]
+        if any(_READ_UNSAFE.intersection(sound) for sound in files):
+            raise ChannelError("a sound's path has a character Read would misread")
+        if self._digit_timeout_ms != entry.next_key_timeout_ms:
+            # Between keys typed over a prompt, Read waits the channel's digit timeout.
+            self.set_variable("TIMEOUT(digit)", seconds(entry.next_key_timeout_ms))
+            self._digit_timeout_ms = entry.next_key_timeout_ms
+        options = f"t({entry.terminator or ''})"
+        self.run_application("Read", ",".join([
+            DIGITS_VARIABLE, "&".join(files), str(entry.max_digits), options, "1",
+            seconds(entry.next_key_timeout_ms)]))
+        reply = self.command("GET FULL VARIABLE", f"${{READSTATUS}}|${{{DIGITS_VARIABLE}}}")
+        status, _, digits = (reply.data or "").partition("|")
+        if status == "HANGUP":
+            raise CallerHungUp("hung up while keying a number")
+        if status not in ("OK", "TIMEOUT") or not all(ch in ALL_KEYS for ch in digits):
+            raise AgiProtocolError(f"Read ended {status[:16]!r}")
+        if status == "TIMEOUT" and not digits:
+            return None
         return digits
 
     def record(self, file_stem: str, max_duration_ms: int, silence_s: int,
@@ -299,6 +322,21 @@ class AgiChannel:
 
     def set_variable(self, name: str, value: str) -> None:
         self.command("SET VARIABLE", name, value)
+
+
+def first_key_silence(entry: DigitEntry) -> list[str]:
+    """Silence after the prompts, so that the first key may take `first_key_timeout_ms`:
+    Read itself waits `next_key_timeout_ms` for any key (rounded up to whole seconds)."""
+    extra_s = -(-(entry.first_key_timeout_ms - entry.next_key_timeout_ms) // 1000)
+    files = []
+    while extra_s > 0:
+        files.append(f"silence/{min(extra_s, _LONGEST_SILENCE_S)}")
+        extra_s -= _LONGEST_SILENCE_S
+    return files
+
+
+def seconds(milliseconds: int) -> str:
+    return f"{milliseconds / 1000:g}"
 
 
 def _key_or_none(result: str) -> str | None:

@@ -6,7 +6,7 @@ the event spool.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -31,6 +31,7 @@ from ivr.ports import (
     CallRecording,
     Channel,
     Clock,
+    DigitEntry,
     Directory,
     EventSink,
     QueueInfo,
@@ -60,11 +61,19 @@ class AudioPrompter:
         self.prompts_dir = prompts_dir
 
     def play(self, prompt_id: str, language: str, escape_keys: str = ALL_KEYS) -> str | None:
+        return self.channel.play(self._sound(prompt_id, language), escape_keys)
+
+    def read_digits(self, prompt_ids: Sequence[str], language: str,
+                    entry: DigitEntry) -> str | None:
+        sounds = [self._sound(prompt_id, language) for prompt_id in prompt_ids]
+        return self.channel.read_digits(sounds, entry)
+
+    def _sound(self, prompt_id: str, language: str) -> str:
         sound = prompt_sound(self.prompts_dir, prompt_id, language)
         if not sound.with_suffix(".wav").is_file():
             raise PromptMissing(f"no audio for prompt {prompt_id} ({language}); "
                                 "run `hotline prompts build`")
-        return self.channel.play(str(sound), escape_keys)
+        return str(sound)
 
 
 class ChannelMessageRecorder:

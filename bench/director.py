@@ -12,16 +12,47 @@ up: a caller left in silence, or in a queue, for that long.
 
 from __future__ import annotations
 
+import functools
 import heapq
+import shlex
 import threading
 import time
+import wave
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from bench.sip_plans import ACT_SEPARATOR, WAITING_COMMANDS, SipPlan
+from bench.sip_plans import ACT_SEPARATOR, READ_COMMAND, WAITING_COMMANDS, SipPlan
 from pbx.ami import Event
 
 REACTION_S = 0.4  # from the hotline starting to wait to the caller's first key or word
+
+
+def sounds_of(command: str) -> list[str]:
+    """The sounds an AGI command plays: STREAM FILE's, or the prompts of a Read (EXEC
+    "Read" "<variable>,<sound>&<sound>,...")."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return []
+    verb = " ".join(words[:2]).upper()
+    if verb == "STREAM FILE" and len(words) > 2:
+        return [words[2]]
+    if verb == "EXEC READ" and len(words) > 2:
+        arguments = words[2].split(",")
+        return [sound for sound in arguments[1].split("&") if sound] \
+            if len(arguments) > 1 else []
+    return []
+
+
+@functools.lru_cache(maxsize=4096)
+def prompt_ms(sound: str) -> int:
+    """A rendered prompt's length (its .wav); 0 for anything else (Asterisk's silence)."""
+    try:
+        with wave.open(f"{sound}.wav", "rb") as audio:
+            return audio.getnframes() * 1000 // audio.getframerate()
+    except (OSError, EOFError, wave.Error):
+        return 0
 
 
 @dataclass(frozen=True)
@@ -60,8 +91,10 @@ class CallerState:
 
 class Director:
     def __init__(self, plans: list[SipPlan], words_ms: dict[str, int],
-                 patience_s: float) -> None:
-        """`words_ms`: each "say=<sound>" with the length of its words in ms."""
+                 patience_s: float, sound_ms: Callable[[str], int] | None = None) -> None:
+        """`words_ms`: each "say=<sound>" with the length of its words in ms; `sound_ms`:
+        how long a prompt the hotline plays lasts (default: its rendered .wav)."""
+        self.sound_ms = sound_ms or prompt_ms
         self.callers = [CallerState(n, plan) for n, plan in enumerate(plans)]
         self.words_ms = words_ms
         self.patience_s = patience_s
@@ -69,7 +102,8 @@ class Director:
         self.traces: dict[str, list[str]] = {}  # per call: the waits and the acts
         self._by_line: dict[str, CallerState] = {}
         self._by_uniqueid: dict[str, CallerState] = {}
-        self._early_waits: dict[str, int] = {}  # waits seen before the plan was known
+        # Waits seen before the plan was known (each with its prompts' seconds).
+        self._early_waits: dict[str, list[float]] = {}
         self._lock = threading.Lock()
         self._timers: list[tuple[float, int, int]] = []  # (due, caller index, turn)
         self._stop = threading.Event()
@@ -113,28 +147,47 @@ class Director:
         elif name == "DTMFEnd" and event.get("Direction") == "Received":
             self.trace(event.get("Uniqueid", ""), f"heard {event.get('Digit', '?')}")
         elif name in ("AGIExecStart", "AGIExecEnd"):
-            self._hotline_step(event.get("Uniqueid", ""), running=name == "AGIExecStart")
-            verb = " ".join(event.get("Command", "").split(" ")[:2]).upper()
-            if name == "AGIExecStart" and verb in WAITING_COMMANDS:
-                self.trace(event.get("Uniqueid", ""), event.get("Command", "")[:48])
-                self._hotline_waits(event.get("Uniqueid", ""))
-            elif name == "AGIExecStart" and verb == "STREAM FILE":
-                self._hotline_prompts(event.get("Uniqueid", ""), event.get("Command", ""))
+            uniqueid, command = event.get("Uniqueid", ""), event.get("Command", "")
+            self._hotline_step(uniqueid, running=name == "AGIExecStart")
+            verb = " ".join(command.split(" ")[:2]).upper()
+            if name != "AGIExecStart":
+                return
+            if verb == READ_COMMAND:
+                # Read plays its prompts, then waits: the caller presses over one of them,
+                # or once their words end.
+                sounds = sounds_of(command)
+                if not self._hotline_prompts(uniqueid, sounds):
+                    self.trace(uniqueid, command[:48])
+                    self._hotline_waits(uniqueid, after_s=self._words_s(sounds))
+            elif verb in WAITING_COMMANDS:
+                self.trace(uniqueid, command[:48])
+                self._hotline_waits(uniqueid)
+            elif verb == "STREAM FILE":
+                self._hotline_prompts(uniqueid, sounds_of(command))
 
-    def _hotline_prompts(self, uniqueid: str, command: str) -> None:
+    def _words_s(self, sounds: list[str]) -> float:
+        return sum(self.sound_ms(sound) for sound in sounds) / 1000
+
+    def _hotline_prompts(self, uniqueid: str, sounds: list[str]) -> bool:
         """A caller who knows the menus presses over the prompt its plan names (it may still
-        be pressing the last turn's keys: this prompt shows the hotline has moved on)."""
+        be pressing the last turn's keys: this prompt shows the hotline has moved on).
+        Whether it will."""
         with self._lock:
             caller = self._by_uniqueid.get(uniqueid)
             if caller is None or caller.turn >= len(caller.plan.barge_at):
-                return
+                return False
             barge_at = caller.plan.barge_at[caller.turn]
-            if barge_at is None or barge_at not in command:
-                return
-            self._trace(uniqueid, f"over {barge_at.strip(chr(34))}")
+            over = next((n for n, sound in enumerate(sounds)
+                         if barge_at is not None and sound.endswith(barge_at)), None)
+            if over is None:
+                return False
+            self._trace(uniqueid, f"over {barge_at}")
             turn = caller.turn
             caller.turn += 1
-            heapq.heappush(self._timers, (time.monotonic() + REACTION_S, caller.index, turn))
+            # The prompts before it play first (a Read plays several).
+            due = time.monotonic() + self._words_s(sounds[:over]) + REACTION_S
+            heapq.heappush(self._timers, (due, caller.index, turn))
+            return True
 
     def _hotline_step(self, uniqueid: str, running: bool) -> None:
         """While an AGI command runs (a prompt, a wait) the caller is being spoken to or
@@ -153,15 +206,16 @@ class Director:
             caller = self.callers[index]
             caller.uniqueid = uniqueid
             self._by_uniqueid[uniqueid] = caller
-            early = self._early_waits.pop(uniqueid, 0)
-        for _ in range(early):
-            self._hotline_waits(uniqueid)
+            early = self._early_waits.pop(uniqueid, [])
+        for after_s in early:
+            self._hotline_waits(uniqueid, after_s)
 
-    def _hotline_waits(self, uniqueid: str) -> None:
+    def _hotline_waits(self, uniqueid: str, after_s: float = 0.0) -> None:
+        """The hotline waits for the caller, once `after_s` of its prompts have played."""
         with self._lock:
             caller = self._by_uniqueid.get(uniqueid)
             if caller is None:
-                self._early_waits[uniqueid] = self._early_waits.get(uniqueid, 0) + 1
+                self._early_waits.setdefault(uniqueid, []).append(after_s)
                 return
             if caller.last_asked_at is not None:
                 caller.last_asked_at = time.monotonic()
@@ -175,7 +229,7 @@ class Director:
             if caller.plan.turns[turn] is None:
                 return  # this turn the caller stays silent
             # A streaming line's prompt plays inside the wait: a caller lets it end.
-            react_s = REACTION_S + caller.plan.prompt_ms / 1000
+            react_s = REACTION_S + after_s + caller.plan.prompt_ms / 1000
             heapq.heappush(self._timers, (time.monotonic() + react_s, caller.index, turn))
 
     # -- the line's side --------------------------------------------------------------------

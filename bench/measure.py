@@ -22,10 +22,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.sip_plans import READ_COMMAND
 from pbx.ami import Ami, Event
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-PROMPT_COMMANDS = ("STREAM FILE",)
+# A Read (a number) starts with its prompts too: the answer before it is heard by then.
+PROMPT_COMMANDS = ("STREAM FILE", READ_COMMAND)
 # The commands that hear a voice answer (as the verbs below name them: two words, upper case).
 HEARING_COMMANDS = ("RECORD FILE", 'EXEC "AUDIOSOCKET"')
 # A secret check: the verify node's prompts (the shipped prompt ids verify.*) ask for the

@@ -15,8 +15,10 @@ from ivr.ports import RecordedMessage
 from ivr.transcripts import ScriptedCaller, Transcript, run_transcript
 
 # The AGI commands with which the hotline waits for the caller (bench.measure names them
-# by their first two words). A streaming line waits in AudioSocket, its prompt played there.
-WAITING_COMMANDS = ("WAIT FOR", "GET DATA", "RECORD FILE", 'EXEC "AUDIOSOCKET"')
+# by their first two words). A streaming line waits in AudioSocket, its prompt played there;
+# a number is read by Read, which plays its prompts first (agi.channel.read_digits).
+READ_COMMAND = 'EXEC "READ"'
+WAITING_COMMANDS = ("WAIT FOR", "GET DATA", "RECORD FILE", 'EXEC "AUDIOSOCKET"', READ_COMMAND)
 # The Korean line's words and the menu queues they lead to.
 SPOKEN = (("caller/minwon", "complaints"), ("caller/net", "collections"),
           ("caller/sangdamwon", "general"))
@@ -38,16 +40,16 @@ class SipPlan:
     queue: str  # expected menu queue ("" when the call ends in the IVR)
     # A streaming line plays its prompt inside the wait: the caller lets it end first.
     prompt_ms: int = 0
-    # Per turn, for a caller who knows the menus: the prompt it presses over (its path's
-    # end, as in STREAM FILE: '/prompts/yue/lang/choose_yue"'), or None: at the wait.
+    # Per turn, for a caller who knows the menus: the prompt it presses over (its sound's
+    # end: '/yue/lang/choose_yue'), or None: at the wait.
     barge_at: tuple[str | None, ...] = ()
 
 
 @dataclass
 class TurnCaller(ScriptedCaller):
     """A ScriptedCaller recording what it answered at each wait of the hotline's. A number
-    is one turn however many waits read it (a key, then GET DATA for the rest): a person
-    types it in one go once asked, and the hotline's waits while they type belong to it."""
+    is one turn (one Read, or the keys after a press that cut a prompt): a person types it
+    in one go once asked, and the hotline's waits while they type belong to it."""
 
     turns: list[str | None] | None = None
     barging: bool = False  # presses over a prompt once it has heard what it needs
@@ -62,7 +64,7 @@ class TurnCaller(ScriptedCaller):
         step = self._next_input()
         assert step is not None and step.press is not None  # what may_press_over checked
         # The first key; the rest joins the turn as the hotline's next waits read it.
-        self._record(step.press[0], f'/prompts/{language}/{prompt_id.replace(".", "/")}"')
+        self._record(step.press[0], f'/{language}/{prompt_id.replace(".", "/")}')
         self._keys = list(step.press[1:])
         self._typing = True
         return step.press[0]

@@ -26,7 +26,14 @@ from ivr.graph import to_dot, to_mermaid
 from ivr.interpreter import run_menus
 from ivr.menu_loader import LoadResult, MenuSet, load_menus
 from ivr.outcomes import QueueCall
-from ivr.ports import ALL_KEYS, DirectoryUnavailable, Heard, RecordedMessage, keys_until_hash
+from ivr.ports import (
+    ALL_KEYS,
+    DigitEntry,
+    DirectoryUnavailable,
+    Heard,
+    RecordedMessage,
+    digits_key_by_key,
+)
 from ivr.problems import Problem, Severity, errors
 from ivr.schemas import SCHEMAS, json_schema
 from ivr.transcripts import TranscriptError, load_transcript, run_transcript
@@ -275,8 +282,8 @@ class TerminalCaller:
     def transcribe(self, reference: str, language: str) -> str | None:
         return None  # the simulator records nothing
 
-    def read_digits(self, max_digits: int, timeout_ms: int) -> str:
-        return keys_until_hash(self.wait_for_key, max_digits, timeout_ms)
+    def read_digits(self, sounds: Sequence[str], entry: DigitEntry) -> str | None:
+        return digits_key_by_key(self.play, self.wait_for_key, sounds, entry)
 
     def record(self, file_stem: str, max_duration_ms: int, silence_s: int,
                escape_keys: str = "#", beep: bool = True) -> str | None:
@@ -306,13 +313,21 @@ class TerminalCaller:
 class TextPrompter:
     """Prompts as the words the catalog gives them."""
 
-    def __init__(self, menus: MenuSet) -> None:
+    def __init__(self, menus: MenuSet, keys: TerminalCaller | None = None) -> None:
         self.menus = menus
+        self.keys = keys  # who types the numbers the prompts ask for
 
     def play(self, prompt_id: str, language: str, escape_keys: str = ALL_KEYS) -> str | None:
         text = self.menus.catalog.text(prompt_id, language)
         console.print(f"[cyan]♪ {prompt_id} ({language})[/cyan] {escape(text)}")
         return None
+
+    def read_digits(self, prompt_ids: Sequence[str], language: str,
+                    entry: DigitEntry) -> str | None:
+        if self.keys is None:
+            raise CallerHungUp("nobody at the terminal to key a number")
+        return digits_key_by_key(lambda prompt_id: self.play(prompt_id, language),
+                                 self.keys.wait_for_key, prompt_ids, entry)
 
 
 def _interactive(menus: MenuSet, at: datetime, caller_number: str) -> None:
@@ -325,7 +340,7 @@ def _interactive(menus: MenuSet, at: datetime, caller_number: str) -> None:
         customers = []
     # The sample customers' secrets and accounts; tickets from a scratch folder, so that a
     # simulated complaint never takes a number of the live line's.
-    ports = Ports(channel=terminal, prompter=TextPrompter(menus),
+    ports = Ports(channel=terminal, prompter=TextPrompter(menus, terminal),
                   directory=InMemoryDirectory(customers),
                   recorder=terminal, events=terminal, clock=terminal,
                   router=SkillRouter.for_menus(menus, _agents(settings)), listener=terminal,

@@ -1,6 +1,6 @@
 """Asking and listening, in one place: playing prompts (with keys live or not), waiting for a
 key or words, streaming prompts through the listener so callers can talk over them, refusing
-unsure speech, falling back to keys when speech fails, reading the rest of a digit string.
+unsure speech, falling back to keys when speech fails, reading a number.
 
 Every node handler asks through these functions; none talks to the prompter or the listener
 itself.
@@ -19,7 +19,7 @@ from ivr import vocabulary
 from ivr.call import Call, StepKind
 from ivr.errors import CallerHungUp
 from ivr.matching import phrase_matches
-from ivr.ports import ALL_KEYS, Heard, SpeechUnavailable
+from ivr.ports import ALL_KEYS, DigitEntry, Heard, SpeechUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -115,34 +115,21 @@ def recording_paused(call: Call) -> Iterator[None]:
             log.debug("call %s: hung up before the recording resumed", call.call_id)
 
 
-def key_digits(call: Call, prompts: Sequence[str], length: int, timeout_ms: int,
-               next_key_timeout_ms: int = 3000) -> str | None:
-    """Exactly `length` keys (or fewer, ended by '#' or a pause) after `prompts`; None when the
-    caller keyed nothing."""
-    heard = ask(call, prompts, timeout_ms)
-    if heard is None or heard.key is None:
-        return None
-    return read_digits(call, heard.key, "#", length, next_key_timeout_ms)
-
-
-def read_digits(call: Call, first: str, terminator: str | None, max_length: int,
-                next_key_timeout_ms: int) -> str:
-    """The rest of a digit string whose first key `first` answered the prompt."""
-    if first == terminator:
+def key_digits(call: Call, prompts: Sequence[str], entry: DigitEntry) -> str | None:
+    """A number keyed after `prompts` (keys live over them), as `entry` says; None when the
+    caller keyed nothing, "" for the terminator alone. The prompts and every key are one
+    channel operation: a key typed between two would be lost."""
+    typed_ahead = take_typed_ahead(call)
+    prompter = call.ports.prompter
+    if typed_ahead is None:
+        return prompter.read_digits(prompts, call.prompt_language, entry)
+    first = typed_ahead.key or ""
+    if first == entry.terminator:
         return ""
-    if max_length <= 1:
+    if entry.max_digits <= 1:
         return first
-    channel = call.ports.channel
-    if terminator in ("#", None):
-        # '#' is the channel's own end key: collect the rest in one operation.
-        return first + channel.read_digits(max_length - 1, next_key_timeout_ms)
-    digits = first
-    while len(digits) < max_length:
-        key = channel.wait_for_key(next_key_timeout_ms)
-        if key is None or key == terminator:
-            break
-        digits += key
-    return digits
+    rest = prompter.read_digits([], call.prompt_language, entry.after_first_key())
+    return first + (rest or "")
 
 
 def accept_speech(call: Call, heard: Heard | None) -> Heard | None:

@@ -4,8 +4,10 @@ Must not import pyst2, Asterisk, Vosk or SQLAlchemy; adapters in `agi/`, `speech
 implement these.
 """
 
+from __future__ import annotations
+
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from typing import Protocol
 
@@ -32,9 +34,10 @@ class Channel(Protocol):
         """Wait for one key press; None when none came within the timeout."""
         ...
 
-    def read_digits(self, max_digits: int, timeout_ms: int) -> str:
-        """Collect up to `max_digits` keys, ended early by '#' or a pause of `timeout_ms`.
-        One channel operation, so no key can fall between two waits."""
+    def read_digits(self, sounds: Sequence[str], entry: DigitEntry) -> str | None:
+        """Play `sounds` (paths without extension) with keys live, then collect a number as
+        `entry` says. One channel operation from the first sound to the last key, so no key
+        can fall between two (Asterisk drops keys that arrive between AGI commands)."""
         ...
 
     def record(self, file_stem: str, max_duration_ms: int, silence_s: int,
@@ -52,13 +55,44 @@ class Channel(Protocol):
         ...
 
 
-def keys_until_hash(wait_for_key: Callable[[int], str | None], max_digits: int,
-                    timeout_ms: int) -> str:
-    """`Channel.read_digits` for channels that only hand out one key at a time."""
-    digits = ""
-    while len(digits) < max_digits:
-        key = wait_for_key(timeout_ms)
-        if key is None or key == "#":
+@dataclass(frozen=True)
+class DigitEntry:
+    """How a number is keyed: up to `max_digits` keys, ended early by `terminator` (None:
+    only by the count or a pause) or by a pause of `next_key_timeout_ms` between keys; the
+    first key may take `first_key_timeout_ms` after the prompts end."""
+
+    max_digits: int
+    first_key_timeout_ms: int
+    next_key_timeout_ms: int = 3000
+    terminator: str | None = "#"
+
+    def after_first_key(self) -> DigitEntry:
+        """The rest of the number once its first key is in."""
+        return replace(self, max_digits=self.max_digits - 1,
+                       first_key_timeout_ms=self.next_key_timeout_ms)
+
+
+def digits_key_by_key(play: Callable[[str], str | None],
+                      wait_for_key: Callable[[int], str | None], prompts: Sequence[str],
+                      entry: DigitEntry) -> str | None:
+    """`read_digits` for simulated channels that hand out one key at a time: each prompt
+    with keys live (`play` returns the key that cut it), then the keys. None: no key came;
+    "": the terminator alone."""
+    first = None
+    for prompt in prompts:
+        first = play(prompt)
+        if first is not None:
+            break
+    if first is None:
+        first = wait_for_key(entry.first_key_timeout_ms)
+    if first is None:
+        return None
+    if first == entry.terminator:
+        return ""
+    digits = first
+    while len(digits) < entry.max_digits:
+        key = wait_for_key(entry.next_key_timeout_ms)
+        if key is None or key == entry.terminator:
             break
         digits += key
     return digits
@@ -70,6 +104,12 @@ class Prompter(Protocol):
 
     def play(self, prompt_id: str, language: str, escape_keys: str = ALL_KEYS) -> str | None:
         """Play the prompt; returns the key that interrupted it."""
+        ...
+
+    def read_digits(self, prompt_ids: Sequence[str], language: str,
+                    entry: DigitEntry) -> str | None:
+        """The prompts with keys live, then a number keyed as `entry` says, in one channel
+        operation (`Channel.read_digits`). None: no key came; "": the terminator alone."""
         ...
 
 

@@ -38,12 +38,13 @@ from ivr.outcomes import Outcome, QueueCall
 from ivr.ports import (
     ALL_KEYS,
     Customer,
+    DigitEntry,
     DirectoryUnavailable,
     Heard,
     QueueLoad,
     RecordedMessage,
     VerificationStatus,
-    keys_until_hash,
+    digits_key_by_key,
 )
 from ivr.verification import InMemoryVerifier
 from ivr.yamlsource import YamlRefused, safe_load
@@ -285,8 +286,8 @@ class ScriptedCaller:
     def transcribe(self, reference: str, language: str) -> str | None:
         return self.transcript.message_text
 
-    def read_digits(self, max_digits: int, timeout_ms: int) -> str:
-        return keys_until_hash(self.wait_for_key, max_digits, timeout_ms)
+    def read_digits(self, sounds: Sequence[str], entry: DigitEntry) -> str | None:
+        return digits_key_by_key(self.play, self.wait_for_key, sounds, entry)
 
     def record(self, file_stem: str, max_duration_ms: int, silence_s: int,
                escape_keys: str = "#", beep: bool = True) -> str | None:
@@ -338,6 +339,11 @@ class ScriptedPrompter:
             return barged
         self.caller.hear_prompt(prompt_id, language)
         return None
+
+    def read_digits(self, prompt_ids: Sequence[str], language: str,
+                    entry: DigitEntry) -> str | None:
+        return digits_key_by_key(lambda prompt_id: self.play(prompt_id, language),
+                                 self.caller.wait_for_key, prompt_ids, entry)
 
 
 class TranscriptDirectory:

@@ -16,6 +16,7 @@ from ivr import menu_schema as schema
 from ivr.call import Call, StepKind
 from ivr.outcomes import BookedCallback
 from ivr.phone import dialable
+from ivr.ports import DigitEntry
 from ivr.scheduling import NoOpening, earliest_contact
 
 THIS_NUMBER_KEY = "1"
@@ -77,11 +78,11 @@ def _number(node: schema.CallbackNode, call: Call) -> str | None:
 def _enter_number(node: schema.CallbackNode, call: Call) -> str | None:
     lead: list[str] = []
     for _attempt in range(node.attempts):
-        heard = asking.ask(call, [*lead, *node.number_prompt], node.timeout_ms)
-        if heard is None or heard.key is None:
+        digits = asking.key_digits(call, [*lead, *node.number_prompt],
+                                   DigitEntry(NUMBER_MAX_LENGTH, node.timeout_ms,
+                                              NEXT_KEY_TIMEOUT_MS))
+        if digits is None:
             return None
-        digits = asking.read_digits(call, heard.key, "#", NUMBER_MAX_LENGTH,
-                                    NEXT_KEY_TIMEOUT_MS)
         number = dialable(digits)
         if number is not None:
             return number

@@ -11,6 +11,7 @@ from ivr import asking
 from ivr import menu_schema as schema
 from ivr.call import Call, StepKind
 from ivr.matching import CHECKS
+from ivr.ports import DigitEntry
 
 
 def handle(node: schema.CollectNode, call: Call) -> str:
@@ -21,15 +22,15 @@ def handle(node: schema.CollectNode, call: Call) -> str:
 
 
 def _collect(node: schema.CollectNode, call: Call) -> str:
+    entry = DigitEntry(node.max_length, node.first_key_timeout_ms, node.next_key_timeout_ms,
+                       node.terminator)
     lead: list[str] = []
     for _attempt in range(node.attempts):
-        heard = asking.ask(call, [*lead, *node.prompt], node.first_key_timeout_ms)
-        if heard is None or heard.key is None:
+        digits = asking.key_digits(call, [*lead, *node.prompt], entry)
+        if digits is None:
             call.note(StepKind.NO_INPUT)
             lead = list(node.no_input_prompt or call.line.no_input_prompt)
             continue
-        digits = asking.read_digits(call, heard.key, node.terminator, node.max_length,
-                                    node.next_key_timeout_ms)
         if digits_valid(node.check, node.min_length, node.max_length, digits):
             call.state.slots[node.slot] = digits
             call.note(StepKind.DIGITS, len(digits))

@@ -15,7 +15,7 @@ from ivr import asking
 from ivr import menu_schema as schema
 from ivr.call import Call, StepKind
 from ivr.nodes.prompts import spoken_parts, value_of
-from ivr.ports import AccountServices, ServiceUnavailable
+from ivr.ports import AccountServices, DigitEntry, ServiceUnavailable
 
 CONFIRM_KEY = "1"
 AGAIN_KEY = "2"
@@ -64,7 +64,8 @@ def promise(node: schema.PromiseNode, call: Call) -> str:
     today = call.local_now().date()
     lead: list[str] = []
     for _attempt in range(node.attempts):
-        keyed = asking.key_digits(call, [*lead, *node.prompt], DATE_KEYS, node.timeout_ms)
+        keyed = asking.key_digits(call, [*lead, *node.prompt],
+                                  DigitEntry(DATE_KEYS, node.timeout_ms))
         if keyed is None:
             call.note(StepKind.NO_INPUT)
             lead = list(call.line.no_input_prompt)

@@ -15,7 +15,7 @@ from dataclasses import replace
 from ivr import asking
 from ivr import menu_schema as schema
 from ivr.call import Call, StepKind
-from ivr.ports import VerificationStatus, Verifier, VerifierUnavailable
+from ivr.ports import DigitEntry, VerificationStatus, Verifier, VerifierUnavailable
 from ivr.verification import (
     CARD_TAIL_LENGTH,
     ID_TAIL_LENGTH,
@@ -86,10 +86,13 @@ def _key_secret(node: schema.VerifyNode, call: Call, method: str,
     wrong secret like any other)."""
     timeout = call.line.verification.timeout_ms
     if method == Method.PIN:
-        secret = asking.key_digits(call, [*lead, node.pin_prompt], PIN_LENGTH, timeout)
+        secret = asking.key_digits(call, [*lead, node.pin_prompt],
+                                   DigitEntry(PIN_LENGTH, timeout))
     else:
-        id_tail = asking.key_digits(call, [*lead, node.id_prompt], ID_TAIL_LENGTH, timeout)
-        card_tail = (asking.key_digits(call, [node.card_prompt], CARD_TAIL_LENGTH, timeout)
+        id_tail = asking.key_digits(call, [*lead, node.id_prompt],
+                                    DigitEntry(ID_TAIL_LENGTH, timeout))
+        card_tail = (asking.key_digits(call, [node.card_prompt],
+                                       DigitEntry(CARD_TAIL_LENGTH, timeout))
                      if id_tail is not None else None)
         secret = id_tail + card_tail if id_tail is not None and card_tail is not None else None
     if secret is None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from bench import director as director_module
-from bench.director import Director
+from bench.director import Director, sounds_of
 from bench.local_callers import CALLER_CONTEXT, LocalCallers
 from bench.sip_caller import HANG_UP_ACT, KEYS_ACT, SILENCE_BEFORE_MS, keys_play_ms
 from bench.sip_plans import SipPlan
@@ -383,7 +383,7 @@ def test_a_caller_who_knows_the_menus_presses_over_the_prompt_its_plan_names(
         director: Director, local_line: tuple[LocalCallers, FakeAmi]) -> None:
     line, ami = local_line
     director.callers[0].plan = SipPlan("cards", "139", ("2", "2"), "queue", "cards",
-                                       barge_at=('/prompts/cmn/lang/choose_cmn"', None))
+                                       barge_at=("/cmn/lang/choose_cmn", None))
     hotline, caller = placed(line, ami, 0)
     prompt = 'STREAM FILE "/x/prompts/cmn/welcome/greeting" ""'
     director.on_event({"Event": "AGIExecStart", "Uniqueid": hotline, "Command": prompt})
@@ -398,3 +398,59 @@ def test_a_caller_who_knows_the_menus_presses_over_the_prompt_its_plan_names(
     assert nothing_done(ami)  # this turn is taken at the wait
     wait(director, hotline)
     assert [h["Value"] for n, h in wait_for_actions(ami, 2) if n == "Setvar"] == ["2"]
+
+
+READ_PIN = ('EXEC "Read" "HOTLINE_DIGITS,/x/cmn/verify/lead&/x/cmn/verify/pin&silence/5,6,'
+            't(#),1,3"')
+
+
+def prompt_lengths(**ms: int) -> Callable[[str], int]:
+    """The verify prompts' lengths in ms (by their last name); 0 for anything else."""
+    return lambda sound: ms.get(sound.removeprefix("/x/cmn/verify/"), 0) \
+        if sound.startswith("/x/cmn/verify/") else 0
+
+
+def test_a_number_read_in_one_command_is_typed_once_its_prompts_have_played(
+        director: Director, answered_call: Callable[[int], FakeSipp]) -> None:
+    """A Read plays its prompts, then waits: the caller types once their words end (the
+    silence after them is the first key's longer wait, not words)."""
+    director.sound_ms = prompt_lengths(lead=200, pin=400)
+    sipp = answered_call(0)
+    wait(director, "1.0")
+    assert sipp.next_command()["Keys"] == "1"
+    sipp.send("Call-ID: sipp-1\nDone: keys\n\n")
+    settled(director)
+    wait(director, "1.0")  # silent here
+    started = time.monotonic()
+    director.on_event({"Event": "AGIExecStart", "Uniqueid": "1.0", "Command": READ_PIN})
+    assert sipp.next_command()["Keys"] == "2468"
+    assert time.monotonic() - started >= 0.6  # 0.2 + 0.4 s of prompts, then the reaction
+
+
+def test_a_caller_who_knows_the_menus_types_over_a_read_s_prompt(
+        director: Director, local_line: tuple[LocalCallers, FakeAmi]) -> None:
+    line, ami = local_line
+    director.sound_ms = prompt_lengths(lead=300, pin=3000)
+    director.callers[0].plan = SipPlan("pin", "139", ("123456", "9"), "queue", "cards",
+                                       barge_at=("/cmn/verify/pin", None))
+    hotline, caller = placed(line, ami, 0)
+    started = time.monotonic()
+    director.on_event({"Event": "AGIExecStart", "Uniqueid": hotline, "Command": READ_PIN})
+    assert [h["Value"] for n, h in wait_for_actions(ami, 2) if n == "Setvar"] == ["123456"]
+    took_s = time.monotonic() - started
+    assert 0.3 <= took_s < 3.0  # over the PIN prompt: after the lead, before its end
+    line.on_event({"Event": "UserEvent", "UserEvent": "BenchActDone", "Caller": caller})
+    settled(director)
+    wait(director, hotline)  # the next turn is the next wait's
+    assert [h["Value"] for n, h in wait_for_actions(ami, 2) if n == "Setvar"] == ["9"]
+
+
+@pytest.mark.parametrize(("command", "sounds"), [
+    ('STREAM FILE "/x/cmn/main/menu" "0123456789*#"', ["/x/cmn/main/menu"]),
+    (READ_PIN, ["/x/cmn/verify/lead", "/x/cmn/verify/pin", "silence/5"]),
+    ('EXEC "Read" "HOTLINE_DIGITS,,3,t(),1,2.5"', []),
+    ('WAIT FOR DIGIT "5000"', []),
+    ('STREAM FILE "unterminated', []),
+])
+def test_the_sounds_a_command_plays(command: str, sounds: list[str]) -> None:
+    assert sounds_of(command) == sounds

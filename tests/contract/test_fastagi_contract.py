@@ -11,7 +11,7 @@ import pytest
 from agi.dispatch import SessionEnd
 from agi.routes import Route
 from ivr.outcomes import CallSummary, HangUp, Outcome, QueueCall, QueueRoute
-from ivr.ports import Channel
+from ivr.ports import Channel, DigitEntry
 from tests.fake_asterisk import Expect, FakeAsterisk
 from tests.support import STARTER_ROUTES, RunningServer, start_fastagi
 
@@ -231,3 +231,79 @@ def test_record_file_reports_a_key_only_with_dtmf(serve: ServerFactory) -> None:
         fake.expect_closed()
     assert running.sessions.wait()[0].end is SessionEnd.COMPLETED
     assert keys == [None, "4"]
+
+
+def read_command(arguments: str) -> Expect:
+    return Expect(f'EXEC "Read" "{arguments}"', ("200 result=0",))
+
+
+def test_a_number_is_read_with_its_prompts_in_one_command(serve: ServerFactory) -> None:
+    """Asterisk drops keys that arrive between two AGI commands: a PIN read as its first key,
+    then the rest, lost the second key whenever the AGI program's next command came late.
+    The prompts, the first key's longer wait (silence after them) and every key are one Read."""
+    numbers: list[str | None] = []
+
+    def route(channel: Channel) -> Outcome:
+        pin = DigitEntry(6, first_key_timeout_ms=8000)
+        numbers.append(channel.read_digits(["/p/cmn/verify/lead", "/p/cmn/verify/pin"], pin))
+        numbers.append(channel.read_digits(["/p/cmn/verify/pin"], pin))
+        numbers.append(channel.read_digits([], DigitEntry(3, 2500, 2500, terminator=None)))
+        return HangUp(summary=CallSummary(reason="ok"))
+
+    running = serve({"hotline": route})
+    with FakeAsterisk.connect(running.port) as fake:
+        fake.send_env()
+        fake.play([
+            set_var("TIMEOUT(digit)", "3"),
+            read_command("HOTLINE_DIGITS,/p/cmn/verify/lead&/p/cmn/verify/pin&silence/5,6,"
+                         "t(#),1,3"),
+            Expect('GET FULL VARIABLE "${READSTATUS}|${HOTLINE_DIGITS}"',
+                   ("200 result=1 (OK|123456)",)),
+            # The digit timeout is set once while it stays the same.
+            read_command("HOTLINE_DIGITS,/p/cmn/verify/pin&silence/5,6,t(#),1,3"),
+            Expect('GET FULL VARIABLE "${READSTATUS}|${HOTLINE_DIGITS}"',
+                   ("200 result=1 (TIMEOUT|)",)),
+            set_var("TIMEOUT(digit)", "2.5"),
+            read_command("HOTLINE_DIGITS,,3,t(),1,2.5"),
+            Expect('GET FULL VARIABLE "${READSTATUS}|${HOTLINE_DIGITS}"',
+                   ("200 result=1 (TIMEOUT|12)",)),
+            set_var("IVR_REASON", "ok"),
+            set_var("IVR_OUTCOME", "hangup"),
+        ])
+        fake.expect_closed()
+    assert running.sessions.wait()[0].end is SessionEnd.COMPLETED
+    assert numbers == ["123456", None, "12"]
+
+
+def test_a_hang_up_while_keying_a_number_ends_the_call_quietly(serve: ServerFactory) -> None:
+    def route(channel: Channel) -> Outcome:
+        channel.read_digits(["/p/cmn/verify/pin"], DigitEntry(6, 3000))
+        return HangUp(summary=CallSummary(reason="ok"))
+
+    running = serve({"hotline": route})
+    with FakeAsterisk.connect(running.port) as fake:
+        fake.send_env()
+        fake.play([
+            set_var("TIMEOUT(digit)", "3"),
+            read_command("HOTLINE_DIGITS,/p/cmn/verify/pin,6,t(#),1,3"),
+            Expect('GET FULL VARIABLE "${READSTATUS}|${HOTLINE_DIGITS}"',
+                   ("200 result=1 (HANGUP|12)",)),
+        ])
+        fake.expect_closed()
+    assert running.sessions.wait()[0].end is SessionEnd.HUNG_UP
+
+
+@pytest.mark.parametrize("sound", ["/p/a,b", "/p/${CALLERID(num)}", "/p/x&silence/1"])
+def test_a_sound_path_read_would_misparse_is_refused(serve: ServerFactory, sound: str) -> None:
+    """The Read's sounds are one argument string: a comma, & or $ in a path would change what
+    Asterisk plays or reads (EXEC expands variables). The caller goes to a human."""
+    def route(channel: Channel) -> Outcome:
+        channel.read_digits([sound], DigitEntry(6, 3000))
+        return HangUp(summary=CallSummary(reason="ok"))
+
+    running = serve({"hotline": route})
+    with FakeAsterisk.connect(running.port) as fake:
+        fake.send_env()
+        fake.play([set_var("IVR_REASON", "channel-error"), set_var("IVR_OUTCOME", "failed")])
+        fake.expect_closed()
+    assert running.sessions.wait()[0].end is SessionEnd.FAILED

@@ -39,7 +39,7 @@ class EventList:
 
 
 def write_menus(folder: Path) -> None:
-    """One menu: 1 to a queue, 2 to goodbye."""
+    """One menu: 1 to a queue, 2 to goodbye, 3 keys an account number then goodbye."""
     line = yaml.safe_load((ROOT / "menus" / "line.yaml").read_text(encoding="utf-8"))
     line["line"].update(entry="start", agent="transfer", exhausted="transfer",
                         business_hours={}, contact={}, survey=None,
@@ -48,7 +48,10 @@ def write_menus(folder: Path) -> None:
     line["nodes"] = {
         "start": {"kind": "menu", "prompt": "main.menu",
                   "options": [{"key": "1", "goto": "transfer", "intent": "lost-card"},
-                              {"key": "2", "goto": "bye"}]},
+                              {"key": "2", "goto": "bye"},
+                              {"key": "3", "goto": "account"}]},
+        "account": {"kind": "collect", "prompt": "loans.enter_account", "slot": "loan_account",
+                    "min_length": 8, "max_length": 19, "next": "bye"},
         "transfer": {"kind": "queue", "queue": "cards", "intent": "cards", "priority": 3,
                      "prompt": "sys.transfer_agent"},
         "bye": {"kind": "hangup", "prompt": "common.goodbye", "reason": "self-service"},
@@ -62,7 +65,8 @@ def write_menus(folder: Path) -> None:
 def prompts_dir(tmp_path: Path) -> Path:
     """Rendered prompts as the route checks them: a .wav per prompt it may play."""
     folder = tmp_path / "prompts"
-    for prompt_id in ("main.menu", "sys.transfer_agent", "common.goodbye"):
+    for prompt_id in ("main.menu", "sys.transfer_agent", "common.goodbye",
+                      "loans.enter_account"):
         sound = prompt_sound(folder, prompt_id, "cmn").with_suffix(".wav")
         sound.parent.mkdir(parents=True, exist_ok=True)
         sound.write_bytes(b"RIFF")
@@ -160,6 +164,32 @@ def test_self_service_ends_with_goodbye_and_no_queue_variables(
         peer.expect_closed()
     report = served.sessions.wait()[0]
     assert isinstance(report.outcome, HangUp) and report.outcome.callback is None
+
+
+def test_a_number_is_read_with_its_prompt_in_one_asterisk_command(
+        served: RunningServer, store: MenuStore, prompts_dir: Path) -> None:
+    """Keys that arrive between two AGI commands are dropped by Asterisk: the prompt, the
+    first key (6 s after it: 3 s of silence, then Read's 3 s) and the rest are one Read."""
+    prompt = prompt_sound(prompts_dir, "loans.enter_account", "cmn")
+    with FakeAsterisk.connect(served.port) as peer:
+        peer.send_env()
+        peer.play([
+            *opening(store, prompts_dir, str(ord("3"))),
+            Expect('SET VARIABLE "TIMEOUT(digit)" "3"'),
+            Expect(f'EXEC "Read" "HOTLINE_DIGITS,{prompt}&silence/3,19,t(#),1,3"'),
+            Expect('GET FULL VARIABLE "${READSTATUS}|${HOTLINE_DIGITS}"',
+                   ("200 result=1 (OK|6222020012345678)",)),
+            Expect(f'STREAM FILE "{prompt_sound(prompts_dir, "common.goodbye", "cmn")}" ""',
+                   ("200 result=0 endpos=4000",)),
+            Expect('SET VARIABLE "IVR_REASON" "self-service"'),
+            Expect('SET VARIABLE "IVR_CHOICE" "3"'),
+            Expect('SET VARIABLE "IVR_LANGUAGE" "cmn"'),
+            Expect('SET VARIABLE "IVR_PATH" "start>account>bye"'),
+            Expect('SET VARIABLE "IVR_OUTCOME" "hangup"'),
+        ])
+        peer.expect_closed()
+    report = served.sessions.wait()[0]
+    assert isinstance(report.outcome, HangUp)
 
 
 def test_no_valid_menus_is_a_failure_the_dialplan_hands_to_a_human(

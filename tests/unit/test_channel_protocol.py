@@ -10,12 +10,14 @@ from hypothesis import strategies as st
 from agi.channel import (
     MAX_ENV_LINES,
     AgiProtocolError,
+    first_key_silence,
     parse_success_line,
     quote,
     read_environment,
     read_reply,
 )
 from ivr.errors import CallerHungUp
+from ivr.ports import DigitEntry
 
 
 @pytest.mark.parametrize(("raw", "wire"), [
@@ -113,3 +115,15 @@ def test_any_environment_is_read_bounded_or_refused(lines: list[str]) -> None:
         return
     assert len(env) <= MAX_ENV_LINES
     assert all(key == key.strip() and key for key in env)
+
+
+@pytest.mark.parametrize(("first_ms", "next_ms", "silence"), [
+    (8000, 3000, ["silence/5"]),
+    (6000, 2500, ["silence/4"]),  # rounded up: the caller gets at least the wait asked for
+    (3000, 3000, []),
+    (2000, 3000, []),  # Read waits the longer of the two
+    (30000, 500, ["silence/10", "silence/10", "silence/10"]),
+])
+def test_the_first_keys_longer_wait_is_silence_after_the_prompts(
+        first_ms: int, next_ms: int, silence: list[str]) -> None:
+    assert first_key_silence(DigitEntry(6, first_ms, next_ms)) == silence

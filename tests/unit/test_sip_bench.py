@@ -136,9 +136,8 @@ def test_a_caller_who_knows_the_menus_presses_over_the_prompt_that_offers_the_ch
     listening = plan_transcript(menus, "loan-account-entry", transcript)
     barging = plan_transcript(menus, "loan-account-entry", transcript, barging=True)
     assert barging.turns == listening.turns and listening.barge_at == ()
-    assert barging.barge_at[:4] == ('/prompts/cmn/lang/choose_cmn"', '/prompts/cmn/main/menu"',
-                                    '/prompts/cmn/loans/menu"',
-                                    '/prompts/cmn/loans/enter_account"')
+    assert barging.barge_at[:4] == ("/cmn/lang/choose_cmn", "/cmn/main/menu",
+                                    "/cmn/loans/menu", "/cmn/loans/enter_account")
 
 
 def test_a_message_is_one_turn_of_words_ended_with_the_hash_key() -> None:

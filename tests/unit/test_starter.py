@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 
 import pytest
 
 from ivr.errors import CallerHungUp
 from ivr.outcomes import CallSummary, HangUp, OutcomeKind, QueueCall
+from ivr.ports import DigitEntry
 from tests.starter import run_starter
 
 
@@ -38,7 +40,7 @@ class ScriptedChannel:
     def set_variable(self, name: str, value: str) -> None:
         return None
 
-    def read_digits(self, max_digits: int, timeout_ms: int) -> str:
+    def read_digits(self, sounds: Sequence[str], entry: DigitEntry) -> str | None:
         raise AssertionError("the starter flow reads one key at a time")
 
     def record(self, file_stem: str, max_duration_ms: int, silence_s: int,
