@@ -57,9 +57,11 @@ def prompt_ms(sound: str) -> int:
 
 @dataclass(frozen=True)
 class Act:
-    kind: Literal["keys", "say", "play", "hang_up"]
+    kind: Literal["keys", "say", "play", "talk", "hang_up"]
     keys: str = ""
-    sound: str = ""  # "say=<sound>" (words, then a pause), "play=<sound>" (in-band tones)
+    # "say=<sound>" (words, then a pause), "play=<sound>" (in-band tones), or the sound a
+    # "talk" plays over and over (never reported done)
+    sound: str = ""
 
 
 class CallerLine(Protocol):
@@ -85,6 +87,7 @@ class CallerState:
     busy: bool = False  # an act sent, not reported done yet
     ended: bool = False
     hung_up_by_caller: bool = False
+    talking: bool = False  # every turn taken: talking on (plan.talk)
     unexpected_waits: int = 0  # the hotline waited after the last turn (silence given)
     words_ended: list[float] = field(default_factory=list)  # epoch s, each answer by voice
 
@@ -260,6 +263,10 @@ class Director:
                 caller.ended = True
                 caller.pending = []
             caller.busy = False
+            if not caller.ended and caller.plan.talk and not caller.talking \
+                    and not caller.pending and caller.turn >= len(caller.plan.turns):
+                caller.talking = True
+                caller.pending.append(Act("talk", sound=caller.plan.talk))
         self._send_next(caller)
 
     @staticmethod
@@ -306,6 +313,7 @@ class Director:
             if act.kind == "say":
                 words_s = (self.line.lead_ms + self.words_ms.get(act.sound, 0)) / 1000
                 caller.words_ended.append(time.time() + words_s)
-            caller.busy = act.kind != "hang_up"  # a hang-up is answered by the call's end
+            # A hang-up is answered by the call's end; talk goes on until then.
+            caller.busy = act.kind not in ("hang_up", "talk")
             line_id = caller.line_id
         self.line.send(line_id, act)

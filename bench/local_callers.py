@@ -10,7 +10,9 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from bench.director import Act, Director
@@ -60,6 +62,8 @@ class LocalCallers:
                 return
             if act.kind == "keys":
                 variable, value, exten = "BENCH_KEYS", act.keys, "keys"
+            elif act.kind == "talk":
+                variable, value, exten = "BENCH_SOUND", act.sound, "talk"
             else:  # say= or play=: the sound's name after the prefix, the kind its exten
                 variable, value, exten = "BENCH_SOUND", act.sound.split("=", 1)[1], act.kind
             self.ami.action("Setvar", Channel=line_id, Variable=variable, Value=value)
@@ -93,14 +97,33 @@ class LocalCallers:
                 self.director.call_ended(caller)
 
 
-def calls_and_wait(open_ami: Callable[[], Ami], plans: list[SipPlan], patience_s: float,
-                   timeout_s: float, sounds_dir: Path = Path("/nonexistent"),
-                   variables: list[tuple[str, ...]] | None = None) -> list[str]:
+@dataclass
+class PlacedCalls:
+    """Calls on their way (`local_calls`): the hotline legs' uniqueids, in the plans' order."""
+
+    hotlines: list[str]
+    director: Director
+    events: EventLog
+
+    def wait(self, timeout_s: float) -> None:
+        """Until every call has ended. Raises TimeoutError, saying what the calls left did."""
+        deadline = time.monotonic() + timeout_s
+        while self.director.ended_count() < len(self.hotlines):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"calls did not end in {timeout_s:.0f} s: " + "; ".join(
+                    _unended(self.director, self.events, hotline) for hotline, caller
+                    in zip(self.hotlines, self.director.callers, strict=True)
+                    if not caller.ended))
+            time.sleep(0.1)
+
+
+@contextmanager
+def local_calls(open_ami: Callable[[], Ami], plans: list[SipPlan], patience_s: float,
+                sounds_dir: Path = Path("/nonexistent"),
+                variables: list[tuple[str, ...]] | None = None) -> Iterator[PlacedCalls]:
     """Calls by callers who act when the hotline waits and hang up `patience_s` after the
-    hotline last asked them anything (in a queue: how long they stay), from origination
-    until every one has ended; the hotline legs' uniqueids, in the plans' order.
-    `variables`: per plan, NAME=value for the hotline leg. Raises TimeoutError when a call
-    never ends. A slow machine only makes the calls longer."""
+    hotline last asked them anything (in a queue: how long they stay), directed while the
+    block runs. `variables`: per plan, NAME=value for the hotline leg."""
     director = Director(plans, {}, patience_s)
     with open_ami() as event_ami, open_ami() as act_ami:
         act_ami.only_events("off")
@@ -108,20 +131,23 @@ def calls_and_wait(open_ami: Callable[[], Ami], plans: list[SipPlan], patience_s
         events = EventLog(event_ami, line.and_then(director.on_event)).start()
         director.start(line)
         try:
-            hotlines = [line.place(index, plan,
-                                   variables=variables[index] if variables else ())
-                        for index, plan in enumerate(plans)]
-            deadline = time.monotonic() + timeout_s
-            while director.ended_count() < len(plans):
-                if time.monotonic() > deadline:
-                    raise TimeoutError(f"calls did not end in {timeout_s:.0f} s: " + "; ".join(
-                        _unended(director, events, hotline) for hotline, caller
-                        in zip(hotlines, director.callers, strict=True) if not caller.ended))
-                time.sleep(0.1)
+            yield PlacedCalls([line.place(index, plan,
+                                          variables=variables[index] if variables else ())
+                               for index, plan in enumerate(plans)], director, events)
         finally:
             director.stop()
             events.stop()
-    return hotlines
+
+
+def calls_and_wait(open_ami: Callable[[], Ami], plans: list[SipPlan], patience_s: float,
+                   timeout_s: float, sounds_dir: Path = Path("/nonexistent"),
+                   variables: list[tuple[str, ...]] | None = None) -> list[str]:
+    """`local_calls`, from origination until every one has ended; the hotline legs'
+    uniqueids. Raises TimeoutError when a call never ends. A slow machine only makes the
+    calls longer."""
+    with local_calls(open_ami, plans, patience_s, sounds_dir, variables) as calls:
+        calls.wait(timeout_s)
+    return calls.hotlines
 
 
 def _unended(director: Director, events: EventLog, hotline: str) -> str:

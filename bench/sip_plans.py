@@ -43,6 +43,9 @@ class SipPlan:
     # Per turn, for a caller who knows the menus: the prompt it presses over (its sound's
     # end: '/yue/lang/choose_yue'), or None: at the wait.
     barge_at: tuple[str | None, ...] = ()
+    # Once its last turn is taken, the caller talks: this sound over and over (audio for an
+    # agent to hear), until the call ends or its patience runs out. `Local/` callers only.
+    talk: str = ""
 
 
 @dataclass

@@ -454,3 +454,21 @@ def test_a_caller_who_knows_the_menus_types_over_a_read_s_prompt(
 ])
 def test_the_sounds_a_command_plays(command: str, sounds: list[str]) -> None:
     assert sounds_of(command) == sounds
+
+
+def test_a_caller_whose_turns_are_taken_talks_on_and_still_hangs_up_at_its_patience(
+        director: Director, local_line: tuple[LocalCallers, FakeAmi]) -> None:
+    """Talk is audio for an agent to hear: sent once the last turn's act is done, never
+    reported done, and no bar to hanging up when the caller's patience runs out."""
+    line, ami = local_line
+    director.callers[0].plan = SipPlan("desk", "139", ("1",), "queue", "cards",
+                                       talk="cmn/noagent/menu")
+    hotline, caller = placed(line, ami, 0)
+    wait(director, hotline)
+    assert [h["Value"] for n, h in wait_for_actions(ami, 2) if n == "Setvar"] == ["1"]
+    line.on_event({"Event": "UserEvent", "UserEvent": "BenchActDone", "Caller": caller})
+    talk = wait_for_actions(ami, 2)
+    assert [(n, h.get("Value") or h.get("Exten")) for n, h in talk] == [
+        ("Setvar", "cmn/noagent/menu"), ("Redirect", "talk")]
+    director.patience_s = 0.2
+    assert [n for n, _h in wait_for_actions(ami, 1)] == ["Hangup"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +25,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from agi.menu_store import MenuStore
+from bench.local_callers import local_calls
+from bench.sip_plans import plan_transcript
 from console import auth
 from console.app import BrowserPhone, ConsoleConfig, create_app
 from console.wrap_up import load_dispositions
@@ -37,18 +40,17 @@ from hotline.prompt_commands import build_prompts
 from ivr.agents import load_agents
 from ivr.catalog import prompt_sound
 from ivr.graph import node_words
-from ivr.transcripts import load_transcript
+from ivr.menu_loader import MenuSet
+from ivr.transcripts import Transcript, load_transcript
 from pbx import config as asterisk_config
 from pbx.ami import Ami
-from pbx.calls import finish_call, start_call
 from pbx.presence import PresenceControl
 from pbx.process import AsteriskInstance
 from pbx.provision import find_or_provision
-from pbx.transcript_calls import plan_call
 from services.records import Recorder
 from tests import support
 from tests.integration.conftest import TEST_DIALPLAN
-from tests.integration.dialling import rendered_durations, transcript_route
+from tests.integration.dialling import SCRIPTED_CALLER_NUMBER, transcript_route
 from tests.screenshots import save_screenshot
 from tests.support import free_port, wait_until
 
@@ -153,7 +155,7 @@ def test_an_agent_takes_a_real_call_in_the_browser_with_the_callers_context(
     engine: Engine = world["engine"]  # type: ignore[assignment]
     browser_path = find_browser()
     assert browser_path, "Chromium is missing: `make browser` installs it"
-    with desk_asterisk.ami() as ami, sync_playwright() as playwright:
+    with desk_asterisk.ami() as ami, sync_playwright() as playwright, ExitStack() as stack:
         browser = playwright.chromium.launch(executable_path=browser_path, headless=True,
                                              args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 860})
@@ -167,15 +169,22 @@ def test_an_agent_takes_a_real_call_in_the_browser_with_the_callers_context(
         expect(page.locator("#presence")).to_have_attribute("data-state", "paused")
         wait_until(lambda: member_paused(ami) == {True}, 20, "the members to be paused")
 
-        durations = rendered_durations(desk_asterisk.settings)
-        plan = plan_call(world["menus"], world["transcript"], durations)  # type: ignore[arg-type]
-        # The caller talks once connected (a rendered prompt, over and over): audio for the
-        # agent's side to receive.
-        talk = prompt_sound(desk_asterisk.settings.prompts_audio_dir, "noagent.menu", "cmn")
-        trace = start_call(ami, replace(plan.script, stay_s=240, talk=str(talk)),
-                           timeout_s=300)
+        # A caller who knows the menus: presses over a prompt once it has heard what it
+        # needs, or when the hotline waits. Its turns taken, it talks on (a rendered prompt,
+        # over and over): audio for the agent's side to receive.
+        menus: MenuSet = world["menus"]  # type: ignore[assignment]
+        transcript: Transcript = world["transcript"]  # type: ignore[assignment]
+        prompts_dir = desk_asterisk.settings.prompts_audio_dir
+        talk = prompt_sound(prompts_dir, "noagent.menu", "cmn").relative_to(prompts_dir)
+        plan = replace(plan_transcript(menus, "lost-card-verified-freeze", transcript,
+                                       barging=True),
+                       caller_number=transcript.caller_number or SCRIPTED_CALLER_NUMBER,
+                       talk=str(talk))
+        calls = stack.enter_context(local_calls(desk_asterisk.ami, [plan], patience_s=240,
+                                                sounds_dir=prompts_dir))
+        (hotline_id,) = calls.hotlines
         ami.wait_for(lambda e: e.get("Event") == "QueueCallerJoin"
-                     and e.get("Uniqueid") == trace.hotline_id, 120)
+                     and e.get("Uniqueid") == hotline_id, 120)
         # Asterisk offers a waiting caller to an available agent at once: 3 s is plenty for
         # a wrong offer to show, and a slow machine can only make it less likely to be seen.
         time.sleep(3)
@@ -243,7 +252,7 @@ def test_an_agent_takes_a_real_call_in_the_browser_with_the_callers_context(
                         if d.code == "card-replaced")
         expect(supervisor.locator("#kpis")).to_contain_text(f"{replaced}: 1")
         browser.close()
-        finish_call(ami, trace, 120)
+        calls.wait(120)  # the survey unanswered: the hotline ends the call
     with Session(engine) as session:
-        wrap = session.scalar(select(WrapUp).where(WrapUp.call_id == trace.hotline_id))
+        wrap = session.scalar(select(WrapUp).where(WrapUp.call_id == hotline_id))
         assert wrap is not None and (wrap.agent, wrap.customer_id) == (AGENT, "C1001")
