@@ -258,7 +258,12 @@ def test_an_unreachable_gateway_is_retried_then_failed_never_lost(
         assert message.last_error and "unreachable" in message.last_error
 
 
-def test_secrets_are_hashed_at_most_one_per_core_at_once(
+@pytest.mark.parametrize(("cores", "slots"), [(1, 1), (2, 1), (4, 3), (16, 15)])
+def test_secret_checks_leave_a_core_for_the_calls(cores: int, slots: int) -> None:
+    assert self_service.hashing_slots(cores) == slots
+
+
+def test_secrets_are_hashed_at_most_as_many_at_once_as_there_are_slots(
         engine: Engine, seal: audit.AuditSeal, monkeypatch: pytest.MonkeyPatch) -> None:
     """A burst of verifications queues for the hash instead of starving every call."""
     limit = threading.BoundedSemaphore(2)
