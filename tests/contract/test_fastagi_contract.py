@@ -237,6 +237,20 @@ def read_command(arguments: str) -> Expect:
     return Expect(f'EXEC "Read" "{arguments}"', ("200 result=0",))
 
 
+def read_result(status_and_digits: str) -> Expect:
+    """What the Read left: "<READSTATUS>|<digits>"."""
+    return Expect('GET FULL VARIABLE "${READSTATUS}|${HOTLINE_DIGITS}"',
+                  (f"200 result=1 ({status_and_digits})",))
+
+
+def reading_a_pin(sound: str) -> Route:
+    """A route that reads one six-digit PIN after `sound`."""
+    def route(channel: Channel) -> Outcome:
+        channel.read_digits([sound], DigitEntry(6, 3000))
+        return HangUp(summary=CallSummary(reason="ok"))
+    return route
+
+
 def test_a_number_is_read_with_its_prompts_in_one_command(serve: ServerFactory) -> None:
     """Asterisk drops keys that arrive between two AGI commands: a PIN read as its first key,
     then the rest, lost the second key whenever the AGI program's next command came late.
@@ -257,16 +271,13 @@ def test_a_number_is_read_with_its_prompts_in_one_command(serve: ServerFactory) 
             set_var("TIMEOUT(digit)", "3"),
             read_command("HOTLINE_DIGITS,/p/cmn/verify/lead&/p/cmn/verify/pin&silence/5,6,"
                          "t(#),1,3"),
-            Expect('GET FULL VARIABLE "${READSTATUS}|${HOTLINE_DIGITS}"',
-                   ("200 result=1 (OK|123456)",)),
+            read_result("OK|123456"),
             # The digit timeout is set once while it stays the same.
             read_command("HOTLINE_DIGITS,/p/cmn/verify/pin&silence/5,6,t(#),1,3"),
-            Expect('GET FULL VARIABLE "${READSTATUS}|${HOTLINE_DIGITS}"',
-                   ("200 result=1 (TIMEOUT|)",)),
+            read_result("TIMEOUT|"),
             set_var("TIMEOUT(digit)", "2.5"),
             read_command("HOTLINE_DIGITS,,3,t(),1,2.5"),
-            Expect('GET FULL VARIABLE "${READSTATUS}|${HOTLINE_DIGITS}"',
-                   ("200 result=1 (TIMEOUT|12)",)),
+            read_result("TIMEOUT|12"),
             set_var("IVR_REASON", "ok"),
             set_var("IVR_OUTCOME", "hangup"),
         ])
@@ -276,18 +287,13 @@ def test_a_number_is_read_with_its_prompts_in_one_command(serve: ServerFactory) 
 
 
 def test_a_hang_up_while_keying_a_number_ends_the_call_quietly(serve: ServerFactory) -> None:
-    def route(channel: Channel) -> Outcome:
-        channel.read_digits(["/p/cmn/verify/pin"], DigitEntry(6, 3000))
-        return HangUp(summary=CallSummary(reason="ok"))
-
-    running = serve({"hotline": route})
+    running = serve({"hotline": reading_a_pin("/p/cmn/verify/pin")})
     with FakeAsterisk.connect(running.port) as fake:
         fake.send_env()
         fake.play([
             set_var("TIMEOUT(digit)", "3"),
             read_command("HOTLINE_DIGITS,/p/cmn/verify/pin,6,t(#),1,3"),
-            Expect('GET FULL VARIABLE "${READSTATUS}|${HOTLINE_DIGITS}"',
-                   ("200 result=1 (HANGUP|12)",)),
+            read_result("HANGUP|12"),
         ])
         fake.expect_closed()
     assert running.sessions.wait()[0].end is SessionEnd.HUNG_UP
@@ -297,11 +303,7 @@ def test_a_hang_up_while_keying_a_number_ends_the_call_quietly(serve: ServerFact
 def test_a_sound_path_read_would_misparse_is_refused(serve: ServerFactory, sound: str) -> None:
     """The Read's sounds are one argument string: a comma, & or $ in a path would change what
     Asterisk plays or reads (EXEC expands variables). The caller goes to a human."""
-    def route(channel: Channel) -> Outcome:
-        channel.read_digits([sound], DigitEntry(6, 3000))
-        return HangUp(summary=CallSummary(reason="ok"))
-
-    running = serve({"hotline": route})
+    running = serve({"hotline": reading_a_pin(sound)})
     with FakeAsterisk.connect(running.port) as fake:
         fake.send_env()
         fake.play([set_var("IVR_REASON", "channel-error"), set_var("IVR_OUTCOME", "failed")])
